@@ -1,0 +1,122 @@
+/**
+ * Download a bundle into a directory. Three passes over the manifest pages (re-read, never held whole):
+ * directories and files; then symlinks; then directory modes and mtimes, last, since creating entries
+ * changes a directory's mtime. A rerun skips files already complete (same size and mtime).
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { DatamoverError, errnoCode } from '../errors.js';
+import { type Reporter, silentReporter } from '../events.js';
+import { loadBlobIndex } from '../meta/blob-index.js';
+import { type BundleRef, resolveBundle } from '../meta/bundles.js';
+import { openFormat } from '../meta/format.js';
+import { readEntries } from '../meta/manifest.js';
+import { appendReadLog } from '../meta/readlog.js';
+import type { Storage } from '../storage/storage.js';
+import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
+import { FileRestorer } from './file-restorer.js';
+import { DestinationDirs } from './safe-paths.js';
+
+export interface DownloadRequest {
+  storage: Storage;
+  repo: string;
+  ref: BundleRef;
+  dest: string;
+  contributor: Contributor;
+  reporter?: Reporter;
+  concurrency?: number;
+}
+
+export interface DownloadResult { bundle: string; files: number; bytes: number; skipped: number }
+
+/**
+ * Restores the bundle named by `ref` under `dest` (created if missing) and records the read in the read log.
+ * Errors: NOT_FOUND, USAGE (malformed id), FORMAT, INTEGRITY (a chunk missing or not matching its hash;
+ * nothing corrupt is left under a final name), UNSAFE_PATH (a path that would leave `dest`).
+ */
+export async function downloadBundle(req: DownloadRequest): Promise<DownloadResult> {
+  const report = req.reporter ?? silentReporter;
+  await openFormat(req.storage, false);
+  const bundle = await resolveBundle(req.storage, req.repo, req.ref);
+  const index = await loadBlobIndex(req.storage);
+  const root = await prepareDestination(req.dest);
+  const dirs = new DestinationDirs(root);
+  report({ type: 'download.plan', files: bundle.files, bytes: bundle.bytes });
+  const restorer = new FileRestorer(req.storage, index, { concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024 });
+  let skipped = 0;
+  try {
+    for await (const entry of readEntries(req.storage, bundle.pages)) {
+      const abs = dirs.resolve(entry.path);
+      if (entry.type === 'dir') await dirs.ensure(entry.path);
+      if (entry.type !== 'file') continue;
+      await dirs.ensure(parentOf(entry.path));
+      if (await isComplete(abs, entry)) skipped++;
+      else await restorer.add(entry, abs);
+      report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
+    }
+    await restorer.finish();
+  } catch (err) {
+    await restorer.finish().catch(() => undefined);
+    await restorer.cleanup();
+    throw err;
+  }
+  await restoreSymlinks(req.storage, bundle, dirs);
+  await restoreDirAttributes(req.storage, bundle, dirs);
+  await appendReadLog(req.storage, {
+    type: 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
+    files: restorer.done.files + skipped, bytes: bundle.bytes,
+  });
+  return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped };
+}
+
+async function prepareDestination(dest: string): Promise<string> {
+  try {
+    await fsp.mkdir(dest, { recursive: true });
+    return await fsp.realpath(dest);
+  } catch (err) {
+    const code = errnoCode(err);
+    throw new DatamoverError(code === 'EEXIST' || code === 'ENOTDIR' ? 'USAGE' : 'BAD_INPUT',
+      `destination ${dest}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function isComplete(abs: string, entry: FileEntry): Promise<boolean> {
+  try {
+    const st = await fsp.lstat(abs);
+    return st.isFile() && st.size === entry.size && Math.floor(st.mtimeMs / 1000) === Math.floor(entry.mtime / 1000);
+  } catch {
+    return false;
+  }
+}
+
+async function restoreSymlinks(storage: Storage, bundle: BundleDescriptor, dirs: DestinationDirs): Promise<void> {
+  for await (const entry of readEntries(storage, bundle.pages)) {
+    if (entry.type !== 'symlink') continue;
+    const abs = dirs.resolve(entry.path);
+    await dirs.ensure(parentOf(entry.path));
+    const current = await fsp.readlink(abs).catch(() => undefined);
+    if (current !== entry.target) {
+      const tmp = path.join(path.dirname(abs), `.${path.basename(abs).slice(0, 100)}.dm-link-${process.pid}`);
+      await fsp.rm(tmp, { force: true });
+      await fsp.symlink(entry.target ?? '', tmp);
+      await fsp.rename(tmp, abs);
+    }
+    const mtime = entry.mtime / 1000;
+    await fsp.lutimes(abs, mtime, mtime);
+  }
+}
+
+async function restoreDirAttributes(storage: Storage, bundle: BundleDescriptor, dirs: DestinationDirs): Promise<void> {
+  for await (const entry of readEntries(storage, bundle.pages)) {
+    if (entry.type !== 'dir') continue;
+    const abs = dirs.resolve(entry.path);
+    await fsp.chmod(abs, entry.mode & 0o7777);
+    const mtime = entry.mtime / 1000;
+    await fsp.utimes(abs, mtime, mtime);
+  }
+}
+
+function parentOf(rel: string): string {
+  const cut = rel.lastIndexOf('/');
+  return cut < 0 ? '' : rel.slice(0, cut);
+}

@@ -1,0 +1,126 @@
+/**
+ * Restores file contents: chunks are gathered into batches, read from packs with coalesced ranged GETs,
+ * verified against their hash, and written at their offset into a temp file beside the target. A file
+ * appears under its final name only complete: fsync, mode and mtime set, then rename.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { integrityError } from '../errors.js';
+import { readAll, type Storage } from '../storage/storage.js';
+import { type BlobLocation, type FileEntry, keys } from '../vocab.js';
+import { coalesce, type Piece } from './fetch-plan.js';
+
+interface FileJob { entry: FileEntry; abs: string; tmp: string; handle?: Promise<fsp.FileHandle>; remaining: number }
+interface Target { job: FileJob; fileOffset: number }
+
+export interface RestoreCounters { files: number; bytes: number }
+
+export class FileRestorer {
+  readonly done: RestoreCounters = { files: 0, bytes: 0 };
+  private batch: Piece<Target>[] = [];
+  private batchBytes = 0;
+  private readonly running = new Set<Promise<void>>();
+  private readonly unfinished = new Set<FileJob>();
+  private failure: unknown;
+
+  constructor(
+    private readonly storage: Storage, private readonly index: Map<string, BlobLocation>,
+    private readonly opts: { concurrency: number; batchBytes: number },
+  ) {}
+
+  /** Queues `entry` for restore to `abs`. Fails with INTEGRITY when a chunk is in no index. */
+  async add(entry: FileEntry, abs: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    const chunks = entry.chunks ?? [];
+    const job: FileJob = { entry, abs, tmp: tempNameFor(abs), remaining: chunks.length };
+    this.unfinished.add(job);
+    if (!chunks.length) return this.finalize(job);
+    let fileOffset = 0;
+    for (const [hash, length] of chunks) {
+      const location = this.index.get(hash);
+      if (!location) throw integrityError(`${entry.path}: chunk ${hash.slice(0, 12)} is missing from the store`);
+      this.batch.push({ hash, location, target: { job, fileOffset } });
+      fileOffset += length;
+      this.batchBytes += length;
+      if (this.batchBytes >= this.opts.batchBytes) await this.dispatch();
+    }
+  }
+
+  /** Restores what is queued; on failure removes every temp file and throws the first error. */
+  async finish(): Promise<void> {
+    await this.dispatch();
+    await Promise.allSettled([...this.running]);
+    if (this.failure) {
+      await this.cleanup();
+      throw this.failure;
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    for (const job of this.unfinished) {
+      await job.handle?.then((h) => h.close()).catch(() => undefined);
+      await fsp.rm(job.tmp, { force: true });
+    }
+  }
+
+  private async dispatch(): Promise<void> {
+    if (!this.batch.length) return;
+    const pieces = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    while (this.running.size >= this.opts.concurrency) await Promise.race(this.running);
+    if (this.failure) throw this.failure;
+    const run = this.restoreBatch(pieces).catch((err) => { this.failure ??= err; });
+    this.running.add(run);
+    run.finally(() => this.running.delete(run));
+  }
+
+  private async restoreBatch(pieces: Piece<Target>[]): Promise<void> {
+    for (const read of coalesce(pieces)) {
+      const data = await readAll(this.storage, keys.pack(read.pack), { offset: read.offset, length: read.length });
+      if (data.length !== read.length) {
+        throw integrityError(`${read.pieces[0].target.job.entry.path}: pack ${read.pack.slice(0, 12)} is truncated`);
+      }
+      for (const piece of read.pieces) {
+        const start = piece.location.offset - read.offset;
+        const blob = data.subarray(start, start + piece.location.length);
+        if (createHash('sha256').update(blob).digest('hex') !== piece.hash) {
+          throw integrityError(`${piece.target.job.entry.path}: chunk ${piece.hash.slice(0, 12)} does not match its hash`);
+        }
+        await this.write(piece.target, blob);
+      }
+    }
+  }
+
+  private async write({ job, fileOffset }: Target, blob: Uint8Array): Promise<void> {
+    job.handle ??= fsp.open(job.tmp, 'wx', 0o600);
+    const fh = await job.handle;
+    let written = 0;
+    while (written < blob.length) {
+      const { bytesWritten } = await fh.write(blob, written, blob.length - written, fileOffset + written);
+      written += bytesWritten;
+    }
+    this.done.bytes += blob.length;
+    if (--job.remaining === 0) await this.finalize(job);
+  }
+
+  private async finalize(job: FileJob): Promise<void> {
+    const fh = await (job.handle ?? fsp.open(job.tmp, 'wx', 0o600));
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.chmod(job.tmp, job.entry.mode & 0o7777);
+    const mtime = job.entry.mtime / 1000;
+    await fsp.utimes(job.tmp, mtime, mtime);
+    await fsp.rename(job.tmp, job.abs);
+    this.unfinished.delete(job);
+    this.done.files++;
+  }
+}
+
+function tempNameFor(abs: string): string {
+  return path.join(path.dirname(abs), `.${path.basename(abs).slice(0, 100)}.dm-${randomBytes(6).toString('hex')}`);
+}

@@ -1,0 +1,35 @@
+/**
+ * Errors with a `code`. The CLI maps codes to exit codes (DESIGN §9); the engine never decides how to print.
+ */
+export type ErrorCode =
+  | 'USAGE'             // bad flag, malformed id or name
+  | 'BAD_INPUT'         // missing or unreadable source, a file that changed while read
+  | 'NOT_FOUND'         // unknown repo, bundle or label
+  | 'ALREADY_EXISTS'    // create of something that exists
+  | 'FORMAT'            // not a datamover store, or one of an unknown format version
+  | 'CONFLICT'          // a compare-and-swap lost more often than it may retry
+  | 'INTEGRITY'         // stored bytes do not match their hash
+  | 'UNSAFE_PATH'       // a manifest path that would escape the destination
+  | 'STORAGE'           // the storage failed permanently
+  | 'INTERRUPTED';
+
+export class DatamoverError extends Error {
+  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatamoverError';
+  }
+}
+
+export const usageError = (msg: string) => new DatamoverError('USAGE', msg);
+export const badInput = (msg: string, cause?: unknown) => new DatamoverError('BAD_INPUT', msg, { cause });
+export const notFound = (msg: string) => new DatamoverError('NOT_FOUND', msg);
+export const integrityError = (msg: string) => new DatamoverError('INTEGRITY', msg);
+
+export function isDatamoverError(err: unknown, code?: ErrorCode): err is DatamoverError {
+  return err instanceof DatamoverError && (code === undefined || err.code === code);
+}
+
+/** The errno code of a Node system error, if any. */
+export function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}

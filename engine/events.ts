@@ -1,0 +1,19 @@
+/**
+ * Typed progress events. The engine emits them; only the CLI renders them (as bars, lines or NDJSON).
+ */
+export type EngineEvent =
+  | { type: 'scan.progress'; files: number; bytes: number }
+  | { type: 'scan.done'; files: number; bytes: number }
+  | { type: 'scan.skip'; path: string; reason: string }
+  | { type: 'upload.progress'; filesDone: number; bytesHashed: number; newBytes: number; dedupBytes: number }
+  | { type: 'pack.durable'; key: string; bytes: number; blobs: number }
+  | { type: 'index.written'; key: string; entries: number }
+  | { type: 'bundle.committed'; repo: string; bundle: string; files: number; bytes: number; newBytes: number }
+  | { type: 'label.set'; repo: string; label: string; bundle: string }
+  | { type: 'download.plan'; files: number; bytes: number }
+  | { type: 'download.progress'; filesDone: number; bytesDone: number; skipped: number }
+  | { type: 'retry'; op: string; attempt: number; error: string };
+
+export type Reporter = (event: EngineEvent) => void;
+
+export const silentReporter: Reporter = () => undefined;

@@ -1,0 +1,32 @@
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { usageError } from '../errors.js';
+import type { Contributor } from '../vocab.js';
+
+/** Parses `Name <email>`. Fails with USAGE naming `source` otherwise. */
+export function parseContributor(text: string, source: string): Contributor {
+  const m = /^\s*(.+?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(text);
+  if (!m) throw usageError(`${source}: expected "Name <email>", got ${JSON.stringify(text)}`);
+  return { name: m[1], email: m[2] };
+}
+
+/** The contributor: `--author`, then DATAMOVER_AUTHOR, then git's user config, then user@host. */
+export function resolveContributor(author: string | undefined, env: NodeJS.ProcessEnv = process.env): Contributor {
+  if (author) return parseContributor(author, '--author');
+  if (env.DATAMOVER_AUTHOR) return parseContributor(env.DATAMOVER_AUTHOR, 'DATAMOVER_AUTHOR');
+  const git = gitIdentity();
+  if (git) return git;
+  const user = os.userInfo().username;
+  return { name: user, email: `${user}@${os.hostname()}` };
+}
+
+function gitIdentity(): Contributor | undefined {
+  try {
+    const get = (k: string) => execFileSync('git', ['config', '--get', k], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const name = get('user.name');
+    const email = get('user.email');
+    return name && email ? { name, email } : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The packer: appends new blobs to the open pack, which streams out as a multipart upload while it fills
+ * (one part per `partSize` bytes), and completes it at `packSize`. Blob bytes are not copied: a part is the
+ * list of slices of pooled buffers, which are released once the part is written.
+ * Pack ids are random, not content hashes: the key must exist before the first part streams out. Integrity
+ * is per blob (its name is its SHA-256) and per part.
+ */
+import { randomBytes } from 'node:crypto';
+import type { MultipartUpload, Storage } from '../storage/storage.js';
+import { type IndexEntry, keys } from '../vocab.js';
+
+/** Keeps a pooled buffer alive while a slice of it waits to be written. */
+export interface Lease { retain(): void; release(): void }
+
+export interface PackerOptions { packSize: number; partSize: number; partsInFlight: number; maxHeldSlices: number }
+
+export interface DurablePack { id: string; key: string; bytes: number; entries: IndexEntry[] }
+
+interface OpenPack {
+  id: string;
+  upload: Promise<MultipartUpload>;
+  entries: IndexEntry[];
+  size: number;
+  parts: Promise<void>[];
+  pending: { data: Uint8Array; lease: Lease }[];
+  pendingBytes: number;
+}
+
+export class Packer {
+  private open: OpenPack | undefined;
+  private readonly closing: Promise<void>[] = [];
+  private partsInFlight = 0;
+  private readonly partWaiters: (() => void)[] = [];
+  private failure: unknown;
+
+  constructor(
+    private readonly storage: Storage, private readonly opts: PackerOptions,
+    private readonly onDurable: (pack: DurablePack) => Promise<void>,
+  ) {}
+
+  /** Appends a blob; waits while too many parts are in flight. Throws the first failed write. */
+  async add(blob: string, data: Uint8Array, lease: Lease): Promise<void> {
+    if (this.failure) throw this.failure;
+    const pack = this.open ?? (this.open = this.openPack());
+    pack.entries.push({ blob, pack: pack.id, offset: pack.size, length: data.byteLength });
+    pack.size += data.byteLength;
+    lease.retain();
+    pack.pending.push({ data, lease });
+    pack.pendingBytes += data.byteLength;
+    if (pack.pendingBytes >= this.opts.partSize || pack.pending.length >= this.opts.maxHeldSlices) await this.writePart(pack);
+    if (pack.size >= this.opts.packSize) this.closeOpenPack();
+  }
+
+  /** Closes the open pack (if any) and waits until every pack so far is durable and reported. */
+  async flush(): Promise<void> {
+    this.closeOpenPack();
+    const results = await Promise.allSettled(this.closing.splice(0));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (this.failure) throw this.failure;
+  }
+
+  /** Aborts the open pack after its in-flight parts settle. Packs already closing finish or fail on their own. */
+  async abort(): Promise<void> {
+    const pack = this.open;
+    this.open = undefined;
+    if (pack) {
+      await Promise.allSettled(pack.parts);
+      for (const p of pack.pending) p.lease.release();
+      const upload = await pack.upload.catch(() => undefined);
+      await upload?.abort().catch(() => undefined);
+    }
+    await Promise.allSettled(this.closing.splice(0));
+  }
+
+  private openPack(): OpenPack {
+    const id = randomBytes(32).toString('hex');
+    const upload = this.storage.openMultipart(keys.pack(id));
+    upload.catch(() => undefined);
+    return { id, upload, entries: [], size: 0, parts: [], pending: [], pendingBytes: 0 };
+  }
+
+  private async writePart(pack: OpenPack): Promise<void> {
+    const slices = pack.pending;
+    pack.pending = [];
+    pack.pendingBytes = 0;
+    while (this.partsInFlight >= this.opts.partsInFlight) await new Promise<void>((r) => this.partWaiters.push(r));
+    this.partsInFlight++;
+    const n = pack.parts.length + 1;
+    const written = (async () => {
+      try {
+        const upload = await pack.upload;
+        await upload.writePart(n, slices.map((s) => s.data));
+      } catch (err) {
+        this.failure ??= err;
+        throw err;
+      } finally {
+        for (const s of slices) s.lease.release();
+        this.partsInFlight--;
+        this.partWaiters.shift()?.();
+      }
+    })();
+    written.catch(() => undefined);
+    pack.parts.push(written);
+  }
+
+  private closeOpenPack(): void {
+    const pack = this.open;
+    if (!pack) return;
+    this.open = undefined;
+    const done = (async () => {
+      if (pack.pending.length) await this.writePart(pack);
+      const upload = await pack.upload;
+      const parts = await Promise.allSettled(pack.parts);
+      const failed = parts.find((r) => r.status === 'rejected');
+      if (failed) {
+        await upload.abort().catch(() => undefined);
+        throw (failed as PromiseRejectedResult).reason;
+      }
+      const info = await upload.complete();
+      await this.onDurable({ id: pack.id, key: info.key, bytes: pack.size, entries: pack.entries });
+    })();
+    done.catch((err) => { this.failure ??= err; });
+    this.closing.push(done);
+  }
+}

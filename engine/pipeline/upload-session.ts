@@ -1,0 +1,220 @@
+/**
+ * One upload run's moving parts: dispatches chunk jobs to the hash stage, claims each hashed chunk in the
+ * dedup index (only the claimer packs it), hands new chunks to the packer, and emits finished entries to the
+ * manifest in scan order. Manifest pages and indexes wait for their packs: a page is written only after every
+ * pack it may reference is durable and indexed (DESIGN §6).
+ */
+import type { HashOutcome } from '../../workers/hash-ranges.js';
+import type { Reporter } from '../events.js';
+import { writeBlobIndex } from '../meta/blob-index.js';
+import type { ManifestWriter } from '../meta/manifest.js';
+import type { EntryItem, JobItem } from '../plan/jobs.js';
+import type { ScanEntry } from '../scan/walk.js';
+import type { Storage } from '../storage/storage.js';
+import type { BlobLocation, ChunkRef, FileEntry, IndexEntry } from '../vocab.js';
+import type { BufferPool } from './buffer-pool.js';
+import type { HashStage } from './hash-stage.js';
+import { type DurablePack, type Lease, Packer } from './packer.js';
+
+export interface Tuning {
+  chunkSize: number;
+  bufferSize: number;
+  maxRangesPerJob: number;
+  workers: number;
+  concurrency: number;
+  budgetBytes: number;
+  packSize: number;
+  partSize: number;
+  pageSize: number;
+  checkpointPacks: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** Defaults, each a starting point for bench/ to settle (DESIGN marks them "tune"). */
+export function resolveTuning(overrides: Partial<Tuning> | undefined, chunkSize: number): Tuning {
+  const t: Tuning = {
+    chunkSize, bufferSize: chunkSize, maxRangesPerJob: 1024, workers: 0, concurrency: 4,
+    budgetBytes: 256 * MiB, packSize: 64 * MiB, partSize: 16 * MiB, pageSize: 10_000, checkpointPacks: 4,
+    ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)),
+  };
+  t.bufferSize = t.chunkSize;
+  return t;
+}
+
+interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[]; remaining: number }
+
+export class ReadFailureError extends Error {
+  readonly readFailure = true;
+}
+
+export class UploadSession {
+  readonly totals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, packs: 0 };
+  readonly hashThreads = new Set<number>();
+  private readonly pending = new Map<number, PendingEntry>();
+  private head = 0;
+  private readonly claimed = new Set<string>();
+  private readonly packer: Packer;
+  private unindexed: IndexEntry[] = [];
+  private packsSinceIndex = 0;
+  private inFlight = 0;
+  private readonly slotWaiters: (() => void)[] = [];
+  private handling: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private lastProgress = 0;
+  private bytesHashed = 0;
+
+  constructor(
+    private readonly storage: Storage, private readonly tuning: Tuning,
+    private readonly known: Map<string, BlobLocation>, private readonly hashStage: HashStage,
+    private readonly pool: BufferPool, private readonly manifest: ManifestWriter, private readonly report: Reporter,
+  ) {
+    this.packer = new Packer(storage, {
+      packSize: tuning.packSize, partSize: tuning.partSize, partsInFlight: tuning.concurrency,
+      maxHeldSlices: Math.max(8, Math.floor(pool.capacity / 4)),
+    }, (pack) => this.packDurable(pack));
+    manifest.beforePage = () => this.barrier();
+  }
+
+  /** Runs every planned item through the pipeline. Throws the first failure. */
+  async run(items: AsyncIterable<EntryItem | JobItem>): Promise<void> {
+    for await (const item of items) {
+      if (this.failure) break;
+      if (item.kind === 'entry') {
+        this.pending.set(item.seq, { entry: item.entry, chunks: new Array(item.chunkCount), remaining: item.chunkCount });
+        if (item.chunkCount === 0) this.chain(() => this.drain());
+      } else {
+        await this.dispatch(item);
+      }
+    }
+    await this.settle();
+    if (this.failure) throw this.failure;
+    await this.barrier();
+  }
+
+  /** After a failure: lets in-flight work settle, aborts the open pack, indexes the packs that did land. */
+  async abandon(): Promise<void> {
+    await this.settle();
+    await this.packer.abort();
+    await this.writeCheckpoint().catch(() => undefined);
+  }
+
+  private async dispatch(job: JobItem): Promise<void> {
+    const buffer = await this.pool.acquire();
+    while (this.inFlight >= this.hashStage.depth) await new Promise<void>((r) => this.slotWaiters.push(r));
+    this.inFlight++;
+    this.hashStage.run({ buffer, ranges: job.ranges }).then(
+      (outcome) => this.chain(() => this.handle(job, outcome)),
+      (err) => { this.pool.forget(); this.failure ??= err; },
+    ).finally(() => {
+      this.inFlight--;
+      this.slotWaiters.shift()?.();
+    });
+  }
+
+  private chain(step: () => Promise<void>): void {
+    this.handling = this.handling.then(async () => {
+      if (this.failure) return;
+      try { await step(); } catch (err) { this.failure ??= err; }
+    });
+  }
+
+  private async settle(): Promise<void> {
+    while (this.inFlight > 0) await new Promise<void>((r) => this.slotWaiters.push(r));
+    await this.handling;
+  }
+
+  private async handle(job: JobItem, outcome: HashOutcome): Promise<void> {
+    const lease = this.lease(outcome.buffer);
+    try {
+      if (outcome.failure) {
+        const f = outcome.failure;
+        throw new ReadFailureError(`cannot read ${f.abs}: ${f.code === 'CHANGED' ? f.message : `${f.code}: ${f.message}`}`);
+      }
+      this.hashThreads.add(outcome.threadId);
+      const view = new Uint8Array(outcome.buffer);
+      let at = 0;
+      for (let i = 0; i < job.ranges.length; i++) {
+        const hash = outcome.digests[i];
+        const length = job.ranges[i].length;
+        await this.claim(hash, view.subarray(at, at + length), lease);
+        at += length;
+        const state = this.pending.get(job.refs[i].seq)!;
+        state.chunks[job.refs[i].chunk] = [hash, length];
+        state.remaining--;
+      }
+      this.bytesHashed += job.bytes;
+    } finally {
+      lease.release();
+    }
+    await this.drain();
+    this.progress();
+  }
+
+  /** Dedup: a chunk already stored or already claimed in this run is referenced, not packed again. */
+  private async claim(hash: string, data: Uint8Array, lease: Lease): Promise<void> {
+    if (this.known.has(hash) || this.claimed.has(hash)) {
+      this.totals.dedupBytes += data.byteLength;
+      return;
+    }
+    this.claimed.add(hash);
+    this.totals.newBytes += data.byteLength;
+    await this.packer.add(hash, data, lease);
+  }
+
+  private lease(buffer: ArrayBuffer): Lease {
+    let refs = 1;
+    return {
+      retain: () => { refs++; },
+      release: () => { if (--refs === 0) this.pool.release(buffer); },
+    };
+  }
+
+  /** Emits finished entries to the manifest in scan order. */
+  private async drain(): Promise<void> {
+    for (let st = this.pending.get(this.head); st && st.remaining === 0; st = this.pending.get(this.head)) {
+      await this.manifest.add(toFileEntry(st));
+      if (st.entry.type === 'file') this.totals.files++;
+      this.totals.bytes += st.entry.size;
+      this.pending.delete(this.head++);
+    }
+  }
+
+  /** Every pack so far durable and indexed: what a manifest page may reference. */
+  private async barrier(): Promise<void> {
+    await this.packer.flush();
+    await this.writeCheckpoint();
+  }
+
+  private async packDurable(pack: DurablePack): Promise<void> {
+    this.totals.packs++;
+    for (const e of pack.entries) this.known.set(e.blob, e);
+    this.unindexed.push(...pack.entries);
+    this.report({ type: 'pack.durable', key: pack.key, bytes: pack.bytes, blobs: pack.entries.length });
+    if (++this.packsSinceIndex >= this.tuning.checkpointPacks) await this.writeCheckpoint();
+  }
+
+  private async writeCheckpoint(): Promise<void> {
+    if (!this.unindexed.length) return;
+    const entries = this.unindexed;
+    this.unindexed = [];
+    this.packsSinceIndex = 0;
+    const key = await writeBlobIndex(this.storage, entries);
+    this.report({ type: 'index.written', key, entries: entries.length });
+  }
+
+  private progress(): void {
+    const now = Date.now();
+    if (now - this.lastProgress < 200) return;
+    this.lastProgress = now;
+    const { files, newBytes, dedupBytes } = this.totals;
+    this.report({ type: 'upload.progress', filesDone: files, bytesHashed: this.bytesHashed, newBytes, dedupBytes });
+  }
+}
+
+function toFileEntry({ entry, chunks }: PendingEntry): FileEntry {
+  const out: FileEntry = { path: entry.path, type: entry.type, size: entry.size, mode: entry.mode, mtime: entry.mtime };
+  if (entry.target !== undefined) out.target = entry.target;
+  if (entry.type === 'file') out.chunks = chunks;
+  return out;
+}

@@ -1,0 +1,85 @@
+/**
+ * Upload a directory tree as a bundle: scan → plan → hash stage (worker pool) → dedup claim → packer → commit.
+ * Stages are joined by bounded hand-offs: the buffer pool (the byte budget) and the hash stage's depth.
+ */
+import { badInput, DatamoverError } from '../errors.js';
+import { type EngineEvent, type Reporter, silentReporter } from '../events.js';
+import { loadBlobIndex } from '../meta/blob-index.js';
+import { commitBundle } from '../meta/commit.js';
+import { openFormat } from '../meta/format.js';
+import { newId } from '../meta/ids.js';
+import { getLabel } from '../meta/labels.js';
+import { ManifestWriter } from '../meta/manifest.js';
+import { getRepo } from '../meta/repos.js';
+import { walkTree } from '../scan/walk.js';
+import { planJobs } from '../plan/jobs.js';
+import type { Storage } from '../storage/storage.js';
+import type { BundleDescriptor, Contributor, LabelRecord } from '../vocab.js';
+import { BufferPool } from './buffer-pool.js';
+import { HashStage } from './hash-stage.js';
+import { type Tuning, UploadSession, resolveTuning } from './upload-session.js';
+
+export interface UploadRequest {
+  storage: Storage;
+  repo: string;
+  source: string;
+  contributor: Contributor;
+  message?: string;
+  label?: string;
+  reporter?: Reporter;
+  tuning?: Partial<Tuning>;
+}
+
+export interface UploadResult {
+  bundle: BundleDescriptor;
+  label?: LabelRecord;
+  /** Thread ids that hashed data: proof the pool did the work. */
+  hashThreads: number[];
+}
+
+/**
+ * Uploads `source` as a new bundle of `repo`. Returns the committed descriptor.
+ * Errors: BAD_INPUT (missing/unreadable source, a file changed while read), NOT_FOUND (repo), FORMAT, STORAGE.
+ * On failure no bundle becomes visible; packs that landed are indexed so a rerun reuses them.
+ */
+export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
+  const report = req.reporter ?? silentReporter;
+  const started = Date.now();
+  const format = await openFormat(req.storage, true);
+  await getRepo(req.storage, req.repo);
+  const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
+  const tuning = resolveTuning(req.tuning, format.chunker.size);
+  const known = await loadBlobIndex(req.storage);
+  const bundleId = newId();
+  const hashStage = new HashStage(tuning.workers || undefined);
+  const pool = new BufferPool(tuning.chunkSize, tuning.budgetBytes);
+  const manifest = new ManifestWriter(req.storage, req.repo, bundleId, tuning.pageSize);
+  const session = new UploadSession(req.storage, tuning, known, hashStage, pool, manifest, report);
+  try {
+    const skipped: EngineEvent[] = [];
+    await session.run(planJobs(walkTree(req.source, (s) => skipped.push({ type: 'scan.skip', ...s })), tuning));
+    skipped.forEach(report);
+  } catch (err) {
+    await session.abandon();
+    throw wrapReadFailure(err);
+  } finally {
+    await hashStage.close();
+  }
+  const pages = await manifest.finish();
+  const totals = session.totals;
+  const descriptor: BundleDescriptor = {
+    id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
+    contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
+    files: totals.files, bytes: totals.bytes, pages,
+    stats: { newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, packs: totals.packs, seconds: (Date.now() - started) / 1000 },
+  };
+  const committed = await commitBundle(req.storage, descriptor, req.label);
+  report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: totals.files, bytes: totals.bytes, newBytes: totals.newBytes });
+  if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
+  return { ...committed, hashThreads: [...session.hashThreads] };
+}
+
+function wrapReadFailure(err: unknown): unknown {
+  if (err instanceof DatamoverError) return err;
+  return err instanceof Error && 'readFailure' in err ? badInput(err.message, err) : err;
+}

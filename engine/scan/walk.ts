@@ -1,0 +1,98 @@
+/**
+ * Walks a tree depth-first with each directory's entries sorted, which yields paths in manifest order
+ * (`comparePaths`) without sorting the whole tree: memory holds one listing per level, not the tree.
+ * fast-glob lists each directory (lstat included, links not followed).
+ */
+import { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import fg from 'fast-glob';
+import { badInput, errnoCode } from '../errors.js';
+import type { FileType } from '../vocab.js';
+
+export interface ScanEntry {
+  /** Manifest path: relative, `/`-separated, NFC. */
+  path: string;
+  /** Where to read it on this machine. */
+  abs: string;
+  type: FileType;
+  size: number;
+  mode: number;
+  mtime: number;
+  ino: number;
+  target?: string;
+}
+
+export interface ScanSkip { path: string; reason: string }
+
+/**
+ * Yields every file, directory and symlink below `root` in manifest order. Other kinds (sockets, FIFOs,
+ * devices) are reported to `onSkip` and left out. Fails with BAD_INPUT when `root` is not a readable directory.
+ */
+export async function* walkTree(root: string, onSkip: (s: ScanSkip) => void = () => undefined): AsyncGenerator<ScanEntry> {
+  const rootAbs = path.resolve(root);
+  await checkRoot(root, rootAbs);
+  yield* walkDir(rootAbs, '', onSkip);
+}
+
+async function* walkDir(dirAbs: string, rel: string, onSkip: (s: ScanSkip) => void): AsyncGenerator<ScanEntry> {
+  const listed = await listDir(dirAbs);
+  for (const { name, stats } of listed) {
+    const relPath = (rel ? `${rel}/${name}` : name).normalize('NFC');
+    const abs = path.join(dirAbs, name);
+    const type = fileType(stats);
+    if (!type) {
+      onSkip({ path: relPath, reason: 'not a regular file, directory or symlink' });
+      continue;
+    }
+    const entry: ScanEntry = {
+      path: relPath, abs, type, size: type === 'file' ? stats.size : 0, mode: stats.mode & 0o7777,
+      mtime: Math.floor(stats.mtimeMs), ino: stats.ino,
+    };
+    if (type === 'symlink') entry.target = await fsp.readlink(abs);
+    yield entry;
+    if (type === 'dir') yield* walkDir(abs, relPath, onSkip);
+  }
+}
+
+async function listDir(dirAbs: string): Promise<{ name: string; stats: Stats }[]> {
+  let entries;
+  try {
+    entries = await fg('*', {
+      cwd: dirAbs, dot: true, onlyFiles: false, stats: true, followSymbolicLinks: false, deep: 1,
+      suppressErrors: false, unique: false,
+    });
+  } catch (err) {
+    throw badInput(`cannot list ${dirAbs}: ${(err as Error).message}`, err);
+  }
+  const listed = entries.map((e) => ({ name: e.name, stats: e.stats! }));
+  listed.sort((a, b) => {
+    const x = a.name.normalize('NFC');
+    const y = b.name.normalize('NFC');
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  return listed;
+}
+
+function fileType(stats: Stats): FileType | undefined {
+  if (stats.isSymbolicLink()) return 'symlink';
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'dir';
+  return undefined;
+}
+
+async function checkRoot(root: string, rootAbs: string): Promise<void> {
+  let st: Stats;
+  try {
+    st = await fsp.stat(rootAbs);
+  } catch (err) {
+    const code = errnoCode(err);
+    throw badInput(code === 'ENOENT' ? `${root}: no such directory` : `${root}: ${(err as Error).message}`, err);
+  }
+  if (!st.isDirectory()) throw badInput(`${root}: not a directory`);
+  try {
+    await fsp.access(rootAbs, fsp.constants?.R_OK ?? 4);
+    await fsp.readdir(rootAbs);
+  } catch (err) {
+    throw badInput(`${root}: cannot read directory: ${(err as Error).message}`, err);
+  }
+}

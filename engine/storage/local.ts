@@ -1,0 +1,265 @@
+/**
+ * The local-directory backend. Every write lands in `<root>/.tmp/` first, is fsynced, then appears atomically:
+ * rename for plain writes, link() for create-only (fails if the name exists, atomically, across processes),
+ * a per-key lock file for compare-and-swap.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsc, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { errnoCode } from '../errors.js';
+import { withKeyLock } from './local-lock.js';
+import { foldListing } from './list-util.js';
+import {
+  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
+  type PutOptions, type PutResult, type Storage, StorageError, bodyParts,
+} from './storage.js';
+
+const TMP = '.tmp';
+
+export class LocalStorage implements Storage {
+  readonly capabilities: Capabilities = {
+    minPartSize: 0, maxPartSize: 5 * 1024 ** 3, maxParts: 10_000, conditionalWrites: true, suggestedConcurrency: 4,
+  };
+  readonly url: string;
+
+  constructor(readonly root: string) {
+    this.root = path.resolve(root);
+    this.url = `file://${this.root}`;
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const st = await fsp.stat(this.pathOf(key), { bigint: true });
+      if (!st.isFile()) return undefined;
+      return { key, size: Number(st.size), etag: etagOf(st) };
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      throw mapError(err, key);
+    }
+  }
+
+  async *list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> {
+    const keys = await this.collectKeys(prefix, opts?.delimiter === '/');
+    keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    yield* foldListing(keys, prefix, opts?.delimiter);
+  }
+
+  async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.pathOf(key), 'r');
+    } catch (err) {
+      throw mapError(err, key);
+    }
+    const range = opts?.range;
+    if (range && range.length === 0) {
+      await fh.close();
+      return Readable.from([]);
+    }
+    return fh.createReadStream(range ? { start: range.offset, end: range.offset + range.length - 1 } : {});
+  }
+
+  async put(key: string, body: Body, opts: PutOptions = {}): Promise<PutResult> {
+    const tmp = await this.writeTemp(body);
+    try {
+      return await this.publish(tmp, key, opts);
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  async openMultipart(key: string): Promise<MultipartUpload> {
+    const target = this.pathOf(key);
+    const tmp = this.tempPath();
+    await fsp.mkdir(path.dirname(tmp), { recursive: true });
+    const fh = await fsp.open(tmp, 'wx');
+    return new LocalMultipart(key, target, tmp, fh);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await fsp.rm(this.pathOf(key), { force: true });
+  }
+
+  /** The file behind `key`. Rejects keys that would leave the root. */
+  pathOf(key: string): string {
+    if (!key || key.startsWith('/') || key.split('/').some((s) => s === '..' || s === '.' || s === '') || key.includes('\0')) {
+      throw new StorageError('permanent', `invalid key ${JSON.stringify(key)}`);
+    }
+    return path.join(this.root, key);
+  }
+
+  private tempPath(): string {
+    return path.join(this.root, TMP, randomBytes(12).toString('hex'));
+  }
+
+  private async writeTemp(body: Body): Promise<string> {
+    const tmp = this.tempPath();
+    await fsp.mkdir(path.dirname(tmp), { recursive: true });
+    const fh = await fsp.open(tmp, 'wx');
+    try {
+      await writeAllAt(fh, bodyParts(body), 0);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return tmp;
+  }
+
+  private async publish(tmp: string, key: string, opts: PutOptions): Promise<PutResult> {
+    const target = this.pathOf(key);
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    if (opts.ifAbsent) {
+      try {
+        await fsp.link(tmp, target);
+      } catch (err) {
+        if (errnoCode(err) === 'EEXIST') return { status: 'precondition-failed' };
+        throw mapError(err, key);
+      }
+    } else if (opts.ifMatch !== undefined) {
+      const ifMatch = opts.ifMatch;
+      const swapped = await withKeyLock(path.join(this.root, TMP, 'locks'), key, async () => {
+        const current = await this.stat(key);
+        if (current?.etag !== ifMatch) return false;
+        await fsp.rename(tmp, target);
+        return true;
+      });
+      if (!swapped) return { status: 'precondition-failed' };
+    } else {
+      await fsp.rename(tmp, target);
+    }
+    await syncDir(path.dirname(target));
+    const st = await fsp.stat(target, { bigint: true });
+    return { status: 'written', etag: etagOf(st) };
+  }
+
+  private async collectKeys(prefix: string, oneLevel: boolean): Promise<{ key: string; size: number }[]> {
+    const dirKey = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const out: { key: string; size: number }[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fsp.readdir(rel ? path.join(this.root, rel) : this.root, { withFileTypes: true });
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
+        throw mapError(err, rel);
+      }
+      for (const e of entries) {
+        const key = rel ? `${rel}/${e.name}` : e.name;
+        if (!rel && e.name === TMP) continue;
+        if (!key.startsWith(prefix) && !prefix.startsWith(`${key}/`)) continue;
+        if (e.isDirectory()) {
+          if (oneLevel && key.length >= prefix.length) out.push({ key: `${key}/`, size: 0 });
+          else await walk(key);
+        } else if (e.isFile()) {
+          out.push({ key, size: (await fsp.stat(path.join(this.root, key))).size });
+        }
+      }
+    };
+    await walk(dirKey);
+    return out;
+  }
+}
+
+class LocalMultipart implements MultipartUpload {
+  private readonly partStart = new Map<number, number>();
+  private readonly partDone = new Map<number, { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }>();
+  private end = 0;
+  private closed = false;
+
+  constructor(
+    private readonly key: string, private readonly target: string,
+    private readonly tmp: string, private readonly fh: fsp.FileHandle,
+  ) {}
+
+  /** Parts are appended in order of `n`: part n waits for part n-1 (the uploader sends them in order). */
+  async writePart(n: number, body: Body): Promise<void> {
+    if (this.closed) throw new StorageError('permanent', `multipart upload of ${this.key} is closed`);
+    const done = this.deferred(n);
+    try {
+      if (n > 1) await this.deferred(n - 1).promise;
+      const parts = bodyParts(body);
+      const start = this.partStart.get(n) ?? this.end;
+      this.partStart.set(n, start);
+      const length = await writeAllAt(this.fh, parts, start);
+      this.end = Math.max(this.end, start + length);
+      done.resolve();
+    } catch (err) {
+      done.reject(err);
+      throw mapError(err, this.key);
+    }
+  }
+
+  async complete(): Promise<ObjectInfo> {
+    await Promise.all([...this.partDone.values()].map((d) => d.promise));
+    this.closed = true;
+    await this.fh.sync();
+    await this.fh.close();
+    await fsp.mkdir(path.dirname(this.target), { recursive: true });
+    await fsp.rename(this.tmp, this.target);
+    await syncDir(path.dirname(this.target));
+    const st = await fsp.stat(this.target, { bigint: true });
+    return { key: this.key, size: Number(st.size), etag: etagOf(st) };
+  }
+
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.fh.close().catch(() => undefined);
+    }
+    await fsp.rm(this.tmp, { force: true });
+  }
+
+  private deferred(n: number) {
+    let d = this.partDone.get(n);
+    if (!d) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+      promise.catch(() => undefined);
+      d = { promise, resolve, reject };
+      this.partDone.set(n, d);
+    }
+    return d;
+  }
+}
+
+async function writeAllAt(fh: fsp.FileHandle, parts: readonly Uint8Array[], position: number): Promise<number> {
+  let pos = position;
+  let pending = parts.filter((p) => p.byteLength > 0);
+  while (pending.length) {
+    const { bytesWritten } = await fh.writev(pending as Uint8Array[], pos);
+    pos += bytesWritten;
+    pending = skipWritten(pending, bytesWritten);
+  }
+  return pos - position;
+}
+
+function skipWritten(parts: Uint8Array[], written: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let skip = written;
+  for (const p of parts) {
+    if (skip >= p.byteLength) { skip -= p.byteLength; continue; }
+    rest.push(skip ? p.subarray(skip) : p);
+    skip = 0;
+  }
+  return rest;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, fsc.O_RDONLY);
+  try { await fh.sync(); } finally { await fh.close(); }
+}
+
+function etagOf(st: { ino: bigint; mtimeNs: bigint; size: bigint }): string {
+  return `${st.ino.toString(36)}-${st.mtimeNs.toString(36)}-${st.size.toString(36)}`;
+}
+
+function mapError(err: unknown, key: string): StorageError {
+  if (err instanceof StorageError) return err;
+  const code = errnoCode(err);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new StorageError('notFound', `no object at ${key}`, { cause: err });
+  const retryable = code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'EBUSY';
+  const msg = `local store: ${key}: ${err instanceof Error ? err.message : String(err)}`;
+  return new StorageError(retryable ? 'retryable' : 'permanent', msg, { cause: err });
+}

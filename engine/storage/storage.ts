@@ -1,0 +1,103 @@
+/**
+ * The one Storage interface (DESIGN §4). Backends implement it; retry, limits and metrics wrap it as decorators.
+ * Keys are `/`-separated, relative to the store's root, never starting with `/`.
+ */
+import type { Readable } from 'node:stream';
+
+/**
+ * A replayable body: bytes that can be sent again after a failed attempt (never a drained stream).
+ * A list of buffers is sent back to back, without being joined first.
+ */
+export type Body = Uint8Array | readonly Uint8Array[];
+
+export interface ObjectInfo { key: string; size: number; etag: string }
+
+export interface ListEntry { key: string; size?: number; isPrefix?: boolean }
+
+export interface ByteRange { offset: number; length: number }
+
+export interface PutOptions {
+  /** Create-only: the write happens only if no object exists at `key`. */
+  ifAbsent?: boolean;
+  /** Compare-and-swap: the write happens only if the current object has this etag. */
+  ifMatch?: string;
+  /** Hex SHA-256 of the body, for backends that let the server verify it. */
+  sha256?: string;
+}
+
+/** "Already present" or "changed under us" is a result, not an exception. */
+export type PutResult = { status: 'written'; etag: string } | { status: 'precondition-failed' };
+
+export interface MultipartUpload {
+  /** Writes part `n` (1-based). Parts may be written concurrently; idempotent per `n`. */
+  writePart(n: number, body: Body): Promise<void>;
+  /** Makes the object visible and durable, parts in order of `n`. */
+  complete(): Promise<ObjectInfo>;
+  /** Discards every part. Call after in-flight parts settle. Idempotent. */
+  abort(): Promise<void>;
+}
+
+export interface Capabilities {
+  minPartSize: number;
+  maxPartSize: number;
+  maxParts: number;
+  conditionalWrites: boolean;
+  suggestedConcurrency: number;
+}
+
+export interface Storage {
+  readonly url: string;
+  readonly capabilities: Capabilities;
+  /** Returns undefined when there is no object at `key`. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** Every key under `prefix`, in key order; with `delimiter`, one entry per common prefix. */
+  list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry>;
+  /** The object (or a byte range of it) as a stream. Fails with StorageError kind 'notFound'. */
+  get(key: string, opts?: { range?: ByteRange }): Promise<Readable>;
+  put(key: string, body: Body, opts?: PutOptions): Promise<PutResult>;
+  openMultipart(key: string): Promise<MultipartUpload>;
+  /** Deletes the keys; missing keys are not an error. */
+  delete(keys: readonly string[]): Promise<void>;
+}
+
+export type StorageErrorKind = 'retryable' | 'notFound' | 'preconditionFailed' | 'permanent';
+
+export class StorageError extends Error {
+  readonly code = 'STORAGE';
+  constructor(readonly kind: StorageErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+export function isStorageError(err: unknown, kind?: StorageErrorKind): err is StorageError {
+  return err instanceof StorageError && (kind === undefined || err.kind === kind);
+}
+
+export function bodyParts(body: Body): readonly Uint8Array[] {
+  return body instanceof Uint8Array ? [body] : body;
+}
+
+export function bodyLength(body: Body): number {
+  let n = 0;
+  for (const part of bodyParts(body)) n += part.byteLength;
+  return n;
+}
+
+/** Reads a whole object (or range) into one Buffer. For metadata-sized objects. */
+export async function readAll(storage: Storage, key: string, range?: ByteRange): Promise<Buffer> {
+  const stream = await storage.get(key, range ? { range } : undefined);
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Reads an object, or undefined when it does not exist. */
+export async function readIfExists(storage: Storage, key: string): Promise<Buffer | undefined> {
+  try {
+    return await readAll(storage, key);
+  } catch (err) {
+    if (isStorageError(err, 'notFound')) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The words of datamover (DESIGN §2, §5), as types. Dependency-free on purpose: every layer imports it.
+ */
+
+/** Hash algorithm that names chunks; recorded per store in `format.json`. */
+export type HashAlgorithm = 'sha256';
+
+/** How files are cut into chunks; recorded per store, since boundaries decide what dedups. */
+export interface ChunkerSpec { kind: 'fixed'; size: number }
+
+export interface Contributor { name: string; email: string }
+
+export type FileType = 'file' | 'dir' | 'symlink';
+
+/** One chunk of a file: [hex hash, length]. */
+export type ChunkRef = [string, number];
+
+/** A manifest line. `path` is relative, `/`-separated, NFC, never absolute, never containing `..`. */
+export interface FileEntry {
+  path: string;
+  type: FileType;
+  size: number;
+  mode: number;
+  /** Milliseconds since the epoch. */
+  mtime: number;
+  target?: string;
+  chunks?: ChunkRef[];
+}
+
+export interface ManifestPage { key: string; first: string; last: string; count: number; sha256: string }
+
+export interface BundleStats { newBytes: number; dedupBytes: number; packs: number; seconds: number }
+
+export interface BundleDescriptor {
+  id: string;
+  repo: string;
+  parents: string[];
+  message: string;
+  contributor: Contributor;
+  created: string;
+  hash: HashAlgorithm;
+  chunker: ChunkerSpec;
+  files: number;
+  bytes: number;
+  pages: ManifestPage[];
+  stats: BundleStats;
+}
+
+export interface RepoDescriptor { name: string; description: string; created: string; contributor: Contributor }
+
+export interface LabelRecord { name: string; bundle: string; updated: string; contributor: Contributor }
+
+/** Where a blob lives: `length` bytes at `offset` inside pack `pack`. */
+export interface BlobLocation { pack: string; offset: number; length: number }
+export interface IndexEntry extends BlobLocation { blob: string }
+
+export interface FormatRecord {
+  format: 'datamover';
+  version: number;
+  hash: HashAlgorithm;
+  chunker: ChunkerSpec;
+  created: string;
+}
+
+export const FORMAT_VERSION = 1;
+
+/** Store keys of format version 1. */
+export const keys = {
+  format: 'format.json',
+  pack: (id: string) => `blobs/packs/${id.slice(0, 2)}/${id}`,
+  indexPrefix: 'blobs/index/',
+  index: (id: string) => `blobs/index/${id}.json.gz`,
+  reposPrefix: 'meta/repos/',
+  repo: (repo: string) => `meta/repos/${repo}/repo.json`,
+  bundlesPrefix: (repo: string) => `meta/repos/${repo}/bundles/`,
+  bundle: (repo: string, id: string) => `meta/repos/${repo}/bundles/${id}/bundle.json`,
+  manifestPage: (repo: string, id: string, n: number) => `meta/repos/${repo}/bundles/${id}/manifest-${n}.ndjson.gz`,
+  labelsPrefix: (repo: string) => `meta/repos/${repo}/labels/`,
+  label: (repo: string, name: string) => `meta/repos/${repo}/labels/${name}.json`,
+  walPrefix: (repo: string) => `wal/${repo}/`,
+  wal: (repo: string, id: string) => `wal/${repo}/${id}.json`,
+  readlog: (repo: string, day: string, id: string) => `readlog/${repo}/${day}/${id}.json`,
+};
+
+/**
+ * Manifest order: component-wise byte order, so that a depth-first walk with sorted directories yields it
+ * directly ("a/b" sorts before "a-c" because "a" < "a-c"). Returns <0, 0, >0.
+ */
+export function comparePaths(a: string, b: string): number {
+  const as = a.split('/');
+  const bs = b.split('/');
+  const n = Math.min(as.length, bs.length);
+  for (let i = 0; i < n; i++) {
+    if (as[i] !== bs[i]) return as[i] < bs[i] ? -1 : 1;
+  }
+  return as.length - bs.length;
+}
