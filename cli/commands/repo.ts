@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { openFormat } from '../../engine/meta/format.js';
+import { createRepo, getRepo, listRepos } from '../../engine/meta/repos.js';
+import { readIfExists } from '../../engine/storage/storage.js';
+import { keys } from '../../engine/vocab.js';
+import type { Action } from '../main.js';
+
+export function registerRepo(program: Command, action: Action): void {
+  const repo = program.command('repo').description('create and inspect repos');
+  repo.command('create <repo>').description('create a repo')
+    .option('--description <text>', 'what the repo holds', '')
+    .action(action('repo create', async (ctx, name: string, o: { description: string }) => {
+      await openFormat(ctx.store, true);
+      const created = await createRepo(ctx.store, name, o.description, ctx.contributor());
+      ctx.done({ repo: created }, `created repo ${name}`);
+    }));
+  repo.command('list').description('list repos')
+    .action(action('repo list', async (ctx) => {
+      const exists = await readIfExists(ctx.store, keys.format);
+      if (exists) await openFormat(ctx.store, false);
+      const repos = exists ? await listRepos(ctx.store) : [];
+      ctx.done({ repos }, repos.map((r) => `${r.name}\t${r.created}\t${r.contributor.email}\t${r.description}`));
+    }));
+  repo.command('get <repo>').description('show a repo')
+    .action(action('repo get', async (ctx, name: string) => {
+      await openFormat(ctx.store, false);
+      const r = await getRepo(ctx.store, name);
+      ctx.done({ repo: r }, [`name: ${r.name}`, `description: ${r.description}`, `created: ${r.created}`,
+        `contributor: ${r.contributor.name} <${r.contributor.email}>`]);
+    }));
+}

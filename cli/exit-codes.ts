@@ -1,0 +1,28 @@
+import { DatamoverError } from '../engine/errors.js';
+import { StorageError } from '../engine/storage/storage.js';
+
+/** DESIGN §9: 0 ok, 1 failed, 2 bad usage, 3 partial, 4 integrity failure, 130 interrupted. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 3, integrity: 4, interrupted: 130 } as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof DatamoverError) {
+    switch (err.code) {
+      case 'USAGE': return EXIT.usage;
+      case 'INTEGRITY': case 'UNSAFE_PATH': return EXIT.integrity;
+      case 'INTERRUPTED': return EXIT.interrupted;
+      default: return EXIT.failed;
+    }
+  }
+  return EXIT.failed;
+}
+
+export function errorCodeOf(err: unknown): string {
+  if (err instanceof DatamoverError || err instanceof StorageError) return err.code;
+  return 'INTERNAL';
+}
+
+/** One line: what failed and on what. */
+export function errorLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0];
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * The `datamover` command: parses arguments (commander), runs engine calls, renders events, maps errors to
+ * exit codes (DESIGN §9). One line on stderr per error, naming what failed.
+ */
+import { Command, CommanderError } from 'commander';
+import { DatamoverError } from '../engine/errors.js';
+import { registerBundle } from './commands/bundle.js';
+import { registerLabel } from './commands/label.js';
+import { registerRepo } from './commands/repo.js';
+import { CommandContext, type GlobalOptions } from './context.js';
+import { EXIT, errorCodeOf, errorLine, exitCodeFor } from './exit-codes.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Action = (name: string, fn: (ctx: CommandContext, ...args: any[]) => Promise<void>) => (...args: any[]) => Promise<void>;
+
+let jsonMode = false;
+
+const action: Action = (name, fn) => async (...args) => {
+  const cmd = args[args.length - 1] as Command;
+  const opts = cmd.optsWithGlobals() as GlobalOptions;
+  jsonMode = !!opts.json;
+  const ctx = new CommandContext(name, opts);
+  try {
+    await fn(ctx, ...args.slice(0, -1));
+  } finally {
+    ctx.stopProgress();
+  }
+};
+
+function buildProgram(): Command {
+  const program = new Command('datamover')
+    .description('versioned data at rest in object storage: repos, bundles, labels')
+    .option('--store <url>', 'store: a path or file:// URL (env DATAMOVER_STORE; default $DATAMOVER_HOME/store)')
+    .option('--json', 'NDJSON events on stdout; the last line is a summary object')
+    .option('--quiet', 'no progress output')
+    .option('--concurrency <n>', 'storage requests in flight')
+    .option('--workers <n>', 'hashing worker threads')
+    .option('--author <who>', 'contributor as "Name <email>" (env DATAMOVER_AUTHOR)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError(false);
+  registerRepo(program, action);
+  registerBundle(program, action);
+  registerLabel(program, action);
+  return program;
+}
+
+function fail(err: unknown): number {
+  const code = err instanceof CommanderError ? EXIT.usage : exitCodeFor(err);
+  if (err instanceof CommanderError) return code; // commander already printed its one line
+  process.stderr.write(`datamover: error: ${errorLine(err)}\n`);
+  if (jsonMode) {
+    process.stdout.write(`${JSON.stringify({ type: 'summary', ok: false, error: { code: errorCodeOf(err), message: errorLine(err) }, exitCode: code })}\n`);
+  }
+  if (!(err instanceof DatamoverError) && process.env.DATAMOVER_DEBUG) console.error(err);
+  return code;
+}
+
+async function main(argv: string[]): Promise<number> {
+  // A closed pipe (`datamover bundle files | head`) ends output quietly, as for any Unix filter.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
+  process.once('SIGINT', () => {
+    process.stderr.write('datamover: interrupted\n');
+    process.exit(EXIT.interrupted);
+  });
+  try {
+    await buildProgram().parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)) return EXIT.ok;
+    return fail(err);
+  }
+}
+
+process.exitCode = await main(process.argv);
