@@ -1,0 +1,95 @@
+import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { downloadBundle } from '../engine/download/download.js';
+import { openFormat } from '../engine/meta/format.js';
+import { createRepo } from '../engine/meta/repos.js';
+import { uploadBundle } from '../engine/pipeline/upload.js';
+import { LocalStorage } from '../engine/storage/local.js';
+import { MemoryStorage } from '../engine/storage/memory.js';
+import type { Storage } from '../engine/storage/storage.js';
+import { describeTree, makeMixedTree, seededBytes, tempDir, writeFile } from './helpers.js';
+
+const who = { name: 'Test', email: 'test@example.com' };
+
+async function freshStore(storage: Storage = new LocalStorage(tempDir('store'))): Promise<Storage> {
+  await openFormat(storage, true);
+  await createRepo(storage, 'r', 'test repo', who);
+  return storage;
+}
+
+const t = suite('engine: upload and download');
+
+t('round trip is byte-identical: empty files, multi-chunk file, 10,000 small files, unicode, nested symlinks, empty dirs', async () => {
+  const src = tempDir('src');
+  makeMixedTree(src, 10_000);
+  const storage = await freshStore();
+  const up = await uploadBundle({ storage, repo: 'r', source: src, contributor: who, label: 'latest' });
+  assert.is(up.bundle.files, 10_000 + 6); // 2 empty, 1 multi-chunk, 3 unicode
+  const dest = path.join(tempDir('dest'), 'out');
+  const down = await downloadBundle({ storage, repo: 'r', ref: { label: 'latest' }, dest, contributor: who });
+  assert.is(down.files, up.bundle.files);
+  assert.equal(describeTree(dest), describeTree(src));
+  const again = await downloadBundle({ storage, repo: 'r', ref: { bundle: up.bundle.id }, dest, contributor: who });
+  assert.is(again.files, 0, 'a rerun writes nothing');
+  assert.is(again.skipped, up.bundle.files);
+  rmSync(src, { recursive: true, force: true });
+});
+
+t('the same tree twice: the second bundle stores < 1% new bytes', async () => {
+  const src = tempDir('twice');
+  makeMixedTree(src, 500);
+  const storage = await freshStore();
+  const first = await uploadBundle({ storage, repo: 'r', source: src, contributor: who });
+  const second = await uploadBundle({ storage, repo: 'r', source: src, contributor: who });
+  assert.ok(first.bundle.stats.newBytes > 9 * 1024 * 1024);
+  assert.ok(second.bundle.stats.newBytes < first.bundle.bytes / 100, `new bytes ${second.bundle.stats.newBytes}`);
+  assert.is(second.bundle.stats.packs, 0);
+});
+
+t('two copies of one large file are stored once', async () => {
+  const src = tempDir('copies');
+  writeFile(src, 'a/big.bin', seededBytes(7, 13 * 1024 * 1024));
+  mkdirSync(path.join(src, 'b'));
+  copyFileSync(path.join(src, 'a/big.bin'), path.join(src, 'b/same.bin'));
+  const storage = await freshStore();
+  const up = await uploadBundle({ storage, repo: 'r', source: src, contributor: who });
+  assert.is(up.bundle.bytes, 26 * 1024 * 1024);
+  assert.is(up.bundle.stats.newBytes, 13 * 1024 * 1024);
+  assert.is(up.bundle.stats.dedupBytes, 13 * 1024 * 1024);
+});
+
+t('hashing runs in worker threads while the main thread stays responsive', async () => {
+  const src = tempDir('threads');
+  for (let i = 0; i < 6; i++) writeFile(src, `f${i}.bin`, seededBytes(i, 24 * 1024 * 1024));
+  const storage = await freshStore(new MemoryStorage());
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const up = await uploadBundle({ storage, repo: 'r', source: src, contributor: who, tuning: { workers: 2 } });
+  delay.disable();
+  assert.ok(up.hashThreads.length >= 1);
+  assert.not.ok(up.hashThreads.includes(0), `main thread (id 0) must not hash: ${up.hashThreads}`);
+  // Generous bound: hashing 144 MiB on the main thread would block it for ~100 ms per 4 MiB chunk batch.
+  assert.ok(delay.max / 1e6 < 1_000, `event loop blocked ${delay.max / 1e6} ms`);
+});
+
+t('download refuses to write through a symlink planted in the destination', async () => {
+  const src = tempDir('plant');
+  writeFile(src, 'dir/file.txt', 'payload');
+  const storage = await freshStore();
+  const up = await uploadBundle({ storage, repo: 'r', source: src, contributor: who });
+  const dest = tempDir('plant-dest');
+  const outside = tempDir('outside');
+  symlinkSync(outside, path.join(dest, 'dir'));
+  try {
+    await downloadBundle({ storage, repo: 'r', ref: { bundle: up.bundle.id }, dest, contributor: who });
+    assert.unreachable();
+  } catch (err) {
+    assert.is((err as { code?: string }).code, 'UNSAFE_PATH');
+  }
+  assert.equal(describeTree(outside), new Map());
+});
+
+t.run();

@@ -1,0 +1,109 @@
+/** Test toolkit: temp dirs, seeded data, tree generation and comparison, running the built CLI. */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const cliPath = path.join(repoRoot, 'dist', 'cli', 'main.js');
+
+export function tempDir(tag: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `dm-${tag}-`));
+}
+
+/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
+export function seededBytes(seed: number, n: number): Buffer {
+  const words = new Uint32Array(Math.ceil(n / 4));
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    words[i] = x;
+  }
+  return Buffer.from(words.buffer, 0, n);
+}
+
+export function writeFile(root: string, rel: string, data: Buffer | string, mode?: number, mtimeSec?: number): void {
+  const abs = path.join(root, rel);
+  mkdirSync(path.dirname(abs), { recursive: true });
+  writeFileSync(abs, data, mode === undefined ? undefined : { mode });
+  if (mtimeSec !== undefined) utimesSync(abs, mtimeSec, mtimeSec);
+}
+
+/** The tree of the core issue: empty files, a multi-chunk file, many small files, unicode, nested symlinks, empty dirs. */
+export function makeMixedTree(root: string, smallFiles: number): void {
+  writeFile(root, 'empty.txt', '');
+  writeFile(root, 'sub/empty-too', '');
+  writeFile(root, 'big/multi-chunk.bin', seededBytes(1, 9 * 1024 * 1024 + 12345), 0o640, 1_600_000_000);
+  for (let i = 0; i < smallFiles; i++) {
+    writeFile(root, `small/d${i % 50}/f${i}.dat`, seededBytes(1000 + i, 100 + (i % 700)), i % 3 ? 0o644 : 0o600);
+  }
+  writeFile(root, 'unicode/日本語/ファイル.txt', 'こんにちは');
+  writeFile(root, 'unicode/Ünïcødé ✓.txt', 'accents');
+  writeFile(root, 'unicode/emoji-🚀.txt', 'rocket');
+  mkdirSync(path.join(root, 'empty-dir/nested-empty'), { recursive: true });
+  mkdirSync(path.join(root, 'links/deeper'), { recursive: true });
+  symlinkSync('../big/multi-chunk.bin', path.join(root, 'links/to-big'));
+  symlinkSync('../../unicode', path.join(root, 'links/deeper/to-unicode-dir'));
+  symlinkSync('/nonexistent/target', path.join(root, 'links/dangling'));
+  symlinkSync('to-big', path.join(root, 'links/link-to-link'));
+}
+
+export interface TreeRecord { type: string; mode?: number; mtime?: number; size?: number; sha?: string; target?: string }
+
+/** Everything the round trip must preserve, keyed by relative path. */
+export function describeTree(root: string): Map<string, TreeRecord> {
+  const out = new Map<string, TreeRecord>();
+  const walk = (rel: string) => {
+    for (const name of readdirSync(path.join(root, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const abs = path.join(root, r);
+      const st = lstatSync(abs);
+      if (st.isSymbolicLink()) out.set(r, { type: 'symlink', target: readlinkSync(abs) });
+      else if (st.isDirectory()) {
+        out.set(r, { type: 'dir', mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs / 1000) });
+        walk(r);
+      } else {
+        out.set(r, {
+          type: 'file', mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs / 1000), size: st.size,
+          sha: createHash('sha256').update(readFileSync(abs)).digest('hex'),
+        });
+      }
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Lists every file under `root` (relative), skipping the store's temp area. */
+export function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    let names: string[];
+    try { names = readdirSync(path.join(root, rel)); } catch { return; }
+    for (const name of names.sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (r === '.tmp') continue;
+      if (lstatSync(path.join(root, r)).isDirectory()) walk(r);
+      else out.push(r);
+    }
+  };
+  walk('');
+  return out;
+}
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+export function cli(args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, [cliPath, ...args], {
+    encoding: 'utf8', env: { ...process.env, DATAMOVER_AUTHOR: 'Test User <test@example.com>', ...env },
+  });
+  return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function cliAsync(args: string[], env: Record<string, string> = {}) {
+  return spawn(process.execPath, [cliPath, ...args], {
+    env: { ...process.env, DATAMOVER_AUTHOR: 'Test User <test@example.com>', ...env }, stdio: 'pipe',
+  });
+}

@@ -1,0 +1,76 @@
+import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { checkManifestPath } from '../engine/download/safe-paths.js';
+import { coalesce } from '../engine/download/fetch-plan.js';
+import { planJobs } from '../engine/plan/jobs.js';
+import type { ScanEntry } from '../engine/scan/walk.js';
+import { comparePaths } from '../engine/vocab.js';
+import { hashRanges } from '../workers/hash-ranges.js';
+import { seededBytes, tempDir } from './helpers.js';
+
+const t = suite('units: workers, planning, paths');
+
+t('hashRanges reads ranges back to back into the buffer and hashes each (no pool)', () => {
+  const dir = tempDir('hr');
+  const data = seededBytes(3, 10_000);
+  writeFileSync(path.join(dir, 'f'), data);
+  const abs = path.join(dir, 'f');
+  const out = hashRanges({ buffer: new ArrayBuffer(10_000), ranges: [
+    { abs, offset: 0, length: 4_000, fileSize: 10_000 }, { abs, offset: 4_000, length: 6_000, fileSize: 10_000 },
+  ] });
+  assert.is(out.failure, undefined);
+  assert.equal(out.digests, [
+    createHash('sha256').update(data.subarray(0, 4_000)).digest('hex'),
+    createHash('sha256').update(data.subarray(4_000)).digest('hex'),
+  ]);
+  assert.equal(Buffer.from(out.buffer), data);
+});
+
+t('hashRanges reports a missing file and a file that changed size as values, buffer returned', () => {
+  const dir = tempDir('hr2');
+  const gone = hashRanges({ buffer: new ArrayBuffer(8), ranges: [{ abs: path.join(dir, 'nope'), offset: 0, length: 8, fileSize: 8 }] });
+  assert.is(gone.failure?.code, 'ENOENT');
+  assert.is(gone.buffer.byteLength, 8);
+  writeFileSync(path.join(dir, 'grown'), 'abcdefghijkl');
+  const grown = hashRanges({ buffer: new ArrayBuffer(8), ranges: [{ abs: path.join(dir, 'grown'), offset: 0, length: 8, fileSize: 8 }] });
+  assert.is(grown.failure?.code, 'CHANGED');
+  const shrunk = hashRanges({ buffer: new ArrayBuffer(20), ranges: [{ abs: path.join(dir, 'grown'), offset: 0, length: 20, fileSize: 20 }] });
+  assert.is(shrunk.failure?.code, 'CHANGED');
+});
+
+t('planJobs cuts at fixed chunk offsets and batches small files up to the buffer size', async () => {
+  const entry = (p: string, size: number): ScanEntry => ({ path: p, abs: `/x/${p}`, type: 'file', size, mode: 0o644, mtime: 0, ino: 0 });
+  async function* entries() {
+    yield entry('a', 10); yield entry('b', 25); yield entry('c', 0); yield entry('d', 7);
+  }
+  const items = [];
+  for await (const item of planJobs(entries(), { chunkSize: 10, bufferSize: 20, maxRangesPerJob: 100 })) items.push(item);
+  const jobs = items.filter((i) => i.kind === 'job');
+  assert.equal(jobs.map((j) => j.ranges.map((r) => `${r.abs.slice(3)}@${r.offset}+${r.length}`)), [
+    ['a@0+10', 'b@0+10'], ['b@10+10', 'b@20+5'], ['d@0+7'],
+  ]);
+  assert.equal(items.filter((i) => i.kind === 'entry').map((e) => e.chunkCount), [1, 3, 0, 1]);
+});
+
+t('manifest order is component-wise', () => {
+  const paths = ['a-c', 'a/b', 'a', 'a/b/c', 'b', 'a.x'];
+  assert.equal([...paths].sort(comparePaths), ['a', 'a/b', 'a/b/c', 'a-c', 'a.x', 'b']);
+});
+
+t('unsafe manifest paths are rejected', () => {
+  for (const p of ['../x', '/etc/passwd', 'a/../../b', 'a//b', '', '.', 'a/./b', 'nul\0']) {
+    assert.throws(() => checkManifestPath(p), /not a safe relative path/, JSON.stringify(p));
+  }
+  assert.is(checkManifestPath('ok/path with spaces/ünï'), 'ok/path with spaces/ünï');
+});
+
+t('coalesce merges neighbouring blobs of a pack into one read', () => {
+  const loc = (pack: string, offset: number, length: number) => ({ hash: `${pack}${offset}`, location: { pack, offset, length }, target: offset });
+  const reads = coalesce([loc('p1', 100, 50), loc('p1', 0, 100), loc('p2', 0, 10), loc('p1', 10_000_000, 5)], 1024);
+  assert.equal(reads.map((r) => [r.pack, r.offset, r.length, r.pieces.length]), [['p1', 0, 150, 2], ['p1', 10_000_000, 5, 1], ['p2', 0, 10, 1]]);
+});
+
+t.run();
