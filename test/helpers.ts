@@ -93,17 +93,21 @@ export function listFiles(root: string): string[] {
   return out;
 }
 
+/** Tests never touch the user's ~/.datamover. */
+const isolatedHome = tempDir('home');
+const baseEnv = () => ({ ...process.env, DATAMOVER_HOME: isolatedHome, DATAMOVER_AUTHOR: 'Test User <test@example.com>' });
+
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 export function cli(args: string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync(process.execPath, [cliPath, ...args], {
-    encoding: 'utf8', env: { ...process.env, DATAMOVER_AUTHOR: 'Test User <test@example.com>', ...env },
+    encoding: 'utf8', env: { ...baseEnv(), ...env },
   });
   return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function cliAsync(args: string[], env: Record<string, string> = {}) {
   return spawn(process.execPath, [cliPath, ...args], {
-    env: { ...process.env, DATAMOVER_AUTHOR: 'Test User <test@example.com>', ...env }, stdio: 'pipe',
+    env: { ...baseEnv(), ...env }, stdio: 'pipe',
   });
 }

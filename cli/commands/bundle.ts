@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { downloadBundle } from '../../engine/download/download.js';
-import { getBundle, listBundles, resolveBundle } from '../../engine/meta/bundles.js';
+import { checkBundleRef, getBundle, listBundles, resolveBundle } from '../../engine/meta/bundles.js';
 import { openFormat } from '../../engine/meta/format.js';
 import { readEntries } from '../../engine/meta/manifest.js';
 import { appendReadLog } from '../../engine/meta/readlog.js';
@@ -57,6 +57,7 @@ export function registerBundle(program: Command, action: Action): void {
     }));
   refOptions(bundle.command('files').description('list the files of a bundle'))
     .action(action('bundle files', async (ctx, o: Ref) => {
+      checkBundleRef(o);
       await openFormat(ctx.store, false);
       const b = await resolveBundle(ctx.store, o.repo, o);
       let count = 0;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DatamoverError, errnoCode } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
-import { type BundleRef, resolveBundle } from '../meta/bundles.js';
+import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/bundles.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
 import { appendReadLog } from '../meta/readlog.js';
@@ -36,6 +36,7 @@ export interface DownloadResult { bundle: string; files: number; bytes: number; 
  */
 export async function downloadBundle(req: DownloadRequest): Promise<DownloadResult> {
   const report = req.reporter ?? silentReporter;
+  checkBundleRef(req.ref);
   await openFormat(req.storage, false);
   const bundle = await resolveBundle(req.storage, req.repo, req.ref);
   const index = await loadBlobIndex(req.storage);

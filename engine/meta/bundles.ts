@@ -1,7 +1,7 @@
 import { notFound, usageError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { type BundleDescriptor, keys } from '../vocab.js';
-import { checkBundleId } from './ids.js';
+import { checkBundleId, checkName } from './ids.js';
 import { getLabel } from './labels.js';
 import { readJson } from './objects.js';
 import { getRepo } from './repos.js';
@@ -29,9 +29,17 @@ export async function listBundles(storage: Storage, repo: string): Promise<Bundl
 
 export interface BundleRef { bundle?: string; label?: string }
 
+/** Fails with USAGE unless exactly one of `--bundle` and `--label` is given, and well-formed. Touches no store. */
+export function checkBundleRef(ref: BundleRef): BundleRef {
+  if (!!ref.bundle === !!ref.label) throw usageError('give exactly one of --bundle <id> or --label <name>');
+  if (ref.bundle) checkBundleId(ref.bundle);
+  else checkName(ref.label!, 'label');
+  return ref;
+}
+
 /** Resolves `--bundle` or `--label` (exactly one) to a descriptor, after checking the repo exists. */
 export async function resolveBundle(storage: Storage, repo: string, ref: BundleRef): Promise<BundleDescriptor> {
-  if (!!ref.bundle === !!ref.label) throw usageError('give exactly one of --bundle <id> or --label <name>');
+  checkBundleRef(ref);
   await getRepo(storage, repo);
   const id = ref.bundle ?? (await getLabel(storage, repo, ref.label!)).bundle;
   return getBundle(storage, repo, id);
