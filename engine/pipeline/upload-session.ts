@@ -5,6 +5,7 @@
  * pack it may reference is durable and indexed (DESIGN §6).
  */
 import type { HashOutcome } from '../../workers/hash-ranges.js';
+import { badInput } from '../errors.js';
 import type { Reporter } from '../events.js';
 import { writeBlobIndex } from '../meta/blob-index.js';
 import type { ManifestWriter } from '../meta/manifest.js';
@@ -44,10 +45,6 @@ export function resolveTuning(overrides: Partial<Tuning> | undefined, chunkSize:
 }
 
 interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[]; remaining: number }
-
-export class ReadFailureError extends Error {
-  readonly readFailure = true;
-}
 
 export class UploadSession {
   readonly totals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, packs: 0 };
@@ -130,7 +127,7 @@ export class UploadSession {
     try {
       if (outcome.failure) {
         const f = outcome.failure;
-        throw new ReadFailureError(`cannot read ${f.abs}: ${f.code === 'CHANGED' ? f.message : `${f.code}: ${f.message}`}`);
+        throw badInput(`cannot read ${f.abs}: ${f.code === 'CHANGED' ? f.message : `${f.code}: ${f.message}`}`);
       }
       this.hashThreads.add(outcome.threadId);
       const view = new Uint8Array(outcome.buffer);

@@ -2,8 +2,7 @@
  * Upload a directory tree as a bundle: scan → plan → hash stage (worker pool) → dedup claim → packer → commit.
  * Stages are joined by bounded hand-offs: the buffer pool (the byte budget) and the hash stage's depth.
  */
-import { badInput, DatamoverError } from '../errors.js';
-import { type EngineEvent, type Reporter, silentReporter } from '../events.js';
+import { type Reporter, silentReporter } from '../events.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
 import { commitBundle } from '../meta/commit.js';
 import { openFormat } from '../meta/format.js';
@@ -56,12 +55,10 @@ export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
   const manifest = new ManifestWriter(req.storage, req.repo, bundleId, tuning.pageSize);
   const session = new UploadSession(req.storage, tuning, known, hashStage, pool, manifest, report);
   try {
-    const skipped: EngineEvent[] = [];
-    await session.run(planJobs(walkTree(req.source, (s) => skipped.push({ type: 'scan.skip', ...s })), tuning));
-    skipped.forEach(report);
+    await session.run(planJobs(walkTree(req.source, (s) => report({ type: 'scan.skip', ...s })), tuning));
   } catch (err) {
     await session.abandon();
-    throw wrapReadFailure(err);
+    throw err;
   } finally {
     await hashStage.close();
   }
@@ -77,9 +74,4 @@ export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
   report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: totals.files, bytes: totals.bytes, newBytes: totals.newBytes });
   if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
   return { ...committed, hashThreads: [...session.hashThreads] };
-}
-
-function wrapReadFailure(err: unknown): unknown {
-  if (err instanceof DatamoverError) return err;
-  return err instanceof Error && 'readFailure' in err ? badInput(err.message, err) : err;
 }

@@ -3,7 +3,7 @@
  * (`comparePaths`) without sorting the whole tree: memory holds one listing per level, not the tree.
  * fast-glob lists each directory (lstat included, links not followed).
  */
-import { promises as fsp, type Stats } from 'node:fs';
+import { constants, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { badInput, errnoCode } from '../errors.js';
@@ -90,8 +90,7 @@ async function checkRoot(root: string, rootAbs: string): Promise<void> {
   }
   if (!st.isDirectory()) throw badInput(`${root}: not a directory`);
   try {
-    await fsp.access(rootAbs, fsp.constants?.R_OK ?? 4);
-    await fsp.readdir(rootAbs);
+    await fsp.access(rootAbs, constants.R_OK | constants.X_OK); // the walk lists it next; no need to list it twice
   } catch (err) {
     throw badInput(`${root}: cannot read directory: ${(err as Error).message}`, err);
   }
