@@ -9,6 +9,7 @@ import { makeReporter } from './render.js';
 
 export interface GlobalOptions {
   store?: string;
+  endpoint?: string;
   json?: boolean;
   quiet?: boolean;
   concurrency?: string;
@@ -28,7 +29,7 @@ export class CommandContext {
   }
 
   get store(): Storage {
-    this.storage ??= openStorage(this.opts.store || process.env.DATAMOVER_STORE || defaultStorePath());
+    this.storage ??= openStorage(this.opts.store || process.env.DATAMOVER_STORE || defaultStorePath(), { endpoint: this.opts.endpoint });
     return this.storage;
   }
 

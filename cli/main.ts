@@ -31,7 +31,8 @@ const action: Action = (name, fn) => async (...args) => {
 function buildProgram(): Command {
   const program = new Command('datamover')
     .description('versioned data at rest in object storage: repos, bundles, labels')
-    .option('--store <url>', 'store: a path or file:// URL (env DATAMOVER_STORE; default $DATAMOVER_HOME/store)')
+    .option('--store <url>', 'store: a path, file://, s3://bucket/prefix or gs://bucket/prefix (env DATAMOVER_STORE; default $DATAMOVER_HOME/store)')
+    .option('--endpoint <url>', 'S3 endpoint for s3:// stores, addressed path-style (env AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)')
     .option('--json', 'NDJSON events on stdout; the last line is a summary object')
     .option('--quiet', 'no progress output')
     .option('--concurrency <n>', 'storage requests in flight')

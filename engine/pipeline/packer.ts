@@ -12,13 +12,23 @@ import { type IndexEntry, keys } from '../vocab.js';
 /** Keeps a pooled buffer alive while a slice of it waits to be written. */
 export interface Lease { retain(): void; release(): void }
 
-export interface PackerOptions { packSize: number; partSize: number; partsInFlight: number; maxHeldSlices: number }
+export interface PackerOptions {
+  packSize: number;
+  partSize: number;
+  partsInFlight: number;
+  maxHeldSlices: number;
+  /** Every part but the last must be at least this long (S3: 5 MiB). */
+  minPartSize: number;
+}
+
+const noLease: Lease = { retain() {}, release() {} };
 
 export interface DurablePack { id: string; key: string; bytes: number; entries: IndexEntry[] }
 
 interface OpenPack {
   id: string;
-  upload: Promise<MultipartUpload>;
+  /** Opened with the first part: a pack that closes before its first part is written is one plain put. */
+  upload?: Promise<MultipartUpload>;
   entries: IndexEntry[];
   size: number;
   parts: Promise<void>[];
@@ -47,7 +57,12 @@ export class Packer {
     lease.retain();
     pack.pending.push({ data, lease });
     pack.pendingBytes += data.byteLength;
-    if (pack.pendingBytes >= this.opts.partSize || pack.pending.length >= this.opts.maxHeldSlices) await this.writePart(pack);
+    if (pack.pendingBytes >= this.opts.partSize) await this.writePart(pack);
+    else if (pack.pending.length >= this.opts.maxHeldSlices) {
+      // Many small slices pin many pooled buffers. Write them out, or copy them out when too short to be a part.
+      if (pack.pendingBytes >= this.opts.minPartSize) await this.writePart(pack);
+      else this.compactPending(pack);
+    }
     if (pack.size >= this.opts.packSize) this.closeOpenPack();
   }
 
@@ -67,7 +82,7 @@ export class Packer {
     if (pack) {
       await Promise.allSettled(pack.parts);
       for (const p of pack.pending) p.lease.release();
-      const upload = await pack.upload.catch(() => undefined);
+      const upload = await pack.upload?.catch(() => undefined);
       await upload?.abort().catch(() => undefined);
     }
     await Promise.allSettled(this.closing.splice(0));
@@ -75,9 +90,21 @@ export class Packer {
 
   private openPack(): OpenPack {
     const id = randomBytes(32).toString('hex');
-    const upload = this.storage.openMultipart(keys.pack(id));
-    upload.catch(() => undefined);
-    return { id, upload, entries: [], size: 0, parts: [], pending: [], pendingBytes: 0 };
+    return { id, entries: [], size: 0, parts: [], pending: [], pendingBytes: 0 };
+  }
+
+  private startUpload(pack: OpenPack): Promise<MultipartUpload> {
+    if (!pack.upload) {
+      pack.upload = this.storage.openMultipart(keys.pack(pack.id));
+      pack.upload.catch(() => undefined);
+    }
+    return pack.upload;
+  }
+
+  private compactPending(pack: OpenPack): void {
+    const copy = Buffer.concat(pack.pending.map((p) => p.data));
+    for (const p of pack.pending) p.lease.release();
+    pack.pending = [{ data: copy, lease: noLease }];
   }
 
   private async writePart(pack: OpenPack): Promise<void> {
@@ -87,9 +114,10 @@ export class Packer {
     while (this.partsInFlight >= this.opts.partsInFlight) await new Promise<void>((r) => this.partWaiters.push(r));
     this.partsInFlight++;
     const n = pack.parts.length + 1;
+    const uploadStarted = this.startUpload(pack);
     const written = (async () => {
       try {
-        const upload = await pack.upload;
+        const upload = await uploadStarted;
         await upload.writePart(n, slices.map((s) => s.data));
       } catch (err) {
         this.failure ??= err;
@@ -109,6 +137,7 @@ export class Packer {
     if (!pack) return;
     this.open = undefined;
     const done = (async () => {
+      if (!pack.upload) return this.putWholePack(pack);
       if (pack.pending.length) await this.writePart(pack);
       const upload = await pack.upload;
       const parts = await Promise.allSettled(pack.parts);
@@ -122,5 +151,19 @@ export class Packer {
     })();
     done.catch((err) => { this.failure ??= err; });
     this.closing.push(done);
+  }
+
+  /** A pack that fits in one part goes out as one put: one request instead of three. */
+  private async putWholePack(pack: OpenPack): Promise<void> {
+    const slices = pack.pending;
+    pack.pending = [];
+    try {
+      const key = keys.pack(pack.id);
+      const put = await this.storage.put(key, slices.map((s) => s.data));
+      if (put.status !== 'written') throw new Error(`put of ${key} reported ${put.status}`);
+      await this.onDurable({ id: pack.id, key, bytes: pack.size, entries: pack.entries });
+    } finally {
+      for (const s of slices) s.lease.release();
+    }
   }
 }

@@ -67,9 +67,10 @@ export class UploadSession {
     private readonly known: Map<string, BlobLocation>, private readonly hashStage: HashStage,
     private readonly pool: BufferPool, private readonly manifest: ManifestWriter, private readonly report: Reporter,
   ) {
+    const { minPartSize } = storage.capabilities;
     this.packer = new Packer(storage, {
-      packSize: tuning.packSize, partSize: tuning.partSize, partsInFlight: tuning.concurrency,
-      maxHeldSlices: Math.max(8, Math.floor(pool.capacity / 4)),
+      packSize: Math.max(tuning.packSize, minPartSize), partSize: Math.max(tuning.partSize, minPartSize),
+      partsInFlight: tuning.concurrency, maxHeldSlices: Math.max(8, Math.floor(pool.capacity / 4)), minPartSize,
     }, (pack) => this.packDurable(pack));
     manifest.beforePage = () => this.barrier();
   }

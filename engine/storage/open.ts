@@ -2,9 +2,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
+import { GcsStorage } from './gcs.js';
 import { LocalStorage } from './local.js';
 import { MemoryStorage } from './memory.js';
-import { RetryingStorage } from './retry.js';
+import { type RetryPolicy, RetryingStorage, defaultRetryPolicy } from './retry.js';
+import { S3Storage } from './s3.js';
 import type { Storage } from './storage.js';
 
 /** `$DATAMOVER_HOME/store`, the embedded default store (DESIGN §9). */
@@ -13,18 +15,34 @@ export function defaultStorePath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(home, 'store');
 }
 
-/**
- * Opens the store at `url`: a plain path, `file:///abs/path`, or `memory://` (process-local).
- * Fails with USAGE for schemes this build does not serve. The result retries transient failures.
- */
-export function openStorage(url: string): Storage {
-  return new RetryingStorage(openBackend(url));
+export interface OpenOptions {
+  /** S3 endpoint; defaults to `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`. */
+  endpoint?: string;
+  retry?: Partial<RetryPolicy>;
 }
 
-function openBackend(url: string): Storage {
+/**
+ * Opens the store at `url`: a plain path, `file:///abs/path`, `s3://bucket/prefix`, `gs://bucket/prefix`, or
+ * `memory://` (process-local). Fails with USAGE for other schemes. The result retries transient failures.
+ */
+export function openStorage(url: string, opts: OpenOptions = {}): Storage {
+  return new RetryingStorage(openBackend(url, opts), { ...defaultRetryPolicy, ...opts.retry });
+}
+
+function openBackend(url: string, opts: OpenOptions): Storage {
   if (url.startsWith('file://')) return new LocalStorage(fileURLToPath(url));
   if (url === 'memory://') return new MemoryStorage();
+  if (url.startsWith('s3://')) {
+    if (!/^s3:\/\/[^/]+/.test(url)) throw usageError(`--store ${url}: expected s3://bucket[/prefix]`);
+    const endpoint = opts.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+    if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) throw usageError(`--endpoint ${endpoint}: expected http(s)://host[:port]`);
+    return new S3Storage(url, { endpoint });
+  }
+  if (url.startsWith('gs://')) {
+    if (!/^gs:\/\/[^/]+/.test(url)) throw usageError(`--store ${url}: expected gs://bucket[/prefix]`);
+    return new GcsStorage(url);
+  }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
-  if (scheme) throw usageError(`--store ${url}: the ${scheme}:// scheme is not supported by this build (use a path or file://)`);
+  if (scheme) throw usageError(`--store ${url}: the ${scheme}:// scheme is not supported (use a path, file://, s3:// or gs://)`);
   return new LocalStorage(url);
 }

@@ -1,0 +1,252 @@
+/**
+ * The S3 backend (AWS S3 and compatible servers), the only file importing the AWS SDK.
+ * Store URL `s3://bucket/prefix`. Every body is sent with its SHA-256 twice over: as the SigV4 payload hash
+ * (`x-amz-content-sha256`, which every S3 server verifies, Ceph RGW included) and as `x-amz-checksum-sha256`
+ * (which AWS also stores with the object). Both come from one hash pass here; the signer does not hash again.
+ * The SDK's own retries are off: the RetryingStorage decorator retries what `classify` calls retryable.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectsCommand,
+  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
+  type CompletedPart,
+} from '@aws-sdk/client-s3';
+import {
+  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
+  type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyLength, bodyParts,
+} from './storage.js';
+
+export interface S3Options {
+  /** A custom endpoint (RGW, MinIO, ...): addressed path-style. */
+  endpoint?: string;
+  /** Sockets per host; also bounds the requests in flight. */
+  maxSockets?: number;
+  /** A socket idle for this long is cut and the request fails retryable. */
+  idleTimeoutMs?: number;
+}
+
+const MiB = 1024 * 1024;
+const CONTENT_SHA256 = 'x-amz-content-sha256';
+
+export class S3Storage implements Storage {
+  readonly capabilities: Capabilities = {
+    minPartSize: 5 * MiB, maxPartSize: 5 * 1024 * MiB, maxParts: 10_000, conditionalWrites: true, suggestedConcurrency: 16,
+  };
+  readonly url: string;
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  /** Ceph RGW matches If-Match only against an unquoted ETag; AWS documents the quoted form. */
+  private readonly quoteIfMatch: boolean;
+
+  constructor(url: string, opts: S3Options = {}) {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+    if (!m) throw new StorageError('permanent', `${url}: not an s3://bucket/prefix URL`);
+    this.bucket = m[1]!;
+    this.prefix = m[2] ? m[2].replace(/\/*$/, '/') : '';
+    this.url = `s3://${this.bucket}/${this.prefix}`;
+    this.quoteIfMatch = !opts.endpoint;
+    const env = process.env;
+    this.client = new S3Client({
+      endpoint: opts.endpoint,
+      forcePathStyle: Boolean(opts.endpoint),
+      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (opts.endpoint ? 'us-east-1' : undefined),
+      maxAttempts: 1,
+      // Checksums are ours (below); the SDK's default would stream aws-chunked bodies that RGW refuses (411).
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        connectionTimeout: 10_000,
+        requestTimeout: opts.idleTimeoutMs ?? 60_000,
+        httpAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 64 },
+        httpsAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 64 },
+      },
+    });
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        const hash = (args.input as { [PAYLOAD_SHA256]?: string })[PAYLOAD_SHA256];
+        const request = args.request as { headers?: Record<string, string> };
+        if (hash && request.headers) request.headers[CONTENT_SHA256] = hash;
+        return next(args);
+      },
+      { step: 'build', name: 'datamoverPayloadHash' },
+    );
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      return { key, size: out.ContentLength ?? 0, etag: unquote(out.ETag) };
+    } catch (err) {
+      const mapped = classify(err, `stat ${key}`, this.url);
+      if (mapped.kind === 'notFound') return undefined;
+      throw mapped;
+    }
+  }
+
+  async *list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({
+        Bucket: this.bucket, Prefix: this.prefix + prefix, Delimiter: opts?.delimiter, ContinuationToken: token,
+      })).catch((err) => { throw classify(err, `list ${prefix}`, this.url); });
+      const entries: ListEntry[] = [
+        ...(page.Contents ?? []).map((o) => ({ key: this.strip(o.Key!), size: o.Size ?? 0 })),
+        ...(page.CommonPrefixes ?? []).map((p) => ({ key: this.strip(p.Prefix!), isPrefix: true })),
+      ];
+      entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      yield* entries;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
+    const range = opts?.range;
+    if (range?.length === 0) {
+      if (!(await this.stat(key))) throw new StorageError('notFound', `no object at ${key}`);
+      return Readable.from([]);
+    }
+    try {
+      const out = await this.client.send(new GetObjectCommand({
+        Bucket: this.bucket, Key: this.prefix + key,
+        Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
+      }));
+      return out.Body as Readable;
+    } catch (err) {
+      throw classify(err, `get ${key}`, this.url);
+    }
+  }
+
+  async put(key: string, body: Body, opts: PutOptions = {}): Promise<PutResult> {
+    const digest = sha256Of(body, opts.sha256);
+    try {
+      const out = await this.client.send(new PutObjectCommand({
+        Bucket: this.bucket, Key: this.prefix + key, ...payload(body, digest),
+        IfNoneMatch: opts.ifAbsent ? '*' : undefined,
+        IfMatch: opts.ifMatch === undefined ? undefined : this.quoteIfMatch ? `"${opts.ifMatch}"` : opts.ifMatch,
+      }));
+      return { status: 'written', etag: out.ETag ? unquote(out.ETag) : (await this.stat(key))?.etag ?? '' };
+    } catch (err) {
+      const mapped = classify(err, `put ${key}`, this.url);
+      // If-Match on a missing key is 404 on some servers, 412 on others: both mean "not the expected object".
+      if (mapped.kind === 'preconditionFailed' || (opts.ifMatch !== undefined && mapped.kind === 'notFound')) {
+        return { status: 'precondition-failed' };
+      }
+      throw mapped;
+    }
+  }
+
+  async openMultipart(key: string): Promise<MultipartUpload> {
+    const Key = this.prefix + key;
+    const created = await this.client.send(new CreateMultipartUploadCommand({
+      Bucket: this.bucket, Key, ChecksumAlgorithm: 'SHA256',
+    })).catch((err) => { throw classify(err, `start multipart ${key}`, this.url); });
+    return new S3Multipart(this, key, created.UploadId!);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const out = await this.client.send(new DeleteObjectsCommand({
+        Bucket: this.bucket, Delete: { Quiet: true, Objects: batch.map((k) => ({ Key: this.prefix + k })) },
+      })).catch((err) => { throw classify(err, `delete ${batch.length} keys`, this.url); });
+      const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length) throw new StorageError('retryable', `delete ${failed[0]!.Key}: ${failed[0]!.Code} ${failed[0]!.Message ?? ''}`);
+    }
+  }
+
+  /** @internal for S3Multipart */
+  target(key: string) { return { Bucket: this.bucket, Key: this.prefix + key }; }
+
+  private strip(fullKey: string): string { return fullKey.slice(this.prefix.length); }
+}
+
+class S3Multipart implements MultipartUpload {
+  private readonly parts = new Map<number, CompletedPart & { size: number }>();
+
+  constructor(private readonly s3: S3Storage, private readonly key: string, private readonly uploadId: string) {}
+
+  async writePart(n: number, body: Body): Promise<void> {
+    const digest = sha256Of(body);
+    const out = await this.s3.client.send(new UploadPartCommand({
+      ...this.s3.target(this.key), UploadId: this.uploadId, PartNumber: n, ...payload(body, digest),
+    })).catch((err) => { throw classify(err, `part ${n} of ${this.key}`, this.s3.url); });
+    this.parts.set(n, {
+      PartNumber: n, ETag: out.ETag, ChecksumSHA256: digest.toString('base64'), size: bodyLength(body),
+    });
+  }
+
+  async complete(): Promise<ObjectInfo> {
+    const parts = [...this.parts.values()].sort((a, b) => a.PartNumber! - b.PartNumber!);
+    const out = await this.s3.client.send(new CompleteMultipartUploadCommand({
+      ...this.s3.target(this.key), UploadId: this.uploadId,
+      MultipartUpload: { Parts: parts.map(({ PartNumber, ETag, ChecksumSHA256 }) => ({ PartNumber, ETag, ChecksumSHA256 })) },
+    })).catch((err) => { throw classify(err, `complete ${this.key}`, this.s3.url); });
+    const size = parts.reduce((n, p) => n + p.size, 0);
+    // RGW answers Complete with an empty ETag; the object's own is one HEAD away.
+    const etag = out.ETag ? unquote(out.ETag) : (await this.s3.stat(this.key))?.etag ?? '';
+    return { key: this.key, size, etag };
+  }
+
+  async abort(): Promise<void> {
+    try {
+      await this.s3.client.send(new AbortMultipartUploadCommand({ ...this.s3.target(this.key), UploadId: this.uploadId }));
+    } catch (err) {
+      const mapped = classify(err, `abort ${this.key}`, this.s3.url);
+      if (mapped.kind !== 'notFound') throw mapped;
+    }
+  }
+}
+
+/** An input field the build middleware turns into the SigV4 payload hash header; never sent as a parameter. */
+const PAYLOAD_SHA256 = '__datamoverPayloadSha256';
+
+function payload(body: Body, digest: Buffer) {
+  const parts = bodyParts(body);
+  return {
+    // A list of buffers streams back to back, without being joined into a new buffer first.
+    Body: parts.length === 1 ? parts[0] : Readable.from(parts),
+    ContentLength: bodyLength(body),
+    ChecksumSHA256: digest.toString('base64'),
+    [PAYLOAD_SHA256]: digest.toString('hex'),
+  };
+}
+
+function sha256Of(body: Body, hex?: string): Buffer {
+  if (hex) return Buffer.from(hex, 'hex');
+  const h = createHash('sha256');
+  for (const p of bodyParts(body)) h.update(p);
+  return h.digest();
+}
+
+function unquote(etag: string | undefined): string {
+  return (etag ?? '').replace(/^"|"$/g, '');
+}
+
+const RETRYABLE_NAMES = new Set([
+  'SlowDown', 'RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable', 'Throttling',
+  'ThrottlingException', 'TimeoutError', 'BadDigest', 'XAmzContentSHA256Mismatch', 'InvalidDigest',
+  'ConditionalRequestConflict', 'OperationAborted',
+]);
+const RETRYABLE_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'ENOTFOUND']);
+
+/**
+ * Maps an SDK or socket error to a StorageError: 404s are notFound, 412 preconditionFailed, throttling,
+ * 5xx, checksum mismatches (the bytes were damaged on the way; the retry resends them) and socket resets are
+ * retryable; anything else (credentials, a missing bucket, access denied) is permanent.
+ */
+export function classify(err: unknown, op: string, url: string): StorageError {
+  if (err instanceof StorageError) return err;
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.name ?? 'Error';
+  let kind: StorageErrorKind = 'permanent';
+  if (name === 'NoSuchBucket') kind = 'permanent';
+  else if (status === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchUpload') kind = 'notFound';
+  else if (status === 412 || name === 'PreconditionFailed') kind = 'preconditionFailed';
+  else if (RETRYABLE_NAMES.has(name) || (status !== undefined && (status >= 500 || status === 429 || status === 409))) kind = 'retryable';
+  else if (status === undefined && (RETRYABLE_ERRNO.has(e.code ?? '') || /socket hang up|aborted|ECONNRESET|timed? ?out/i.test(e.message ?? ''))) kind = 'retryable';
+  const detail = name === 'NoSuchBucket' ? `the bucket of ${url} does not exist` : `${name}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? ''}`;
+  return new StorageError(kind, `${url} ${op}: ${detail}`, { cause: err });
+}
