@@ -48,6 +48,8 @@ export class S3Storage implements Storage {
     this.url = `s3://${this.bucket}/${this.prefix}`;
     this.quoteIfMatch = !opts.endpoint;
     const env = process.env;
+    // The SDK is pinned; its warning that *future* releases need Node 22 would be the only stderr line of a run.
+    env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
       endpoint: opts.endpoint,
       forcePathStyle: Boolean(opts.endpoint),
