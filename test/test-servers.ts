@@ -64,12 +64,17 @@ async function startRgw(log: (line: string) => void): Promise<() => Promise<void
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dm-rgw-'));
   const env = { ...process.env, RGW_DIR: dir };
-  log('starting Ceph RGW (about 15 s)');
-  const up = spawnSync('bash', [path.join(serversDir, 'rgw-up.sh')], { env, encoding: 'utf8', timeout: 180_000 });
   const down = async () => { spawnSync('bash', [path.join(serversDir, 'rgw-down.sh')], { env }); };
-  if (up.status !== 0) {
+  // A cluster just stopped can leave the mon port briefly unusable: one more attempt after a pause.
+  for (let attempt = 1; ; attempt++) {
+    log(`starting Ceph RGW (about 15 s)${attempt > 1 ? ', second attempt' : ''}`);
+    const up = spawnSync('bash', [path.join(serversDir, 'rgw-up.sh')], { env, encoding: 'utf8', timeout: 180_000 });
+    if (up.status === 0) break;
     await down();
-    throw new Error(`rgw-up.sh failed: ${(up.stderr || up.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
+    const why = (up.stderr || up.stdout || '').trim().split('\n').slice(-3).join(' | ') || `exit ${up.status ?? up.signal}`;
+    if (attempt >= 2) throw new Error(`rgw-up.sh failed: ${why}`);
+    log(`rgw-up.sh failed (${why}); retrying`);
+    await new Promise((r) => setTimeout(r, 5_000));
   }
   process.env.DATAMOVER_TEST_S3_ENDPOINT = 'http://127.0.0.1:7480';
   return down;

@@ -53,7 +53,9 @@ export class S3Storage implements Storage {
     this.client = new S3Client({
       endpoint: opts.endpoint,
       forcePathStyle: Boolean(opts.endpoint),
-      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (opts.endpoint ? 'us-east-1' : undefined),
+      // Without a configured region, start at us-east-1 and follow S3's redirect to the bucket's own region.
+      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      followRegionRedirects: true,
       maxAttempts: 1,
       // Checksums are ours (below); the SDK's default would stream aws-chunked bodies that RGW refuses (411).
       requestChecksumCalculation: 'WHEN_REQUIRED',

@@ -1,0 +1,100 @@
+/**
+ * `npm run bench:cloud [-- --quick]`: upload and download throughput against the S3 test server (Ceph RGW) and the
+ * GCS emulator (behind the test fidelity proxy), next to `rclone copy` to the same server with the same
+ * concurrency, on the same data, in the same run. Servers are started as for the tests. Prints a Markdown table.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { s3Credentials, startServers } from '../test/test-servers.js';
+import { type DataSet, bigFile, smallFiles } from './data.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
+const quick = process.argv.includes('--quick');
+const concurrency = 8;
+const work = path.join(os.tmpdir(), 'datamover-bench-cloud');
+
+/** rclone's S3 client fails on a custom CA bundle from the environment ("unsupported transport"); loopback needs none. */
+const { AWS_CA_BUNDLE: _unused, ...baseEnv } = process.env;
+
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...baseEnv, ...env } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 6).join(' ')} failed: ${r.stderr.slice(-500)}`);
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+interface Target { name: string; dmStore: (bucket: string) => string; rcloneRemote: (bucket: string) => string; env: NodeJS.ProcessEnv }
+
+function targets(): Target[] {
+  const s3 = process.env.DATAMOVER_TEST_S3_ENDPOINT!;
+  const gcs = process.env.DATAMOVER_TEST_GCS_PROXY!;
+  return [
+    {
+      name: 'S3 (Ceph RGW)', dmStore: (b) => `s3://${b}/dm`, rcloneRemote: (b) => `rgw:${b}/rclone`,
+      env: {
+        ...s3Credentials, AWS_ENDPOINT_URL_S3: s3,
+        RCLONE_CONFIG_RGW_TYPE: 's3', RCLONE_CONFIG_RGW_PROVIDER: 'Ceph', RCLONE_CONFIG_RGW_ENDPOINT: s3,
+        RCLONE_CONFIG_RGW_ACCESS_KEY_ID: 'test', RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY: 'testtest', RCLONE_CONFIG_RGW_REGION: 'us-east-1',
+      },
+    },
+    {
+      name: 'GCS (firebase emulator + proxy)', dmStore: (b) => `gs://${b}/dm`, rcloneRemote: (b) => `gcsemu:${b}/rclone`,
+      env: {
+        STORAGE_EMULATOR_HOST: gcs,
+        RCLONE_CONFIG_GCSEMU_TYPE: 'google cloud storage', RCLONE_CONFIG_GCSEMU_ENDPOINT: `${gcs}/storage/v1/`,
+        RCLONE_CONFIG_GCSEMU_ANONYMOUS: 'true', RCLONE_CONFIG_GCSEMU_BUCKET_POLICY_ONLY: 'true',
+      },
+    },
+  ];
+}
+
+function row(data: DataSet, target: Target, bucket: string): string[] {
+  const dm = (...args: string[]) => timed(process.execPath, [cli, '--store', target.dmStore(bucket), '--quiet', '--concurrency', String(concurrency), ...args], target.env);
+  const rclone = (...args: string[]) => timed('rclone', ['--transfers', String(concurrency), '--checkers', String(concurrency), ...args], target.env);
+  if (target.name.startsWith('S3')) timed('rclone', ['mkdir', `rgw:${bucket}`], target.env);
+  dm('repo', 'create', 'bench');
+  const up = dm('bundle', 'upload', data.dir, '--repo', 'bench', '--label', 'latest');
+  const dest = path.join(work, 'dm-dest');
+  rmSync(dest, { recursive: true, force: true });
+  const down = dm('bundle', 'download', dest, '--repo', 'bench', '--label', 'latest');
+  rmSync(dest, { recursive: true, force: true });
+  let rcUp = NaN;
+  let rcDown = NaN;
+  try {
+    rcUp = rclone('copy', data.dir, target.rcloneRemote(bucket));
+    rcDown = rclone('copy', target.rcloneRemote(bucket), dest);
+  } catch (err) {
+    console.error(`rclone on ${target.name}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  rmSync(dest, { recursive: true, force: true });
+  spawnSync('rclone', ['purge', target.rcloneRemote(bucket).replace(/\/rclone$/, '')], { env: { ...baseEnv, ...target.env } });
+  const mibs = (s: number) => (data.bytes / 2 ** 20 / s).toFixed(0);
+  const vs = (a: number, b: number) => (Number.isNaN(b) ? 'rclone failed' : `${b.toFixed(2)} s (${mibs(b)} MiB/s) → **${(a / b).toFixed(2)}×**`);
+  return [
+    `| ${target.name} | ${data.name} | upload | ${up.toFixed(2)} s (${mibs(up)} MiB/s) | ${vs(up, rcUp)} |`,
+    `| ${target.name} | ${data.name} | download | ${down.toFixed(2)} s (${mibs(down)} MiB/s) | ${vs(down, rcDown)} |`,
+  ];
+}
+
+const servers = await startServers((line) => console.error(`[servers] ${line}`));
+try {
+  if (servers.problems.length) throw new Error(servers.problems.join('; '));
+  mkdirSync(work, { recursive: true });
+  const dataRoot = path.join(repoRoot, 'bench', 'data');
+  const sets = quick
+    ? [bigFile(dataRoot, 256 * 2 ** 20), smallFiles(dataRoot, 2_000, 64 * 1024)]
+    : [bigFile(dataRoot, 2 ** 30), smallFiles(dataRoot, 20_000, 64 * 1024)];
+  console.log(`${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, concurrency ${concurrency} for both tools, one run each, loopback servers\n`);
+  console.log('| server | data | op | datamover | rclone copy (datamover ÷ rclone) |\n|---|---|---|---:|---|');
+  let n = 0;
+  for (const data of sets) {
+    for (const target of targets()) for (const line of row(data, target, `bench-${process.pid}-${n++}`)) console.log(line);
+  }
+} finally {
+  await servers.stop();
+  rmSync(work, { recursive: true, force: true });
+}
