@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { DatamoverError } from '../engine/errors.js';
 import { registerBundle } from './commands/bundle.js';
 import { registerLabel } from './commands/label.js';
+import { registerLog } from './commands/log.js';
 import { registerRepo } from './commands/repo.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { EXIT, errorCodeOf, errorLine, exitCodeFor } from './exit-codes.js';
@@ -44,6 +45,7 @@ function buildProgram(): Command {
   registerRepo(program, action);
   registerBundle(program, action);
   registerLabel(program, action);
+  registerLog(program, action);
   return program;
 }
 

@@ -48,7 +48,16 @@ export interface BundleDescriptor {
 
 export interface RepoDescriptor { name: string; description: string; created: string; contributor: Contributor }
 
-export interface LabelRecord { name: string; bundle: string; updated: string; contributor: Contributor }
+export interface LabelRecord {
+  name: string;
+  bundle: string;
+  updated: string;
+  contributor: Contributor;
+  /** The WAL record of the move that set this value. */
+  wal?: string;
+  /** A tombstone: the label was deleted (by compare-and-swap, like every move). */
+  deleted?: boolean;
+}
 
 /** Where a blob lives: `length` bytes at `offset` inside pack `pack`. */
 export interface BlobLocation { pack: string; offset: number; length: number }

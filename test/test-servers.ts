@@ -38,7 +38,13 @@ export async function startServers(log: (line: string) => void): Promise<Servers
       problems.push(`GCS test server (firebase emulator): ${(err as Error).message}`);
     }
   }
-  return { problems, stop: async () => { for (const stop of stops.reverse()) await stop().catch(() => undefined); } };
+  let stopped: Promise<void> | undefined;
+  const stopAll = () => (stopped ??= (async () => { for (const stop of stops.reverse()) await stop().catch(() => undefined); })());
+  // Servers are stopped by their own pids on every way out: the end of the run, Ctrl-C, a kill.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => { void stopAll().finally(() => process.exit(130)); });
+  }
+  return { problems, stop: stopAll };
 }
 
 function missingCommands(): string[] {

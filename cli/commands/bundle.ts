@@ -61,13 +61,15 @@ export function registerBundle(program: Command, action: Action): void {
       await openFormat(ctx.store, false);
       const b = await resolveBundle(ctx.store, o.repo, o);
       let count = 0;
+      let entries = 0;
       for await (const e of readEntries(ctx.store, b.pages)) {
-        count++;
+        entries++;
+        if (e.type === 'file') count++;
         if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'file', entry: { ...e, chunks: undefined } })}\n`);
         else process.stdout.write(`${e.type}\t${e.size}\t${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}\n`);
       }
       await appendReadLog(ctx.store, { type: 'bundle.files', repo: o.repo, bundle: b.id, contributor: ctx.contributor(), files: count, bytes: b.bytes });
-      ctx.done({ bundle: b.id, files: count }, []);
+      ctx.done({ bundle: b.id, files: count, entries }, []);
     }));
 }
 

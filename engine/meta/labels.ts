@@ -3,36 +3,66 @@ import type { Storage } from '../storage/storage.js';
 import { type Contributor, type LabelRecord, keys } from '../vocab.js';
 import { checkName } from './ids.js';
 import { putJson, readJson } from './objects.js';
-import { appendWal } from './wal.js';
+import { type WalRecord, appendWal, readWal } from './wal.js';
 
 const CAS_ATTEMPTS = 20;
 
+export interface LabelMove {
+  /** Only move the label if it currently points at this bundle (`null`: only if the label does not exist). */
+  expect?: string | null;
+}
+
 /**
  * Points label `name` at `bundle` by compare-and-swap: reads the label and its etag, writes only if unchanged,
- * and on a lost race tries again against the new value. The `label.set` WAL record is written first, naming
- * the value it replaces. Fails with CONFLICT after 20 lost races; never overwrites blindly.
+ * and on a lost race tries again against the new value (or, with `expect`, fails with CONFLICT once the label
+ * no longer holds the expected bundle). Each attempt first writes a `label.set` WAL record naming the record it
+ * replaces (`previousWal`); the label names the record of the move that took effect (`wal`), so the moves that
+ * happened form a chain through the WAL and lost attempts are off it. Fails with CONFLICT after 20 lost races.
  */
 export async function setLabel(
-  storage: Storage, repo: string, name: string, bundle: string, contributor: Contributor,
+  storage: Storage, repo: string, name: string, bundle: string, contributor: Contributor, move: LabelMove = {},
+): Promise<LabelRecord> {
+  return casLabel(storage, repo, name, contributor, move, bundle);
+}
+
+/** Deletes a label by compare-and-swap to a tombstone (so a racing `set` is never lost). NOT_FOUND when absent. */
+export async function deleteLabel(
+  storage: Storage, repo: string, name: string, contributor: Contributor, move: LabelMove = {},
+): Promise<LabelRecord> {
+  return casLabel(storage, repo, name, contributor, move, null);
+}
+
+/** Moves the label to `bundle`, or deletes it when `bundle` is null. */
+async function casLabel(
+  storage: Storage, repo: string, name: string, contributor: Contributor, move: LabelMove, bundle: string | null,
 ): Promise<LabelRecord> {
   checkName(name, 'label');
   const key = keys.label(repo, name);
   for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
     const current = await storage.stat(key);
-    const previous = current ? (await readJson<LabelRecord>(storage, key))?.bundle : undefined;
-    const record: LabelRecord = { name, bundle, updated: new Date().toISOString(), contributor };
-    if (attempt === 0) await appendWal(storage, 'label.set', repo, contributor, { label: name, bundle, previous: previous ?? null });
+    const previous = current ? await readJson<LabelRecord>(storage, key) : undefined;
+    const live = previous && !previous.deleted ? previous : undefined;
+    if (bundle === null && !live) throw notFound(`label ${name} not found in repo ${repo}`);
+    if (move.expect !== undefined && (live?.bundle ?? null) !== move.expect) {
+      throw new DatamoverError('CONFLICT', `label ${name} in repo ${repo} points at ${live?.bundle ?? 'nothing'}, not ${move.expect ?? 'nothing'}; not changed`);
+    }
+    const wal = await appendWal(storage, bundle === null ? 'label.delete' : 'label.set', repo, contributor, {
+      label: name, bundle, previous: live?.bundle ?? null, previousWal: previous?.wal ?? null,
+    });
+    const record: LabelRecord = bundle === null
+      ? { name, bundle: '', updated: wal.at, contributor, wal: wal.id, deleted: true }
+      : { name, bundle, updated: wal.at, contributor, wal: wal.id };
     const result = await putJson(storage, key, record, current ? { ifMatch: current.etag } : { ifAbsent: true });
     if (result.status === 'written') return record;
   }
-  throw new DatamoverError('CONFLICT', `label ${name} in repo ${repo} kept changing; not set after ${CAS_ATTEMPTS} attempts`);
+  throw new DatamoverError('CONFLICT', `label ${name} in repo ${repo} kept changing; not changed after ${CAS_ATTEMPTS} attempts`);
 }
 
-/** The label. Fails with NOT_FOUND naming it. */
+/** The label. Fails with NOT_FOUND naming it (a deleted label is not found). */
 export async function getLabel(storage: Storage, repo: string, name: string): Promise<LabelRecord> {
   checkName(name, 'label');
   const label = await readJson<LabelRecord>(storage, keys.label(repo, name));
-  if (!label) throw notFound(`label ${name} not found in repo ${repo}`);
+  if (!label || label.deleted) throw notFound(`label ${name} not found in repo ${repo}`);
   return label;
 }
 
@@ -41,7 +71,25 @@ export async function listLabels(storage: Storage, repo: string): Promise<LabelR
   for await (const entry of storage.list(keys.labelsPrefix(repo))) {
     if (!entry.key.endsWith('.json')) continue;
     const label = await readJson<LabelRecord>(storage, entry.key);
-    if (label) labels.push(label);
+    if (label && !label.deleted) labels.push(label);
   }
   return labels;
+}
+
+/**
+ * Every move of a label that took effect, newest first, from the WAL: the chain from the label's current
+ * record through each record's `previousWal`. NOT_FOUND when the label never existed.
+ */
+export async function labelHistory(storage: Storage, repo: string, name: string): Promise<WalRecord[]> {
+  checkName(name, 'label');
+  const label = await readJson<LabelRecord>(storage, keys.label(repo, name));
+  if (!label) throw notFound(`label ${name} not found in repo ${repo}`);
+  const out: WalRecord[] = [];
+  for (let id = label.wal; id; ) {
+    const record = await readWal(storage, repo, id);
+    if (!record) throw new DatamoverError('INTEGRITY', `WAL record ${id} of label ${name} in repo ${repo} is missing`);
+    out.push(record);
+    id = typeof record.previousWal === 'string' ? record.previousWal : undefined;
+  }
+  return out;
 }

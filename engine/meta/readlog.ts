@@ -1,23 +1,32 @@
+/** The read log: who read what, when, and how much; one create-only object per read, under `readlog/<repo>/<day>/`. */
 import type { Storage } from '../storage/storage.js';
 import { type Contributor, keys } from '../vocab.js';
 import { newId } from './ids.js';
 import { putJson } from './objects.js';
+import { listRecords } from './records.js';
 
 export interface ReadRecord {
   id: string;
-  type: 'bundle.download' | 'bundle.files';
+  type: 'bundle.download' | 'bundle.files' | 'bundle.verify' | 'bundle.update' | 'bundle.diff';
   repo: string;
   bundle: string;
   at: string;
   contributor: Contributor;
   files: number;
   bytes: number;
+  /** The subset read, when not the whole bundle: the globs given, or a note such as `changed since <id>`. */
+  filter?: { include?: string[]; exclude?: string[]; note?: string };
 }
 
-/** Records a read of a bundle: who, what, when, how much. Create-only, keyed by day then ULID. */
+/** Records a read of a bundle. Create-only, keyed by day then ULID. */
 export async function appendReadLog(storage: Storage, fields: Omit<ReadRecord, 'id' | 'at'>): Promise<ReadRecord> {
   const at = new Date();
   const record: ReadRecord = { id: newId(), at: at.toISOString(), ...fields };
   await putJson(storage, keys.readlog(fields.repo, at.toISOString().slice(0, 10), record.id), record, { ifAbsent: true });
   return record;
+}
+
+/** Read-log records of one repo or all, oldest first, after `afterId` when given. */
+export function listReadLog(storage: Storage, opts: { repo?: string; afterId?: string } = {}): AsyncGenerator<ReadRecord> {
+  return listRecords<ReadRecord>(storage, 'readlog/', opts);
 }

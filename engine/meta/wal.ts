@@ -1,9 +1,14 @@
+/**
+ * The write-ahead log: one create-only object per change, keyed by ULID under `wal/<repo>/`, so a listing is the
+ * log in time order. Records are written before the change they describe takes effect.
+ */
 import type { Storage } from '../storage/storage.js';
 import { type Contributor, keys } from '../vocab.js';
 import { newId } from './ids.js';
-import { putJson } from './objects.js';
+import { putJson, readJson } from './objects.js';
+import { listRecords } from './records.js';
 
-export type WalType = 'repo.create' | 'bundle.commit' | 'label.set';
+export type WalType = 'repo.create' | 'bundle.commit' | 'label.set' | 'label.delete' | 'session.start' | 'session.commit';
 
 export interface WalRecord {
   id: string;
@@ -21,4 +26,13 @@ export async function appendWal(
   const record: WalRecord = { id: newId(), type, repo, at: new Date().toISOString(), contributor, ...fields };
   await putJson(storage, keys.wal(repo, record.id), record, { ifAbsent: true });
   return record;
+}
+
+export function readWal(storage: Storage, repo: string, id: string): Promise<WalRecord | undefined> {
+  return readJson<WalRecord>(storage, keys.wal(repo, id));
+}
+
+/** WAL records of one repo (or every repo), oldest first, optionally only those after `afterId`. */
+export function listWal(storage: Storage, opts: { repo?: string; afterId?: string } = {}): AsyncGenerator<WalRecord> {
+  return listRecords<WalRecord>(storage, 'wal/', opts);
 }

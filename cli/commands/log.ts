@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { checkName, idAt, parseSince } from '../../engine/meta/ids.js';
+import { openFormat } from '../../engine/meta/format.js';
+import { listReadLog } from '../../engine/meta/readlog.js';
+import { getRepo } from '../../engine/meta/repos.js';
+import { type WalRecord, listWal } from '../../engine/meta/wal.js';
+import type { CommandContext } from '../context.js';
+import type { Action } from '../main.js';
+
+interface LogOptions { repo?: string; since?: string; follow?: boolean; interval?: string }
+
+const FOLLOW_POLL_MS = 2_000;
+
+/** `log` and `readlog`: records print as they are read (one NDJSON line each with --json), oldest first. */
+export function registerLog(program: Command, action: Action): void {
+  program.command('log').description('the write-ahead log: every change, oldest first')
+    .option('--repo <repo>', 'only this repo').option('--since <time>', 'from this time (ISO) or age (2h, 7d)')
+    .option('--follow', 'keep printing new records as they land')
+    .action(action('log', async (ctx, o: LogOptions) => {
+      let after = await start(ctx, o);
+      let count = 0;
+      for (;;) {
+        for await (const r of listWal(ctx.store, { repo: o.repo, afterId: after })) {
+          print(ctx, r, walLine(r));
+          after = r.id;
+          count++;
+        }
+        if (!o.follow) break;
+        await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+      }
+      if (ctx.opts.json) ctx.done({ records: count }, []);
+    }));
+  program.command('readlog').description('the read log: every download, listing and verify, oldest first')
+    .option('--repo <repo>', 'only this repo').option('--since <time>', 'from this time (ISO) or age (2h, 7d)')
+    .action(action('readlog', async (ctx, o: LogOptions) => {
+      const after = await start(ctx, o);
+      let count = 0;
+      for await (const r of listReadLog(ctx.store, { repo: o.repo, afterId: after })) {
+        const filter = r.filter ? ` filter=${JSON.stringify(r.filter)}` : '';
+        print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}${filter}`);
+        count++;
+      }
+      if (ctx.opts.json) ctx.done({ records: count }, []);
+    }));
+}
+
+async function start(ctx: CommandContext, o: LogOptions): Promise<string | undefined> {
+  const since = o.since === undefined ? undefined : parseSince(o.since);
+  if (o.repo) checkName(o.repo, 'repo');
+  await openFormat(ctx.store, false);
+  if (o.repo) await getRepo(ctx.store, o.repo);
+  return since === undefined ? undefined : idAt(since);
+}
+
+function print(ctx: CommandContext, record: object, line: string): void {
+  if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'record', record })}\n`);
+  else process.stdout.write(`${line}\n`);
+}
+
+const who = (c: { name: string; email: string }) => `${c.name} <${c.email}>`;
+
+function walLine(r: WalRecord): string {
+  const detail = r.type === 'label.set' ? `${r.label} -> ${r.bundle} (was ${r.previous ?? 'unset'})`
+    : r.type === 'label.delete' ? `${r.label} deleted (was ${r.previous ?? 'unset'})`
+      : r.type === 'bundle.commit' ? `${r.bundle}${r.message ? ` "${r.message}"` : ''}`
+        : '';
+  return `${r.at}\t${r.type}\t${r.repo}\t${detail}\t${who(r.contributor)}`;
+}
