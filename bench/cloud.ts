@@ -22,7 +22,7 @@ const { AWS_CA_BUNDLE: _unused, ...baseEnv } = process.env;
 
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
   const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...baseEnv, ...env } });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...baseEnv, ...env }, timeout: 600_000 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 6).join(' ')} failed: ${r.stderr.slice(-500)}`);
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
@@ -54,7 +54,8 @@ function targets(): Target[] {
 
 function row(data: DataSet, target: Target, bucket: string): string[] {
   const dm = (...args: string[]) => timed(process.execPath, [cli, '--store', target.dmStore(bucket), '--quiet', '--concurrency', String(concurrency), ...args], target.env);
-  const rclone = (...args: string[]) => timed('rclone', ['--transfers', String(concurrency), '--checkers', String(concurrency), ...args], target.env);
+  // One retry at most: rclone retries a request the server refuses for minutes otherwise.
+  const rclone = (...args: string[]) => timed('rclone', ['--transfers', String(concurrency), '--checkers', String(concurrency), '--retries', '1', '--low-level-retries', '2', ...args], target.env);
   if (target.name.startsWith('S3')) timed('rclone', ['mkdir', `rgw:${bucket}`], target.env);
   dm('repo', 'create', 'bench');
   const up = dm('bundle', 'upload', data.dir, '--repo', 'bench', '--label', 'latest');

@@ -1,5 +1,11 @@
 import { Option, type Command } from 'commander';
+import { DatamoverError } from '../../engine/errors.js';
 import { downloadBundle } from '../../engine/download/download.js';
+import { globSelector } from '../../engine/download/select.js';
+import { updateBundle } from '../../engine/download/update.js';
+import { verifyBundle } from '../../engine/download/verify.js';
+import { diffBundles } from '../../engine/meta/diff.js';
+import { checkBundleId, checkName } from '../../engine/meta/ids.js';
 import { checkBundleRef, getBundle, listBundles, resolveBundle } from '../../engine/meta/bundles.js';
 import { openFormat } from '../../engine/meta/format.js';
 import { readEntries } from '../../engine/meta/manifest.js';
@@ -31,13 +37,50 @@ export function registerBundle(program: Command, action: Action): void {
       ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null },
         ctx.opts.quiet ? b.id : `bundle ${b.id}: ${b.files} files, ${b.bytes} bytes, ${b.stats.newBytes} new, ${b.stats.seconds.toFixed(2)} s`);
     }));
-  refOptions(bundle.command('download <dest>').description('download a bundle into a directory'))
-    .action(action('bundle download', async (ctx, dest: string, o: Ref) => {
+  refOptions(bundle.command('download <dest>').description('download a bundle (or the files matching --include) into a directory'))
+    .option('--include <glob>', 'only paths matching this glob, or under this directory (repeatable)', collect, [])
+    .option('--exclude <glob>', 'not paths matching this glob (repeatable)', collect, [])
+    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[] }) => {
+      const select = o.include.length || o.exclude.length ? globSelector(o.include, o.exclude) : undefined;
       const r = await downloadBundle({
         storage: ctx.store, repo: o.repo, ref: o, dest, contributor: ctx.contributor(), reporter: ctx.report,
-        concurrency: ctx.intOption('concurrency'),
+        concurrency: ctx.intOption('concurrency'), ...(select ? { select } : {}),
       });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete`);
+    }));
+  refOptions(bundle.command('update <dest>').description('bring a directory holding bundle --from to this bundle: fetch only what changed, remove what went'))
+    .requiredOption('--from <bundle|label>', 'the bundle the directory holds now (an id or a label)')
+    .action(action('bundle update', async (ctx, dest: string, o: Ref & { from: string }) => {
+      const from = refOf(o.from, '--from');
+      checkBundleRef(o);
+      const r = await updateBundle({
+        storage: ctx.store, repo: o.repo, from, to: o, dest, contributor: ctx.contributor(), reporter: ctx.report,
+        concurrency: ctx.intOption('concurrency'),
+      });
+      ctx.done({ ...r }, `updated ${r.from} -> ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.removed} removed, ${r.attributesFixed} attributes fixed`);
+    }));
+  bundle.command('diff <a> <b>').description('what changed from bundle a to bundle b (ids or labels), from the manifests')
+    .requiredOption('--repo <repo>', 'repo')
+    .action(action('bundle diff', async (ctx, a: string, b: string, o: { repo: string }) => {
+      const [ra, rb] = [refOf(a, 'bundle a'), refOf(b, 'bundle b')];
+      await openFormat(ctx.store, false);
+      const [ba, bb] = [await resolveBundle(ctx.store, o.repo, ra), await resolveBundle(ctx.store, o.repo, rb)];
+      const counts = { added: 0, removed: 0, changed: 0, addedBytes: 0, removedBytes: 0 };
+      for await (const c of diffBundles(ctx.store, ba, bb)) {
+        counts[c.kind]++;
+        if (c.kind === 'added') counts.addedBytes += c.entry.size;
+        if (c.kind === 'removed') counts.removedBytes += c.entry.size;
+        const sizes = c.kind === 'changed' ? `${c.before.size} -> ${c.entry.size}${c.content ? '' : ' (mode/mtime only)'}` : String(c.entry.size);
+        if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'change', kind: c.kind, path: c.entry.path, entryType: c.entry.type, size: c.entry.size, ...(c.kind === 'changed' ? { before: c.before.size, content: c.content } : {}) })}\n`);
+        else process.stdout.write(`${c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : 'M'}\t${c.entry.type}\t${sizes}\t${c.entry.path}\n`);
+      }
+      ctx.done({ a: ba.id, b: bb.id, ...counts }, `${counts.added} added (${counts.addedBytes} bytes), ${counts.removed} removed (${counts.removedBytes} bytes), ${counts.changed} changed`);
+    }));
+  refOptions(bundle.command('verify').description('re-read every chunk of a bundle from the store and check its hash'))
+    .action(action('bundle verify', async (ctx, o: Ref) => {
+      checkBundleRef(o);
+      const r = await verifyBundle({ storage: ctx.store, repo: o.repo, ref: o, contributor: ctx.contributor(), concurrency: ctx.intOption('concurrency') });
+      ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files, ${r.chunks} chunks (${r.bytes} bytes) verified`);
     }));
   bundle.command('list').description('list the bundles of a repo, oldest first')
     .requiredOption('--repo <repo>', 'repo')
@@ -75,4 +118,18 @@ export function registerBundle(program: Command, action: Action): void {
 
 function refOptions(cmd: Command): Command {
   return cmd.requiredOption('--repo <repo>', 'repo').option('--bundle <id>', 'bundle id').option('--label <name>', 'label');
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A bundle given as an id (a ULID) or a label name. Fails with USAGE naming `what`. */
+function refOf(value: string, what: string): { bundle?: string; label?: string } {
+  if (/^[0-9A-HJKMNP-TV-Z]{26}$/.test(value)) return { bundle: checkBundleId(value, what) };
+  try {
+    return { label: checkName(value, 'label') };
+  } catch {
+    throw new DatamoverError('USAGE', `${what} ${JSON.stringify(value)}: expected a bundle id or a label name`);
+  }
 }

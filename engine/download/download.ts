@@ -10,12 +10,13 @@ import { type Reporter, silentReporter } from '../events.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/bundles.js';
 import { openFormat } from '../meta/format.js';
-import { readEntries } from '../meta/manifest.js';
-import { appendReadLog } from '../meta/readlog.js';
+import { readPage } from '../meta/manifest.js';
+import { type ReadRecord, appendReadLog } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
 import { FileRestorer } from './file-restorer.js';
 import { DestinationDirs } from './safe-paths.js';
+import { type PathSelector, everything } from './select.js';
 
 export interface DownloadRequest {
   storage: Storage;
@@ -25,9 +26,15 @@ export interface DownloadRequest {
   contributor: Contributor;
   reporter?: Reporter;
   concurrency?: number;
+  /** Only these entries (default: all). Pages that cannot hold a selected path are not read. */
+  select?: PathSelector;
+  /** Rewrite selected files even when size and mtime already match (they are known to differ). */
+  force?: boolean;
+  /** What the read log calls this read. */
+  readType?: ReadRecord['type'];
 }
 
-export interface DownloadResult { bundle: string; files: number; bytes: number; skipped: number }
+export interface DownloadResult { bundle: string; files: number; bytes: number; skipped: number; pagesRead: number }
 
 /**
  * Restores the bundle named by `ref` under `dest` (created if missing) and records the read in the read log.
@@ -35,10 +42,18 @@ export interface DownloadResult { bundle: string; files: number; bytes: number; 
  * nothing corrupt is left under a final name), UNSAFE_PATH (a path that would leave `dest`).
  */
 export async function downloadBundle(req: DownloadRequest): Promise<DownloadResult> {
-  const report = req.reporter ?? silentReporter;
   checkBundleRef(req.ref);
   await openFormat(req.storage, false);
   const bundle = await resolveBundle(req.storage, req.repo, req.ref);
+  return restoreBundle(req, bundle);
+}
+
+/** Restores an already resolved bundle; see downloadBundle. */
+export async function restoreBundle(req: DownloadRequest, bundle: BundleDescriptor): Promise<DownloadResult> {
+  const report = req.reporter ?? silentReporter;
+  const select = req.select ?? everything;
+  const pages = bundle.pages.filter((p) => select.pageMayMatch(p.first, p.last));
+  const entries = (types: FileEntry['type'][]) => selectedEntries(req.storage, pages, select, types);
   const index = await loadBlobIndex(req.storage);
   const root = await prepareDestination(req.dest);
   const dirs = new DestinationDirs(root);
@@ -46,12 +61,12 @@ export async function downloadBundle(req: DownloadRequest): Promise<DownloadResu
   const restorer = new FileRestorer(req.storage, index, { concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024 });
   let skipped = 0;
   try {
-    for await (const entry of readEntries(req.storage, bundle.pages)) {
+    for await (const entry of entries(['dir', 'file'])) {
       const abs = dirs.resolve(entry.path);
       if (entry.type === 'dir') await dirs.ensure(entry.path);
       if (entry.type !== 'file') continue;
       await dirs.ensure(parentOf(entry.path));
-      if (await isComplete(abs, entry)) skipped++;
+      if (!req.force && await isComplete(abs, entry)) skipped++;
       else await restorer.add(entry, abs);
       report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
     }
@@ -61,13 +76,24 @@ export async function downloadBundle(req: DownloadRequest): Promise<DownloadResu
     await restorer.cleanup();
     throw err;
   }
-  await restoreSymlinks(req.storage, bundle, dirs);
-  await restoreDirAttributes(req.storage, bundle, dirs);
+  await restoreSymlinks(entries(['symlink']), dirs);
+  await restoreDirAttributes(entries(['dir']), dirs);
+  const filter = select.describe();
   await appendReadLog(req.storage, {
-    type: 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
-    files: restorer.done.files + skipped, bytes: bundle.bytes,
+    type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
+    files: restorer.done.files + skipped, bytes: restorer.done.bytes,
+    ...(Object.keys(filter).length ? { filter } : {}),
   });
-  return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped };
+  return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };
+}
+
+/** The selected entries of the given types, page by page (re-read for each pass, never held whole). */
+async function* selectedEntries(
+  storage: Storage, pages: BundleDescriptor['pages'], select: PathSelector, types: FileEntry['type'][],
+): AsyncGenerator<FileEntry> {
+  for (const page of pages) {
+    for (const entry of await readPage(storage, page)) if (types.includes(entry.type) && select.matches(entry.path)) yield entry;
+  }
 }
 
 async function prepareDestination(dest: string): Promise<string> {
@@ -90,9 +116,8 @@ async function isComplete(abs: string, entry: FileEntry): Promise<boolean> {
   }
 }
 
-async function restoreSymlinks(storage: Storage, bundle: BundleDescriptor, dirs: DestinationDirs): Promise<void> {
-  for await (const entry of readEntries(storage, bundle.pages)) {
-    if (entry.type !== 'symlink') continue;
+async function restoreSymlinks(links: AsyncIterable<FileEntry>, dirs: DestinationDirs): Promise<void> {
+  for await (const entry of links) {
     const abs = dirs.resolve(entry.path);
     await dirs.ensure(parentOf(entry.path));
     const current = await fsp.readlink(abs).catch(() => undefined);
@@ -107,9 +132,8 @@ async function restoreSymlinks(storage: Storage, bundle: BundleDescriptor, dirs:
   }
 }
 
-async function restoreDirAttributes(storage: Storage, bundle: BundleDescriptor, dirs: DestinationDirs): Promise<void> {
-  for await (const entry of readEntries(storage, bundle.pages)) {
-    if (entry.type !== 'dir') continue;
+async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: DestinationDirs): Promise<void> {
+  for await (const entry of dirEntries) {
     const abs = dirs.resolve(entry.path);
     await fsp.chmod(abs, entry.mode & 0o7777);
     const mtime = entry.mtime / 1000;

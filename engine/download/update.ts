@@ -1,0 +1,77 @@
+/**
+ * `bundle update`: brings a directory that holds bundle A to bundle B, from the two manifests: downloads only
+ * entries added or whose content changed, fixes mode and mtime of entries that changed only there, and removes
+ * what B no longer has. Nothing outside the destination is touched (the same path checks as a download).
+ */
+import { promises as fsp } from 'node:fs';
+import type { Reporter } from '../events.js';
+import { type BundleRef, resolveBundle } from '../meta/bundles.js';
+import { diffBundles } from '../meta/diff.js';
+import { openFormat } from '../meta/format.js';
+import { readEntries } from '../meta/manifest.js';
+import type { Storage } from '../storage/storage.js';
+import type { Contributor, FileEntry } from '../vocab.js';
+import { type DownloadResult, restoreBundle } from './download.js';
+import { DestinationDirs } from './safe-paths.js';
+import { pathSetSelector } from './select.js';
+
+export interface UpdateRequest {
+  storage: Storage;
+  repo: string;
+  from: BundleRef;
+  to: BundleRef;
+  dest: string;
+  contributor: Contributor;
+  reporter?: Reporter;
+  concurrency?: number;
+}
+
+export interface UpdateResult extends DownloadResult { from: string; removed: number; attributesFixed: number }
+
+/** Errors as for a download; NOT_FOUND for either bundle. Rerunnable: a second run finds nothing to do but checks. */
+export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
+  await openFormat(req.storage, false);
+  const from = await resolveBundle(req.storage, req.repo, req.from);
+  const to = await resolveBundle(req.storage, req.repo, req.to);
+  const fetch = new Set<string>();
+  const removed: FileEntry[] = [];
+  const attributes: FileEntry[] = [];
+  for await (const change of diffBundles(req.storage, from, to)) {
+    if (change.kind === 'removed') removed.push(change.entry);
+    else if (change.kind === 'added' || change.content) {
+      if (change.kind === 'changed' && change.before.type !== change.entry.type) removed.push(change.before);
+      fetch.add(change.entry.path);
+    } else attributes.push(change.entry);
+  }
+  await fsp.mkdir(req.dest, { recursive: true });
+  const dirs = new DestinationDirs(await fsp.realpath(req.dest));
+  await removeEntries(removed, dirs);
+  const result = await restoreBundle({
+    ...req, ref: { bundle: to.id }, select: pathSetSelector(fetch, `changed since ${from.id}`), force: true, readType: 'bundle.update',
+  }, to);
+  for (const entry of attributes) await fixAttributes(entry, dirs);
+  // Writing and removing entries changed the mtimes of their directories: set every directory's as in B.
+  for await (const entry of readEntries(req.storage, to.pages)) if (entry.type === 'dir') await fixAttributes(entry, dirs);
+  return { ...result, from: from.id, removed: removed.length, attributesFixed: attributes.length };
+}
+
+/** Removes entries deepest first, so a directory is empty when its turn comes; a missing entry is fine. */
+async function removeEntries(entries: FileEntry[], dirs: DestinationDirs): Promise<void> {
+  entries.sort((a, b) => b.path.split('/').length - a.path.split('/').length);
+  for (const entry of entries) {
+    const abs = dirs.resolve(entry.path);
+    // Parents must be real directories: never remove through a link that leads out of the destination.
+    await dirs.ensure(entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '');
+    if (entry.type === 'dir') await fsp.rm(abs, { recursive: true, force: true });
+    else await fsp.rm(abs, { force: true });
+  }
+}
+
+async function fixAttributes(entry: FileEntry, dirs: DestinationDirs): Promise<void> {
+  const abs = dirs.resolve(entry.path);
+  await dirs.ensure(entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '');
+  const mtime = entry.mtime / 1000;
+  if (entry.type === 'symlink') return fsp.lutimes(abs, mtime, mtime);
+  await fsp.chmod(abs, entry.mode & 0o7777);
+  await fsp.utimes(abs, mtime, mtime);
+}
