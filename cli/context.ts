@@ -2,7 +2,9 @@
 import { DatamoverError, usageError } from '../engine/errors.js';
 import type { Reporter } from '../engine/events.js';
 import { resolveContributor } from '../engine/meta/contributor.js';
-import { defaultStorePath, openStorage } from '../engine/storage/open.js';
+import { openStorage } from '../engine/storage/open.js';
+import { RoutingStorage } from '../engine/storage/routing.js';
+import { type ContextConfig, resolveContext } from './config.js';
 import type { Storage } from '../engine/storage/storage.js';
 import type { Contributor } from '../engine/vocab.js';
 import { makeReporter } from './render.js';
@@ -10,6 +12,7 @@ import { makeReporter } from './render.js';
 export interface GlobalOptions {
   store?: string;
   endpoint?: string;
+  context?: string;
   json?: boolean;
   quiet?: boolean;
   concurrency?: string;
@@ -28,13 +31,23 @@ export class CommandContext {
     this.stopProgress = r.stop;
   }
 
+  /** `--store`, then DATAMOVER_STORE, then the context (`--context`, DATAMOVER_CONTEXT, `context use`, default). */
   get store(): Storage {
-    this.storage ??= openStorage(this.opts.store || process.env.DATAMOVER_STORE || defaultStorePath(), { endpoint: this.opts.endpoint });
-    return this.storage;
+    if (this.storage) return this.storage;
+    const url = this.opts.store || process.env.DATAMOVER_STORE;
+    if (url) return (this.storage = openStorage(url, { endpoint: this.opts.endpoint }));
+    return (this.storage = openContextStorage(this.context().context, this.opts.endpoint));
+  }
+
+  context(): { name: string; context: ContextConfig } {
+    return resolveContext(this.opts.context);
   }
 
   contributor(): Contributor {
-    return resolveContributor(this.opts.author);
+    const needsContext = !this.opts.author && !process.env.DATAMOVER_AUTHOR && !this.opts.store && !process.env.DATAMOVER_STORE;
+    const ctx = needsContext ? this.context() : undefined;
+    const configured = ctx?.context.author ? { value: ctx.context.author, source: `context ${ctx.name} author` } : undefined;
+    return resolveContributor(this.opts.author, process.env, configured);
   }
 
   intOption(name: 'concurrency' | 'workers'): number | undefined {
@@ -69,4 +82,14 @@ export function byteSize(value: string | undefined, flag: string): number | unde
   const unit = (m[2] ?? '').toLowerCase()[0];
   const scale = unit === 'k' ? 2 ** 10 : unit === 'm' ? 2 ** 20 : unit === 'g' ? 2 ** 30 : 1;
   return Number(m[1]) * scale;
+}
+
+/** One store, or a routing store when the context puts some roles (blobs, wal, readlog) elsewhere. */
+export function openContextStorage(context: ContextConfig, endpointFlag?: string): Storage {
+  const endpoint = endpointFlag ?? context.endpoint;
+  const meta = openStorage(context.store, { endpoint });
+  const roles = context.stores ?? {};
+  if (!roles.blobs && !roles.wal && !roles.readlog) return meta;
+  const other = (url?: string) => (url ? openStorage(url, { endpoint }) : meta);
+  return new RoutingStorage({ meta, blobs: other(roles.blobs), wal: other(roles.wal), readlog: other(roles.readlog) });
 }

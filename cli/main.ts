@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { DatamoverError } from '../engine/errors.js';
 import { registerBundle } from './commands/bundle.js';
+import { registerContext } from './commands/context.js';
 import { registerLabel } from './commands/label.js';
 import { registerLog } from './commands/log.js';
 import { registerRepo } from './commands/repo.js';
@@ -33,6 +34,7 @@ function buildProgram(): Command {
   const program = new Command('datamover')
     .description('versioned data at rest in object storage: repos, bundles, labels')
     .option('--store <url>', 'store: a path, file://, s3://bucket/prefix or gs://bucket/prefix (env DATAMOVER_STORE; default $DATAMOVER_HOME/store)')
+    .option('--context <name>', 'named store configuration (env DATAMOVER_CONTEXT; see `context list`)')
     .option('--endpoint <url>', 'S3 endpoint for s3:// stores, addressed path-style (env AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)')
     .option('--json', 'NDJSON events on stdout; the last line is a summary object')
     .option('--quiet', 'no progress output')
@@ -46,6 +48,7 @@ function buildProgram(): Command {
   registerBundle(program, action);
   registerLabel(program, action);
   registerLog(program, action);
+  registerContext(program, action);
   return program;
 }
 

@@ -10,10 +10,16 @@ export function parseContributor(text: string, source: string): Contributor {
   return { name: m[1], email: m[2] };
 }
 
-/** The contributor: `--author`, then DATAMOVER_AUTHOR, then git's user config, then user@host. */
-export function resolveContributor(author: string | undefined, env: NodeJS.ProcessEnv = process.env): Contributor {
+/**
+ * The contributor: `--author`, then DATAMOVER_AUTHOR, then the context's configured author (`configured`, with
+ * where it came from for errors), then git's user config, then user@host.
+ */
+export function resolveContributor(
+  author: string | undefined, env: NodeJS.ProcessEnv = process.env, configured?: { value: string; source: string },
+): Contributor {
   if (author) return parseContributor(author, '--author');
   if (env.DATAMOVER_AUTHOR) return parseContributor(env.DATAMOVER_AUTHOR, 'DATAMOVER_AUTHOR');
+  if (configured) return parseContributor(configured.value, configured.source);
   const git = gitIdentity();
   if (git) return git;
   const user = os.userInfo().username;

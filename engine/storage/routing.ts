@@ -1,0 +1,51 @@
+/**
+ * Role routing: one logical store over up to four physical ones, by the first segment of each key —
+ * `blobs/` (packs and indexes), `wal/`, `readlog/`, and everything else (`meta/`, `format.json`) to the meta store.
+ * Lets a context keep, say, packs in a cheap bucket and the WAL in a locked-down one.
+ */
+import type { Readable } from 'node:stream';
+import type { Body, ByteRange, ListEntry, MultipartUpload, ObjectInfo, PutOptions, PutResult, Storage } from './storage.js';
+
+export type Role = 'blobs' | 'meta' | 'wal' | 'readlog';
+
+export function roleOf(key: string): Role {
+  const first = key.slice(0, key.indexOf('/') + 1);
+  return first === 'blobs/' ? 'blobs' : first === 'wal/' ? 'wal' : first === 'readlog/' ? 'readlog' : 'meta';
+}
+
+export class RoutingStorage implements Storage {
+  readonly url: string;
+
+  constructor(private readonly stores: Record<Role, Storage>) {
+    const { meta, blobs, wal, readlog } = stores;
+    this.url = [meta.url, blobs !== meta && `blobs=${blobs.url}`, wal !== meta && `wal=${wal.url}`, readlog !== meta && `readlog=${readlog.url}`]
+      .filter(Boolean).join(' ');
+  }
+
+  /** The most restrictive of the stores' limits: an upload must suit every store it touches. */
+  get capabilities() {
+    const all = Object.values(this.stores).map((s) => s.capabilities);
+    return {
+      minPartSize: Math.max(...all.map((c) => c.minPartSize)),
+      maxPartSize: Math.min(...all.map((c) => c.maxPartSize)),
+      maxParts: Math.min(...all.map((c) => c.maxParts)),
+      conditionalWrites: all.every((c) => c.conditionalWrites),
+      suggestedConcurrency: Math.min(...all.map((c) => c.suggestedConcurrency)),
+    };
+  }
+
+  private route(key: string): Storage { return this.stores[roleOf(key)]; }
+
+  stat(key: string): Promise<ObjectInfo | undefined> { return this.route(key).stat(key); }
+  /** A prefix without a role segment (e.g. '') lists the meta store only. */
+  list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> { return this.route(prefix).list(prefix, opts); }
+  get(key: string, opts?: { range?: ByteRange }): Promise<Readable> { return this.route(key).get(key, opts); }
+  put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> { return this.route(key).put(key, body, opts); }
+  openMultipart(key: string): Promise<MultipartUpload> { return this.route(key).openMultipart(key); }
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const role of ['blobs', 'meta', 'wal', 'readlog'] as const) {
+      const mine = keys.filter((k) => roleOf(k) === role);
+      if (mine.length) await this.stores[role].delete(mine);
+    }
+  }
+}
