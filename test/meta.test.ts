@@ -103,4 +103,24 @@ t('log: repo create → bundle commit → label set in order, with contributors;
   assert.ok(bad.stderr.includes('--since "yesterday"'), bad.stderr);
 });
 
+t('log --follow prints records as they land', async () => {
+  const store = path.join(tempDir('follow'), 'store');
+  assert.is(cli(['--store', store, 'repo', 'create', 'first']).code, 0);
+  const child = spawn(process.execPath, [cliPath, '--store', store, 'log', '--follow'], { env: { ...process.env, DATAMOVER_HOME: tempDir('home') } });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => { out += c; });
+  const waitFor = async (text: string) => {
+    for (let i = 0; i < 100 && !out.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+    return out.includes(text);
+  };
+  try {
+    assert.ok(await waitFor('repo.create\tfirst'), out);
+    assert.is(cli(['--store', store, 'repo', 'create', 'second']).code, 0);
+    assert.ok(await waitFor('repo.create\tsecond'), `the new record appeared: ${out}`);
+    assert.is(out.split('repo.create\tfirst').length, 2, 'no record is printed twice');
+  } finally {
+    child.kill();
+  }
+});
+
 t.run();

@@ -87,7 +87,7 @@ export function registerBundle(program: Command, action: Action): void {
     .action(action('bundle list', async (ctx, o: { repo: string }) => {
       await openFormat(ctx.store, false);
       const bundles = (await listBundles(ctx.store, o.repo)).map(({ pages: _pages, ...rest }) => rest);
-      ctx.done({ bundles }, bundles.map((b) => `${b.id}\t${b.created}\t${b.files} files\t${b.bytes} bytes\t${b.contributor.email}\t${b.message}`));
+      ctx.done({ bundles }, bundles.map((b) => `${b.id}\t${b.created}\t${b.files} files\t${b.bytes} bytes\t${b.stats.newBytes} new\t${b.contributor.name} <${b.contributor.email}>\t${b.message}`));
     }));
   bundle.command('get <id>').description('show a bundle descriptor')
     .requiredOption('--repo <repo>', 'repo')
