@@ -14,6 +14,10 @@ import { type DataSet, bigFile, smallFiles } from './data.js';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
 const quick = process.argv.includes('--quick');
+/** `--only s3|gcs` and `--data big|small` narrow a run (both tools still run on what is left). */
+const arg = (name: string) => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
+const onlyTarget = arg('--only');
+const onlyData = arg('--data');
 const concurrency = 8;
 const work = path.join(os.tmpdir(), 'datamover-bench-cloud');
 
@@ -86,14 +90,15 @@ try {
   if (servers.problems.length) throw new Error(servers.problems.join('; '));
   mkdirSync(work, { recursive: true });
   const dataRoot = path.join(repoRoot, 'bench', 'data');
-  const sets = quick
-    ? [bigFile(dataRoot, 256 * 2 ** 20), smallFiles(dataRoot, 2_000, 64 * 1024)]
-    : [bigFile(dataRoot, 2 ** 30), smallFiles(dataRoot, 20_000, 64 * 1024)];
+  const sets = [
+    ...(onlyData === 'small' ? [] : [bigFile(dataRoot, quick ? 256 * 2 ** 20 : 2 ** 30)]),
+    ...(onlyData === 'big' ? [] : [smallFiles(dataRoot, quick ? 2_000 : 20_000, 64 * 1024)]),
+  ];
   console.log(`${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, concurrency ${concurrency} for both tools, one run each, loopback servers\n`);
   console.log('| server | data | op | datamover | rclone copy (datamover ÷ rclone) |\n|---|---|---|---:|---|');
   let n = 0;
   for (const data of sets) {
-    for (const target of targets()) for (const line of row(data, target, `bench-${process.pid}-${n++}`)) console.log(line);
+    for (const target of targets().filter((t) => !onlyTarget || t.name.toLowerCase().startsWith(onlyTarget))) for (const line of row(data, target, `bench-${process.pid}-${n++}`)) console.log(line);
   }
 } finally {
   await servers.stop();
