@@ -25,11 +25,21 @@ export interface FileEntry {
   mtime: number;
   target?: string;
   chunks?: ChunkRef[];
+  /** Files: inode and status-change time (ms) when read; the file cache's key for the next upload, nothing else. */
+  ino?: number;
+  ctime?: number;
 }
 
 export interface ManifestPage { key: string; first: string; last: string; count: number; sha256: string }
 
-export interface BundleStats { newBytes: number; dedupBytes: number; packs: number; seconds: number }
+export interface BundleStats {
+  newBytes: number;
+  dedupBytes: number;
+  /** Bytes of files taken unread from the parent bundle (the file cache). */
+  unchangedBytes?: number;
+  packs: number;
+  seconds: number;
+}
 
 export interface BundleDescriptor {
   id: string;

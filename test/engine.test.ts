@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { suite } from 'uvu';
@@ -93,3 +93,32 @@ t('download refuses to write through a symlink planted in the destination', asyn
 });
 
 t.run();
+
+const fc = suite('engine: file cache from the parent bundle');
+
+fc('an unchanged tree is not read again; a file rewritten with its old size and mtime is (ctime); --rehash reads all', async () => {
+  const src = tempDir('fc-src');
+  for (let i = 0; i < 200; i++) writeFile(src, `d${i % 10}/f${i}.bin`, seededBytes(i, 5000));
+  const storage = await freshStore();
+  const first = await uploadBundle({ storage, repo: 'r', source: src, contributor: who, label: 'latest' });
+  assert.is(first.bundle.stats.unchangedBytes, 0);
+  const second = await uploadBundle({ storage, repo: 'r', source: src, contributor: who, label: 'latest' });
+  assert.is(second.bundle.stats.unchangedBytes, first.bundle.bytes, 'every file came from the parent');
+  assert.is(second.hashThreads.length, 0, 'nothing was hashed');
+  // Same size, same mtime, different bytes: only the ctime tells.
+  const victim = path.join(src, 'd3/f13.bin');
+  const { mtime } = statSync(victim);
+  writeFileSync(victim, seededBytes(777, 5000));
+  utimesSync(victim, mtime, mtime);
+  const third = await uploadBundle({ storage, repo: 'r', source: src, contributor: who, label: 'latest' });
+  assert.is(third.bundle.stats.newBytes, 5000);
+  assert.is(third.bundle.stats.unchangedBytes, first.bundle.bytes - 5000);
+  const dest = path.join(tempDir('fc-dest'), 'out');
+  await downloadBundle({ storage, repo: 'r', ref: { label: 'latest' }, dest, contributor: who });
+  assert.equal(describeTree(dest), describeTree(src));
+  const rehash = await uploadBundle({ storage, repo: 'r', source: src, contributor: who, label: 'latest', rehash: true });
+  assert.is(rehash.bundle.stats.unchangedBytes, 0);
+  assert.is(rehash.bundle.stats.dedupBytes, first.bundle.bytes);
+});
+
+fc.run();

@@ -22,12 +22,13 @@ export function registerBundle(program: Command, action: Action): void {
   bundle.command('upload <dir>').description('upload a directory tree as a new bundle')
     .requiredOption('--repo <repo>', 'repo').option('--message <text>', 'what changed', '')
     .option('--label <name>', 'point this label at the new bundle')
+    .option('--rehash', 'read and hash every file, even those unchanged since the label\'s bundle')
     .addOption(new Option('--pack-size <bytes>', 'target pack size (tuning)').hideHelp())
     .addOption(new Option('--budget <bytes>', 'bytes in flight (tuning)').hideHelp())
-    .action(action('bundle upload', async (ctx, dir: string, o: { repo: string; message: string; label?: string; packSize?: string; budget?: string }) => {
+    .action(action('bundle upload', async (ctx, dir: string, o: { repo: string; message: string; label?: string; rehash?: boolean; packSize?: string; budget?: string }) => {
       const result = await uploadBundle({
         storage: ctx.store, repo: o.repo, source: dir, contributor: ctx.contributor(), message: o.message,
-        label: o.label, reporter: ctx.report,
+        label: o.label, reporter: ctx.report, rehash: !!o.rehash,
         tuning: {
           workers: ctx.intOption('workers'), concurrency: ctx.intOption('concurrency'),
           packSize: byteSize(o.packSize, '--pack-size'), budgetBytes: byteSize(o.budget, '--budget'),

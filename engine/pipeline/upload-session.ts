@@ -47,7 +47,7 @@ export function resolveTuning(overrides: Partial<Tuning> | undefined, chunkSize:
 interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[]; remaining: number }
 
 export class UploadSession {
-  readonly totals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, packs: 0 };
+  readonly totals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, unchangedBytes: 0, packs: 0 };
   readonly hashThreads = new Set<number>();
   private readonly pending = new Map<number, PendingEntry>();
   private head = 0;
@@ -80,7 +80,8 @@ export class UploadSession {
     for await (const item of items) {
       if (this.failure) break;
       if (item.kind === 'entry') {
-        this.pending.set(item.seq, { entry: item.entry, chunks: new Array(item.chunkCount), remaining: item.chunkCount });
+        this.pending.set(item.seq, { entry: item.entry, chunks: item.known ?? new Array(item.chunkCount), remaining: item.chunkCount });
+        if (item.known) this.totals.unchangedBytes += item.entry.size;
         if (item.chunkCount === 0) this.chain(() => this.drain());
       } else {
         await this.dispatch(item);
@@ -214,6 +215,6 @@ export class UploadSession {
 function toFileEntry({ entry, chunks }: PendingEntry): FileEntry {
   const out: FileEntry = { path: entry.path, type: entry.type, size: entry.size, mode: entry.mode, mtime: entry.mtime };
   if (entry.target !== undefined) out.target = entry.target;
-  if (entry.type === 'file') out.chunks = chunks;
+  if (entry.type === 'file') Object.assign(out, { chunks, ino: entry.ino, ctime: entry.ctime });
   return out;
 }

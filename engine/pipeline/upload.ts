@@ -7,10 +7,12 @@ import { loadBlobIndex } from '../meta/blob-index.js';
 import { commitBundle } from '../meta/commit.js';
 import { openFormat } from '../meta/format.js';
 import { newId } from '../meta/ids.js';
+import { getBundle } from '../meta/bundles.js';
 import { getLabel } from '../meta/labels.js';
 import { ManifestWriter } from '../meta/manifest.js';
 import { getRepo } from '../meta/repos.js';
 import { walkTree } from '../scan/walk.js';
+import { ParentFiles } from '../plan/file-cache.js';
 import { planJobs } from '../plan/jobs.js';
 import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, Contributor, LabelRecord } from '../vocab.js';
@@ -27,6 +29,8 @@ export interface UploadRequest {
   label?: string;
   reporter?: Reporter;
   tuning?: Partial<Tuning>;
+  /** Read and hash every file, even those unchanged since the label's bundle (the file cache is not used). */
+  rehash?: boolean;
 }
 
 export interface UploadResult {
@@ -49,13 +53,16 @@ export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
   const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
   const tuning = resolveTuning(req.tuning, format.chunker.size);
   const known = await loadBlobIndex(req.storage);
+  const parentBundle = parent ? await getBundle(req.storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
   const bundleId = newId();
   const hashStage = new HashStage(tuning.workers || undefined);
   const pool = new BufferPool(tuning.chunkSize, tuning.budgetBytes);
   const manifest = new ManifestWriter(req.storage, req.repo, bundleId, tuning.pageSize);
   const session = new UploadSession(req.storage, tuning, known, hashStage, pool, manifest, report);
   try {
-    await session.run(planJobs(walkTree(req.source, (s) => report({ type: 'scan.skip', ...s })), tuning));
+    const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
+    const walk = walkTree(req.source, (s) => report({ type: 'scan.skip', ...s }));
+    await session.run(planJobs(walk, tuning, parentFiles && ((entry) => parentFiles.unchanged(entry))));
   } catch (err) {
     await session.abandon();
     throw err;
@@ -68,7 +75,10 @@ export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
     id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
     contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
     files: totals.files, bytes: totals.bytes, pages,
-    stats: { newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, packs: totals.packs, seconds: (Date.now() - started) / 1000 },
+    stats: {
+      newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,
+      seconds: (Date.now() - started) / 1000,
+    },
   };
   const committed = await commitBundle(req.storage, descriptor, req.label);
   report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: totals.files, bytes: totals.bytes, newBytes: totals.newBytes });

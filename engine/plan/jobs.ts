@@ -5,9 +5,10 @@
  */
 import type { ReadRange } from '../../workers/hash-ranges.js';
 import type { ScanEntry } from '../scan/walk.js';
+import type { ChunkRef } from '../vocab.js';
 
-/** The entry `seq` was scanned; `chunkCount` of its chunks follow in jobs. */
-export interface EntryItem { kind: 'entry'; seq: number; entry: ScanEntry; chunkCount: number }
+/** The entry `seq` was scanned; `chunkCount` of its chunks follow in jobs, or `known` gives them all. */
+export interface EntryItem { kind: 'entry'; seq: number; entry: ScanEntry; chunkCount: number; known?: ChunkRef[] }
 
 /** One pool task. `refs[i]` says which entry and chunk `ranges[i]` is. */
 export interface JobItem { kind: 'job'; ranges: ReadRange[]; refs: { seq: number; chunk: number }[]; bytes: number }
@@ -15,10 +16,18 @@ export interface JobItem { kind: 'job'; ranges: ReadRange[]; refs: { seq: number
 export interface PlanOptions { chunkSize: number; bufferSize: number; maxRangesPerJob: number }
 
 /** Every entry, in scan order, each followed (eventually) by the jobs carrying its chunks. */
-export async function* planJobs(entries: AsyncIterable<ScanEntry>, opts: PlanOptions): AsyncGenerator<EntryItem | JobItem> {
+export async function* planJobs(
+  entries: AsyncIterable<ScanEntry>, opts: PlanOptions,
+  unchanged: (entry: ScanEntry) => Promise<ChunkRef[] | undefined> = async () => undefined,
+): AsyncGenerator<EntryItem | JobItem> {
   let job = emptyJob();
   let seq = 0;
   for await (const entry of entries) {
+    const known = await unchanged(entry);
+    if (known) {
+      yield { kind: 'entry', seq: seq++, entry, chunkCount: 0, known };
+      continue;
+    }
     const chunkCount = entry.type === 'file' ? Math.ceil(entry.size / opts.chunkSize) : 0;
     yield { kind: 'entry', seq, entry, chunkCount };
     for (let chunk = 0; chunk < chunkCount; chunk++) {

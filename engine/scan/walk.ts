@@ -19,6 +19,8 @@ export interface ScanEntry {
   mode: number;
   mtime: number;
   ino: number;
+  /** Status-change time (ms): with size, mtime and inode, what says a file is unchanged since the parent bundle. */
+  ctime: number;
   target?: string;
 }
 
@@ -46,7 +48,7 @@ async function* walkDir(dirAbs: string, rel: string, onSkip: (s: ScanSkip) => vo
     }
     const entry: ScanEntry = {
       path: relPath, abs, type, size: type === 'file' ? stats.size : 0, mode: stats.mode & 0o7777,
-      mtime: Math.floor(stats.mtimeMs), ino: stats.ino,
+      mtime: Math.floor(stats.mtimeMs), ino: stats.ino, ctime: Math.floor(stats.ctimeMs),
     };
     if (type === 'symlink') entry.target = await fsp.readlink(abs);
     yield entry;

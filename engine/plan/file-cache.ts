@@ -1,0 +1,48 @@
+/**
+ * The file cache: an upload whose label already points at a bundle (the parent) takes the chunk list of every
+ * file that is unchanged since — same size, mtime, inode and ctime — from the parent's manifest instead of
+ * reading and hashing the file again. The parent's manifest is merged with the walk (both come in manifest
+ * order), one page in memory at a time, so the cache costs no memory per file.
+ */
+import { readEntries } from '../meta/manifest.js';
+import type { ScanEntry } from '../scan/walk.js';
+import type { Storage } from '../storage/storage.js';
+import { type BlobLocation, type BundleDescriptor, type ChunkRef, type FileEntry, comparePaths } from '../vocab.js';
+
+export class ParentFiles {
+  private readonly entries: AsyncGenerator<FileEntry>;
+  private current: FileEntry | undefined;
+  private started = false;
+  private done = false;
+
+  constructor(storage: Storage, parent: BundleDescriptor, private readonly known: ReadonlyMap<string, BlobLocation>) {
+    this.entries = readEntries(storage, parent.pages);
+  }
+
+  /**
+   * The parent's chunks for `entry` when it is an unchanged file whose chunks are all in the store; else
+   * undefined. Calls must come in manifest order (the walk's).
+   */
+  async unchanged(entry: ScanEntry): Promise<ChunkRef[] | undefined> {
+    if (entry.type !== 'file') return undefined;
+    const before = await this.advanceTo(entry.path);
+    if (!before || before.type !== 'file' || before.size !== entry.size || before.mtime !== entry.mtime) return undefined;
+    if (before.ino !== entry.ino || before.ctime !== entry.ctime || !before.chunks) return undefined;
+    return before.chunks.every(([hash]) => this.known.has(hash)) ? before.chunks : undefined;
+  }
+
+  private async advanceTo(path: string): Promise<FileEntry | undefined> {
+    if (!this.started) {
+      this.started = true;
+      await this.next();
+    }
+    while (!this.done && comparePaths(this.current!.path, path) < 0) await this.next();
+    return !this.done && this.current!.path === path ? this.current : undefined;
+  }
+
+  private async next(): Promise<void> {
+    const r = await this.entries.next();
+    this.done = !!r.done;
+    this.current = r.done ? undefined : r.value;
+  }
+}
