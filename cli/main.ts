@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { DatamoverError } from '../engine/errors.js';
 import { registerBundle } from './commands/bundle.js';
 import { registerContext } from './commands/context.js';
+import { registerFsck } from './commands/fsck.js';
 import { registerLabel } from './commands/label.js';
 import { registerLog } from './commands/log.js';
 import { registerRepo } from './commands/repo.js';
@@ -49,6 +50,7 @@ function buildProgram(): Command {
   registerLabel(program, action);
   registerLog(program, action);
   registerContext(program, action);
+  registerFsck(program, action);
   return program;
 }
 

@@ -85,4 +85,31 @@ t('download --include one file writes only it; --include with an absolute path i
   assert.ok(bad.stderr.includes('--include "/etc/passwd"'), bad.stderr);
 });
 
+t('fsck: a sound store passes; a flipped pack byte (--read-data), a truncated pack, a bad page and a dangling label are named, exit 4', () => {
+  const { run, store, b } = setup();
+  const ok = run('fsck', '--read-data');
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /no problems: 1 repos, 2 bundles, 2 labels, \d+ packs, \d+ chunks read/);
+  const packs = listFiles(path.join(store, 'blobs', 'packs')).map((rel) => path.join(store, 'blobs', 'packs', rel));
+  const target = packs.find((f) => readFileSync(f).includes(seededBytes(5, 300_000).subarray(0, 64)))!;
+  const data = readFileSync(target);
+  data[data.indexOf(seededBytes(5, 300_000).subarray(0, 64)) + 7] ^= 1;
+  writeFileSync(target, data);
+  assert.is(run('fsck').code, 0, 'a flipped byte needs --read-data to be seen');
+  const flipped = run('fsck', '--read-data');
+  assert.is(flipped.code, 4);
+  assert.ok(flipped.stdout.includes('big.bin') && flipped.stdout.includes('does not match its hash'), flipped.stdout);
+  writeFileSync(target, data.subarray(0, 100));
+  const page = listFiles(store).find((f) => f.includes(`bundles/${b}/manifest-`))!;
+  writeFileSync(path.join(store, page), 'garbage');
+  const label = path.join(store, 'meta/repos/r/labels/v1.json');
+  writeFileSync(label, readFileSync(label, 'utf8').replace(/"bundle":"[0-9A-Z]{26}"/, '"bundle":"01ARZ3NDEKTSV4RRFFQ69G5FAV"'));
+  const broken = run('fsck');
+  assert.is(broken.code, 4);
+  assert.ok(broken.stdout.includes('truncated'), broken.stdout);
+  assert.ok(broken.stdout.includes('does not match its checksum'), broken.stdout);
+  assert.ok(broken.stdout.includes('label v1') && broken.stdout.includes('not a committed bundle'), broken.stdout);
+  assert.is(broken.stderr.trim().split('\n').length, 1);
+});
+
 t.run();

@@ -13,8 +13,12 @@ export interface ConformanceOptions {
 
 export function conformance(backend: string, make: () => Promise<Storage>, opts: ConformanceOptions = {}): void {
   const t = suite(`conformance: ${backend}`);
-  const cas = opts.noPreconditions ? (name: string, fn: () => Promise<void>) => t.skip(`${name} [skipped: ${opts.noPreconditions}]`, fn) : t;
-  const parts = opts.noMultiRequestParts ? (name: string, fn: () => Promise<void>) => t.skip(`${name} [skipped: ${opts.noMultiRequestParts}]`, fn) : t;
+  const skipping = (why: string) => (name: string, fn: () => Promise<void>) => {
+    console.log(`skipped: conformance: ${backend}: "${name}" (${why})`);
+    t.skip(`${name} [skipped: ${why}]`, fn);
+  };
+  const cas = opts.noPreconditions ? skipping(opts.noPreconditions) : t;
+  const parts = opts.noMultiRequestParts ? skipping(opts.noMultiRequestParts) : t;
   let s: Storage;
   t.before.each(async () => { s = await make(); });
 
