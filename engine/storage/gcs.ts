@@ -10,18 +10,15 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage as GcsClient, type Bucket, type File } from '@google-cloud/storage';
 import { createCRC32 } from 'hash-wasm';
-import { CRC32C_POLYNOMIAL, crc32cOf, resumableChunk, ResumableSession } from './gcs-resumable.js';
+import { CRC32C_POLYNOMIAL, crc32cOf, ResumableSession } from './gcs-resumable.js';
+import { gcsCapabilities } from './capabilities.js';
 import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyParts,
 } from './storage.js';
 
 export class GcsStorage implements Storage {
-  readonly capabilities: Capabilities = {
-    // Resumable chunks must be multiples of 256 KiB; the session carries the unaligned tail over (gcs-resumable).
-    minPartSize: resumableChunk, maxPartSize: 5 * 1024 ** 4, maxParts: 100_000, conditionalWrites: true,
-    suggestedConcurrency: 16,
-  };
+  readonly capabilities: Capabilities = gcsCapabilities;
   readonly url: string;
   private readonly bucket: Bucket;
   private readonly prefix: string;

@@ -2,11 +2,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
-import { GcsStorage } from './gcs.js';
+import { gcsCapabilities, s3Capabilities } from './capabilities.js';
+import { LazyStorage } from './lazy.js';
 import { LocalStorage } from './local.js';
 import { MemoryStorage } from './memory.js';
 import { type RetryPolicy, RetryingStorage, defaultRetryPolicy } from './retry.js';
-import { S3Storage } from './s3.js';
 import type { Storage } from './storage.js';
 
 /** `$DATAMOVER_HOME/store`, the embedded default store (DESIGN §9). */
@@ -36,11 +36,13 @@ function openBackend(url: string, opts: OpenOptions): Storage {
     if (!/^s3:\/\/[^/]+/.test(url)) throw usageError(`--store ${url}: expected s3://bucket[/prefix]`);
     const endpoint = opts.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
     if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) throw usageError(`--endpoint ${endpoint}: expected http(s)://host[:port]`);
-    return new S3Storage(url, { endpoint });
+    const normal = `s3://${url.slice(5).replace(/\/*$/, '/')}`;
+    return new LazyStorage(normal, s3Capabilities, async () => new (await import('./s3.js')).S3Storage(url, { endpoint }));
   }
   if (url.startsWith('gs://')) {
     if (!/^gs:\/\/[^/]+/.test(url)) throw usageError(`--store ${url}: expected gs://bucket[/prefix]`);
-    return new GcsStorage(url);
+    const normal = `gs://${url.slice(5).replace(/\/*$/, '/')}`;
+    return new LazyStorage(normal, gcsCapabilities, async () => new (await import('./gcs.js')).GcsStorage(url));
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
   if (scheme) throw usageError(`--store ${url}: the ${scheme}:// scheme is not supported (use a path, file://, s3:// or gs://)`);

@@ -16,6 +16,7 @@ import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyLength, bodyParts,
 } from './storage.js';
+import { s3Capabilities } from './capabilities.js';
 
 export interface S3Options {
   /** A custom endpoint (RGW, MinIO, ...): addressed path-style. */
@@ -26,13 +27,10 @@ export interface S3Options {
   idleTimeoutMs?: number;
 }
 
-const MiB = 1024 * 1024;
 const CONTENT_SHA256 = 'x-amz-content-sha256';
 
 export class S3Storage implements Storage {
-  readonly capabilities: Capabilities = {
-    minPartSize: 5 * MiB, maxPartSize: 5 * 1024 * MiB, maxParts: 10_000, conditionalWrites: true, suggestedConcurrency: 16,
-  };
+  readonly capabilities: Capabilities = s3Capabilities;
   readonly url: string;
   readonly client: S3Client;
   private readonly bucket: string;
