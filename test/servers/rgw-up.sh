@@ -2,6 +2,7 @@
 # Throwaway single-node Ceph for tests: 1 mon + 1 in-memory OSD (memstore) + radosgw (S3) on 127.0.0.1.
 # No cephx, no mgr. Everything lives under $RGW_DIR; stop with rgw-down.sh (each daemon by its own pid file).
 set -euo pipefail
+trap 'echo "rgw-up.sh: \"$BASH_COMMAND\" failed with exit $? (line $LINENO)" >&2' ERR
 D=${RGW_DIR:?RGW_DIR must name a scratch directory}
 PORT=${RGW_PORT:-7480}
 MON_PORT=${RGW_MON_PORT:-6789}   # another mon port made `ceph osd new` hang (../shared notes)
@@ -46,8 +47,15 @@ ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *
 monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$FSID" "$D/monmap" >/dev/null
 ceph-mon "${C[@]}" --mkfs -i a --monmap "$D/monmap" --keyring "$D/keyring"
 ceph-mon "${C[@]}" -i a --pid-file "$D/run/mon.pid"
+# The mon takes a moment to form a quorum of one; a client call before that fails (seen as exit 250).
+for _ in $(seq 1 60); do timeout 10 ceph "${C[@]}" mon stat >/dev/null 2>&1 && break; sleep 0.5; done
 OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
-ID=$(timeout 60 ceph "${C[@]}" osd new "$OSD_UUID")
+ID=""
+for _ in 1 2 3 4 5; do
+  ID=$(timeout 60 ceph "${C[@]}" osd new "$OSD_UUID" 2>>"$D/log/osd-new.log") && break
+  sleep 1
+done
+[ -n "$ID" ] || { echo "ceph osd new failed: $(tail -1 "$D/log/osd-new.log")" >&2; exit 1; }
 ceph-osd "${C[@]}" -i "$ID" --mkfs --osd-uuid "$OSD_UUID" 2>>"$D/log/osd-mkfs.log"
 ceph-osd "${C[@]}" -i "$ID" --pid-file "$D/run/osd.pid" 2>>"$D/log/osd-stderr.log"
 radosgw "${C[@]}" -n client.rgw --pid-file "$D/run/rgw.pid"
