@@ -41,11 +41,12 @@ export function registerBundle(program: Command, action: Action): void {
   refOptions(bundle.command('download <dest>').description('download a bundle (or the files matching --include) into a directory'))
     .option('--include <glob>', 'only paths matching this glob, or under this directory (repeatable)', collect, [])
     .option('--exclude <glob>', 'not paths matching this glob (repeatable)', collect, [])
-    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[] }) => {
+    .option('--keep-going', 'restore every file that can be, then exit 4 naming the damaged ones')
+    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[]; keepGoing?: boolean }) => {
       const select = o.include.length || o.exclude.length ? globSelector(o.include, o.exclude) : undefined;
       const r = await downloadBundle({
         storage: ctx.store, repo: o.repo, ref: o, dest, contributor: ctx.contributor(), reporter: ctx.report,
-        concurrency: ctx.intOption('concurrency'), ...(select ? { select } : {}),
+        concurrency: ctx.intOption('concurrency'), keepGoing: !!o.keepGoing, ...(select ? { select } : {}),
       });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete`);
     }));

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DatamoverError, errnoCode } from '../errors.js';
+import { DatamoverError, errnoCode, integrityError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/bundles.js';
@@ -32,6 +32,8 @@ export interface DownloadRequest {
   force?: boolean;
   /** What the read log calls this read. */
   readType?: ReadRecord['type'];
+  /** Restore every file that can be restored; then fail with INTEGRITY naming the damaged ones. */
+  keepGoing?: boolean;
 }
 
 export interface DownloadResult { bundle: string; files: number; bytes: number; skipped: number; pagesRead: number }
@@ -58,7 +60,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   const root = await prepareDestination(req.dest);
   const dirs = new DestinationDirs(root);
   report({ type: 'download.plan', files: bundle.files, bytes: bundle.bytes });
-  const restorer = new FileRestorer(req.storage, index, { concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024 });
+  const restorer = new FileRestorer(req.storage, index, { concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024, keepGoing: req.keepGoing });
   let skipped = 0;
   try {
     for await (const entry of entries(['dir', 'file'])) {
@@ -84,6 +86,10 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     files: restorer.done.files + skipped, bytes: restorer.done.bytes,
     ...(Object.keys(filter).length ? { filter } : {}),
   });
+  if (restorer.damaged.length) {
+    const names = restorer.damaged.slice(0, 10).map((d) => d.path).join(', ');
+    throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored`);
+  }
   return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };
 }
 

@@ -6,18 +6,26 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { integrityError } from '../errors.js';
-import { readAll, type Storage } from '../storage/storage.js';
+import { type DatamoverError, integrityError, isDatamoverError } from '../errors.js';
+import { isStorageError, readAll, type Storage } from '../storage/storage.js';
 import { type BlobLocation, type FileEntry, keys } from '../vocab.js';
 import { coalesce, type Piece } from './fetch-plan.js';
 
-interface FileJob { entry: FileEntry; abs: string; tmp: string; handle?: Promise<fsp.FileHandle>; remaining: number }
+interface FileJob {
+  entry: FileEntry; abs: string; tmp: string; handle?: Promise<fsp.FileHandle>; remaining: number;
+  /** Set when a chunk of the file was bad (with keepGoing): the file is never renamed into place. */
+  damaged?: string;
+}
+
+/** A file not restored because its stored bytes are damaged or missing. */
+export interface DamagedFile { path: string; reason: string }
 interface Target { job: FileJob; fileOffset: number }
 
 export interface RestoreCounters { files: number; bytes: number }
 
 export class FileRestorer {
   readonly done: RestoreCounters = { files: 0, bytes: 0 };
+  readonly damaged: DamagedFile[] = [];
   private batch: Piece<Target>[] = [];
   private batchBytes = 0;
   private readonly running = new Set<Promise<void>>();
@@ -26,7 +34,7 @@ export class FileRestorer {
 
   constructor(
     private readonly storage: Storage, private readonly index: Map<string, BlobLocation>,
-    private readonly opts: { concurrency: number; batchBytes: number },
+    private readonly opts: { concurrency: number; batchBytes: number; keepGoing?: boolean },
   ) {}
 
   /** Queues `entry` for restore to `abs`. Fails with INTEGRITY when a chunk is in no index. */
@@ -39,7 +47,12 @@ export class FileRestorer {
     let fileOffset = 0;
     for (const [hash, length] of chunks) {
       const location = this.index.get(hash);
-      if (!location) throw integrityError(`${entry.path}: chunk ${hash.slice(0, 12)} is missing from the store`);
+      if (!location) {
+        const err = integrityError(`${entry.path}: chunk ${hash.slice(0, 12)} is missing from the store`);
+        if (!this.opts.keepGoing) throw err;
+        await this.markDamaged(job, err.message, chunks.length);
+        return;
+      }
       this.batch.push({ hash, location, target: { job, fileOffset } });
       fileOffset += length;
       this.batchBytes += length;
@@ -78,19 +91,44 @@ export class FileRestorer {
 
   private async restoreBatch(pieces: Piece<Target>[]): Promise<void> {
     for (const read of coalesce(pieces)) {
-      const data = await readAll(this.storage, keys.pack(read.pack), { offset: read.offset, length: read.length });
-      if (data.length !== read.length) {
-        throw integrityError(`${read.pieces[0].target.job.entry.path}: pack ${read.pack.slice(0, 12)} is truncated`);
+      let data: Buffer;
+      try {
+        data = await readAll(this.storage, keys.pack(read.pack), { offset: read.offset, length: read.length });
+        if (data.length !== read.length) throw integrityError(`${read.pieces[0]!.target.job.entry.path}: pack ${read.pack.slice(0, 12)} is truncated`);
+      } catch (err) {
+        const damage = isStorageError(err, 'notFound')
+          ? integrityError(`${read.pieces[0]!.target.job.entry.path}: pack ${read.pack.slice(0, 12)} is missing`)
+          : err;
+        if (!this.opts.keepGoing || !isDatamoverError(damage, 'INTEGRITY')) throw damage;
+        for (const piece of read.pieces) await this.pieceDamaged(piece.target, (damage as DatamoverError).message);
+        continue;
       }
       for (const piece of read.pieces) {
         const start = piece.location.offset - read.offset;
         const blob = data.subarray(start, start + piece.location.length);
         if (createHash('sha256').update(blob).digest('hex') !== piece.hash) {
-          throw integrityError(`${piece.target.job.entry.path}: chunk ${piece.hash.slice(0, 12)} does not match its hash`);
+          const message = `${piece.target.job.entry.path}: chunk ${piece.hash.slice(0, 12)} does not match its hash`;
+          if (!this.opts.keepGoing) throw integrityError(message);
+          await this.pieceDamaged(piece.target, message);
+          continue;
         }
         await this.write(piece.target, blob);
       }
     }
+  }
+
+  /** One chunk of the file is bad: the file is marked, and dropped once its last chunk is accounted for. */
+  private async pieceDamaged({ job }: Target, reason: string): Promise<void> {
+    await this.markDamaged(job, reason, 1);
+  }
+
+  private async markDamaged(job: FileJob, reason: string, chunks: number): Promise<void> {
+    if (!job.damaged) {
+      job.damaged = reason;
+      this.damaged.push({ path: job.entry.path, reason });
+    }
+    job.remaining -= chunks;
+    if (job.remaining <= 0) await this.finalize(job);
   }
 
   private async write({ job, fileOffset }: Target, blob: Uint8Array): Promise<void> {
@@ -106,6 +144,13 @@ export class FileRestorer {
   }
 
   private async finalize(job: FileJob): Promise<void> {
+    if (job.damaged) {
+      // Nothing damaged is ever written under its final name.
+      await job.handle?.then((h) => h.close()).catch(() => undefined);
+      await fsp.rm(job.tmp, { force: true });
+      this.unfinished.delete(job);
+      return;
+    }
     const fh = await (job.handle ?? fsp.open(job.tmp, 'wx', 0o600));
     try {
       await fh.sync();
