@@ -61,4 +61,27 @@ t('a missing S3 bucket fails with one line naming the store, exit 1', () => {
   assert.ok(r.stderr.includes('s3://dm-no-such-bucket-anywhere/x/') && r.stderr.includes('does not exist'), r.stderr);
 });
 
+t('credentials never appear in output, errors or --json (right and wrong secrets, DATAMOVER_DEBUG on)', async () => {
+  const store = await freshS3Url('secrets');
+  const src = tempDir('secrets-src');
+  writeFile(src, 'a.txt', 'a');
+  const outputs: string[] = [];
+  const run = (env: Record<string, string>, ...args: string[]) => {
+    const r = cli(['--store', store, '--json', ...args], { ...cloudEnv(), DATAMOVER_DEBUG: '1', ...env });
+    outputs.push(r.stdout + r.stderr);
+    return r;
+  };
+  assert.is(run({}, 'repo', 'create', 'r').code, 0);
+  assert.is(run({}, 'bundle', 'upload', src, '--repo', 'r').code, 0);
+  const wrong = 'wrong-Secret-Key-0123456789abcdef';
+  const denied = run({ AWS_SECRET_ACCESS_KEY: wrong }, 'bundle', 'list', '--repo', 'r');
+  assert.is(denied.code, 1);
+  assert.match(denied.stderr, /SignatureDoesNotMatch|AccessDenied|InvalidAccessKeyId/);
+  run({ AWS_ACCESS_KEY_ID: 'nobody-key', AWS_SECRET_ACCESS_KEY: wrong }, 'bundle', 'list', '--repo', 'r');
+  for (const out of outputs) {
+    assert.not.ok(out.includes(cloudEnv().AWS_SECRET_ACCESS_KEY!), 'the real secret leaked');
+    assert.not.ok(out.includes(wrong), 'the wrong secret leaked');
+  }
+});
+
 t.run();
