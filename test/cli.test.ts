@@ -97,6 +97,32 @@ t(unreadableName, () => {
   rmSync(src, { recursive: true, force: true });
 });
 
+t(`${unreadableName.replace('bad input: unreadable file', 'upload --skip-on-error leaves out an unreadable file')}, records and reports it, exit 3`, () => {
+  if (isRoot && !hasSetpriv) return console.log('  skipped: --skip-on-error test (running as root without setpriv)');
+  const store = storeWithRepo();
+  const src = tempDir('cli-skip');
+  writeFile(src, 'a-secret.bin', 'no peeking');
+  writeFile(src, 'b-fine.txt', 'fine');
+  writeFile(src, 'c/d.txt', 'also fine');
+  for (const dir of [store, src]) spawnSync('chmod', ['-R', 'a+rwX', dir]);
+  chmodSync(path.join(src, 'a-secret.bin'), 0o000);
+  const args = ['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'l', '--skip-on-error'];
+  const r = isRoot
+    ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.resolve('dist/cli/main.js'), ...args], { encoding: 'utf8', env: { ...process.env, DATAMOVER_AUTHOR: 'T <t@example.com>' } })
+    : spawnSync(process.execPath, [path.resolve('dist/cli/main.js'), ...args], { encoding: 'utf8' });
+  assert.is(r.status, 3, r.stderr);
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /warning: 1 file\(s\) left out of bundle [0-9A-Z]{26}: a-secret\.bin \(EACCES/);
+  const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(summary.skipped.map((f: { path: string }) => f.path), ['a-secret.bin']);
+  assert.is(summary.skippedFiles, 1);
+  assert.ok(r.stdout.includes('"type":"scan.skip"'), 'the skip is an event too');
+  const dest = path.join(tempDir('cli-skip-dest'), 'out');
+  assert.is(cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'l']).code, 0);
+  assert.equal(listFiles(dest), ['b-fine.txt', 'c/d.txt']);
+  rmSync(src, { recursive: true, force: true });
+});
+
 t('usage errors from the parser exit 2', () => {
   const r = cli(['bundle', 'upload', '--repo', 'r']);
   assert.is(r.code, 2);

@@ -41,6 +41,18 @@ t('hashRanges reports a missing file and a file that changed size as values, buf
   assert.is(shrunk.failure?.code, 'CHANGED');
 });
 
+t('hashRanges keeps hashing the other files of a task after one fails, and names the failed one', () => {
+  const dir = tempDir('multi');
+  writeFileSync(path.join(dir, 'a'), seededBytes(1, 10));
+  writeFileSync(path.join(dir, 'c'), seededBytes(3, 10));
+  const range = (name: string, offset: number, length: number, fileSize: number) => ({ abs: path.join(dir, name), offset, length, fileSize });
+  const out = hashRanges({ buffer: new ArrayBuffer(40), ranges: [range('a', 0, 10, 10), range('b', 0, 5, 10), range('b', 5, 5, 10), range('c', 0, 10, 10)] });
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  assert.equal(out.digests, [sha(seededBytes(1, 10)), '', '', sha(seededBytes(3, 10))]);
+  assert.equal(out.failures?.map((f) => [f.index, path.basename(f.abs), f.code]), [[1, 'b', 'ENOENT'], [2, 'b', 'ENOENT']]);
+  assert.is(out.failure?.abs, path.join(dir, 'b'), 'a failed open is blamed on the file that failed, not the one before');
+});
+
 t('planJobs cuts at fixed chunk offsets and batches small files up to the buffer size', async () => {
   const entry = (p: string, size: number): ScanEntry => ({ path: p, abs: `/x/${p}`, type: 'file', size, mode: 0o644, mtime: 0, ino: 0, ctime: 0 });
   async function* entries() {

@@ -26,42 +26,63 @@ export interface ReadFailure { code: string; abs: string; message: string }
 
 export interface HashOutcome {
   buffer: ArrayBuffer;
-  /** Hex SHA-256 per range, in order; empty when `failure` is set. */
+  /** Hex SHA-256 per range, in order; '' for a range that failed. */
   digests: string[];
+  /** The first failure, if any. */
   failure?: ReadFailure;
+  /** Every failed range (by index). Once a file fails, its later ranges in the task fail with it. */
+  failures?: (ReadFailure & { index: number })[];
   threadId: number;
 }
 
-/** Reads and hashes every range of `task`. A read error is a value (`failure`), so the buffer still comes back. */
+/**
+ * Reads and hashes every range of `task`. A read error is a value (`failures`), so the buffer still comes back
+ * and the ranges of other files in the task are still hashed.
+ */
 export function hashRanges(task: HashTask, threadId = 0): HashOutcome {
   const view = new Uint8Array(task.buffer);
   const digests: string[] = [];
+  const failures: (ReadFailure & { index: number })[] = [];
+  const failedFiles = new Map<string, ReadFailure>();
   let at = 0;
   let fd = -1;
   let fdPath = '';
   try {
-    for (const range of task.ranges) {
-      if (range.abs !== fdPath) {
-        if (fd >= 0) closeSync(fd);
-        fd = -1;
-        fd = openSync(range.abs, 'r');
-        fdPath = range.abs;
-      }
+    task.ranges.forEach((range, index) => {
       const slice = view.subarray(at, at + range.length);
-      readExactly(fd, slice, range);
-      if (range.offset + range.length === range.fileSize && fstatSync(fd).size !== range.fileSize) {
-        return failed(task, threadId, { code: 'CHANGED', abs: range.abs, message: 'file changed size while being read' });
-      }
-      digests.push(createHash('sha256').update(slice).digest('hex'));
       at += range.length;
-    }
-    return { buffer: task.buffer, digests, threadId };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return failed(task, threadId, { code: e.code ?? 'EIO', abs: fdPath || task.ranges[0]?.abs || '', message: e.message });
+      const earlier = failedFiles.get(range.abs);
+      if (earlier) {
+        failures.push({ ...earlier, index });
+        digests.push('');
+        return;
+      }
+      try {
+        if (range.abs !== fdPath) {
+          if (fd >= 0) closeSync(fd);
+          fd = -1;
+          fdPath = range.abs;
+          fd = openSync(range.abs, 'r');
+        }
+        readExactly(fd, slice, range);
+        if (range.offset + range.length === range.fileSize && fstatSync(fd).size !== range.fileSize) {
+          throw Object.assign(new Error('file changed size while being read'), { code: 'CHANGED' });
+        }
+        digests.push(createHash('sha256').update(slice).digest('hex'));
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const failure = { code: e.code ?? 'EIO', abs: range.abs, message: e.message };
+        failedFiles.set(range.abs, failure);
+        failures.push({ ...failure, index });
+        digests.push('');
+      }
+    });
   } finally {
     if (fd >= 0) closeSync(fd);
   }
+  return failures.length
+    ? { buffer: task.buffer, digests, failure: failures[0], failures, threadId }
+    : { buffer: task.buffer, digests, threadId };
 }
 
 function readExactly(fd: number, into: Uint8Array, range: ReadRange): void {
@@ -77,6 +98,3 @@ function readExactly(fd: number, into: Uint8Array, range: ReadRange): void {
   }
 }
 
-function failed(task: HashTask, threadId: number, failure: ReadFailure): HashOutcome {
-  return { buffer: task.buffer, digests: [], failure, threadId };
-}

@@ -13,6 +13,7 @@ import { appendReadLog } from '../../engine/meta/readlog.js';
 import { getRepo } from '../../engine/meta/repos.js';
 import { uploadBundle } from '../../engine/pipeline/upload.js';
 import { byteSize } from '../context.js';
+import { EXIT } from '../exit-codes.js';
 import type { Action } from '../main.js';
 
 interface Ref { repo: string; bundle?: string; label?: string }
@@ -23,20 +24,26 @@ export function registerBundle(program: Command, action: Action): void {
     .requiredOption('--repo <repo>', 'repo').option('--message <text>', 'what changed', '')
     .option('--label <name>', 'point this label at the new bundle')
     .option('--rehash', 'read and hash every file, even those unchanged since the label\'s bundle')
+    .option('--skip-on-error', 'leave out files that cannot be read (vanished, unreadable, changed while read); exit 3')
     .addOption(new Option('--pack-size <bytes>', 'target pack size (tuning)').hideHelp())
     .addOption(new Option('--budget <bytes>', 'bytes in flight (tuning)').hideHelp())
-    .action(action('bundle upload', async (ctx, dir: string, o: { repo: string; message: string; label?: string; rehash?: boolean; packSize?: string; budget?: string }) => {
+    .action(action('bundle upload', async (ctx, dir: string, o: { repo: string; message: string; label?: string; rehash?: boolean; skipOnError?: boolean; packSize?: string; budget?: string }) => {
       const result = await uploadBundle({
         storage: ctx.store, repo: o.repo, source: dir, contributor: ctx.contributor(), message: o.message,
-        label: o.label, reporter: ctx.report, rehash: !!o.rehash,
+        label: o.label, reporter: ctx.report, rehash: !!o.rehash, skipOnError: !!o.skipOnError,
         tuning: {
           workers: ctx.intOption('workers'), concurrency: ctx.intOption('concurrency'),
           packSize: byteSize(o.packSize, '--pack-size'), budgetBytes: byteSize(o.budget, '--budget'),
         },
       });
       const b = result.bundle;
-      ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null },
+      ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null, skipped: result.skipped },
         ctx.opts.quiet ? b.id : `bundle ${b.id}: ${b.files} files, ${b.bytes} bytes, ${b.stats.newBytes} new, ${b.stats.seconds.toFixed(2)} s`);
+      if (result.skipped.length) {
+        const names = result.skipped.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join(', ');
+        process.stderr.write(`datamover: warning: ${result.skipped.length} file(s) left out of bundle ${b.id}: ${names}${result.skipped.length > 5 ? ', ...' : ''}\n`);
+        process.exitCode = EXIT.partial;
+      }
     }));
   refOptions(bundle.command('download <dest>').description('download a bundle (or the files matching --include) into a directory'))
     .option('--include <glob>', 'only paths matching this glob, or under this directory (repeatable)', collect, [])

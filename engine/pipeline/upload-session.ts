@@ -28,6 +28,8 @@ export interface Tuning {
   partSize: number;
   pageSize: number;
   checkpointPacks: number;
+  /** A file that cannot be read (vanished, unreadable, changed while read) is left out and reported, not fatal. */
+  skipOnError?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -44,10 +46,14 @@ export function resolveTuning(overrides: Partial<Tuning> | undefined, chunkSize:
   return t;
 }
 
-interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[]; remaining: number }
+interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[]; remaining: number; skipped?: string }
+
+/** A file left out of the bundle with --skip-on-error, and why. */
+export interface SkippedFile { path: string; reason: string }
 
 export class UploadSession {
   readonly totals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, unchangedBytes: 0, packs: 0 };
+  readonly skipped: SkippedFile[] = [];
   readonly hashThreads = new Set<number>();
   private readonly pending = new Map<number, PendingEntry>();
   private head = 0;
@@ -127,20 +133,26 @@ export class UploadSession {
   private async handle(job: JobItem, outcome: HashOutcome): Promise<void> {
     const lease = this.lease(outcome.buffer);
     try {
-      if (outcome.failure) {
-        const f = outcome.failure;
-        throw badInput(`cannot read ${f.abs}: ${f.code === 'CHANGED' ? f.message : `${f.code}: ${f.message}`}`);
+      const failed = new Map((outcome.failures ?? []).map((f) => [f.index, f]));
+      const first = outcome.failures?.[0];
+      if (first && !this.tuning.skipOnError) {
+        throw badInput(`cannot read ${first.abs}: ${first.code === 'CHANGED' ? first.message : `${first.code}: ${first.message}`}`);
       }
-      this.hashThreads.add(outcome.threadId);
+      if (outcome.failures?.length !== job.ranges.length) this.hashThreads.add(outcome.threadId);
       const view = new Uint8Array(outcome.buffer);
       let at = 0;
       for (let i = 0; i < job.ranges.length; i++) {
-        const hash = outcome.digests[i];
-        const length = job.ranges[i].length;
-        await this.claim(hash, view.subarray(at, at + length), lease);
+        const hash = outcome.digests[i]!;
+        const length = job.ranges[i]!.length;
+        const state = this.pending.get(job.refs[i]!.seq)!;
+        const failure = failed.get(i);
+        if (failure) state.skipped ??= failure.code === 'CHANGED' ? failure.message : `${failure.code}: ${failure.message}`;
+        // A skipped file's chunks are not stored (any claimed before it failed stay as unreferenced pack bytes).
+        else if (!state.skipped) {
+          await this.claim(hash, view.subarray(at, at + length), lease);
+          state.chunks[job.refs[i]!.chunk] = [hash, length];
+        }
         at += length;
-        const state = this.pending.get(job.refs[i].seq)!;
-        state.chunks[job.refs[i].chunk] = [hash, length];
         state.remaining--;
       }
       this.bytesHashed += job.bytes;
@@ -173,6 +185,12 @@ export class UploadSession {
   /** Emits finished entries to the manifest in scan order. */
   private async drain(): Promise<void> {
     for (let st = this.pending.get(this.head); st && st.remaining === 0; st = this.pending.get(this.head)) {
+      if (st.skipped) {
+        this.skipped.push({ path: st.entry.path, reason: st.skipped });
+        this.report({ type: 'scan.skip', path: st.entry.path, reason: st.skipped });
+        this.pending.delete(this.head++);
+        continue;
+      }
       await this.manifest.add(toFileEntry(st));
       if (st.entry.type === 'file') this.totals.files++;
       this.totals.bytes += st.entry.size;

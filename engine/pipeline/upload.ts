@@ -18,7 +18,7 @@ import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, Contributor, LabelRecord } from '../vocab.js';
 import { BufferPool } from './buffer-pool.js';
 import { HashStage } from './hash-stage.js';
-import { type Tuning, UploadSession, resolveTuning } from './upload-session.js';
+import { type SkippedFile, type Tuning, UploadSession, resolveTuning } from './upload-session.js';
 
 export interface UploadRequest {
   storage: Storage;
@@ -31,11 +31,15 @@ export interface UploadRequest {
   tuning?: Partial<Tuning>;
   /** Read and hash every file, even those unchanged since the label's bundle (the file cache is not used). */
   rehash?: boolean;
+  /** Leave out files that cannot be read and report them (`skipped`), instead of failing with BAD_INPUT. */
+  skipOnError?: boolean;
 }
 
 export interface UploadResult {
   bundle: BundleDescriptor;
   label?: LabelRecord;
+  /** Files left out with `skipOnError`, and why (also recorded as `stats.skippedFiles`). */
+  skipped: SkippedFile[];
   /** Thread ids that hashed data: proof the pool did the work. */
   hashThreads: number[];
 }
@@ -51,7 +55,7 @@ export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
   const format = await openFormat(req.storage, true);
   await getRepo(req.storage, req.repo);
   const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
-  const tuning = resolveTuning(req.tuning, format.chunker.size);
+  const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker.size);
   const known = await loadBlobIndex(req.storage);
   const parentBundle = parent ? await getBundle(req.storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
   const bundleId = newId();
@@ -77,11 +81,12 @@ export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
     files: totals.files, bytes: totals.bytes, pages,
     stats: {
       newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,
+      ...(session.skipped.length ? { skippedFiles: session.skipped.length } : {}),
       seconds: (Date.now() - started) / 1000,
     },
   };
   const committed = await commitBundle(req.storage, descriptor, req.label);
   report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: totals.files, bytes: totals.bytes, newBytes: totals.newBytes });
   if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
-  return { ...committed, hashThreads: [...session.hashThreads] };
+  return { ...committed, hashThreads: [...session.hashThreads], skipped: session.skipped };
 }
