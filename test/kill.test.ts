@@ -47,4 +47,58 @@ t('SIGKILL mid-upload leaves no bundle; the rerun completes, reuses what landed,
   assert.equal(describeTree(dest), describeTree(src));
 });
 
+/** xorshift32: the kill moments of a run are reproducible from its seed. */
+function seeded(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 2 ** 32; };
+}
+
+const STARTUP_MS = 120;
+const KILLS = Number(process.env.DATAMOVER_TEST_KILLS ?? 30);
+const KILL_SEED = Number(process.env.DATAMOVER_TEST_KILL_SEED ?? 20261124);
+
+t(`SIGKILL at ${KILLS} seeded random moments (seed ${KILL_SEED}): after each, fsck finds the store consistent; the last rerun completes and round-trips`, async () => {
+  const store = tempDir('kills-store');
+  assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
+  const src = tempDir('kills-src');
+  for (let i = 0; i < 6; i++) writeFile(src, `big/f${i}.bin`, seededBytes(900 + i, 5 * 1024 * 1024 + i));
+  for (let i = 0; i < 400; i++) writeFile(src, `small/d${i % 20}/s${i}.txt`, seededBytes(2000 + i, 1000 + i));
+  const random = seeded(KILL_SEED);
+  const upload = (label: string) => cliAsync(['--store', store, 'bundle', 'upload', src, '--repo', 'r', '--label', label,
+    '--pack-size', '2MiB', '--budget', '16MiB', '--workers', '1', '--concurrency', '1', '--rehash']);
+  const fresh = (k: number) => { for (let i = 0; i < 6; i++) writeFile(src, `big/f${i}.bin`, seededBytes(10_000 * k + i, 5 * 1024 * 1024 + i)); };
+  // Calibrate: kill moments spread over one whole upload of this machine (new data every time).
+  fresh(0);
+  const started = Date.now();
+  const calibration = upload('even');
+  assert.is(await new Promise((resolve) => calibration.on('exit', resolve)), 0);
+  const duration = Date.now() - started;
+  const moments: number[] = [];
+  let completed = 0;
+  for (let k = 1; k <= KILLS; k++) {
+    fresh(k);
+    // Alternate the label, so kills land in label moves of a store that already has bundles, too.
+    const child = upload(k % 2 ? 'odd' : 'even');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const moment = Math.floor(STARTUP_MS + random() * Math.max(0, duration - STARTUP_MS)); // not in Node's start-up
+    moments.push(moment);
+    await Promise.race([sleep(moment), exited]);
+    child.kill('SIGKILL');
+    if ((await exited) === 0) completed++;
+    const check = cli(['--store', store, 'fsck']);
+    assert.is(check.code, 0, `after the kill at ${moment} ms (kill ${k}): ${check.stdout}${check.stderr}`);
+  }
+  console.log(`  an upload takes ${duration} ms; kills at ${moments.join(', ')} ms; ${KILLS - completed} landed mid-upload, ${completed} after it finished`);
+  assert.ok(KILLS - completed >= KILLS / 2, 'most kills landed mid-upload');
+  const rerun = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'final']);
+  assert.is(rerun.code, 0, rerun.stderr);
+  const last = JSON.parse(rerun.stdout.trim().split('\n').pop()!);
+  assert.ok(last.newBytes <= 6 * (5 * 1024 * 1024 + 5), `the rerun reused what landed: ${last.newBytes} new bytes`);
+  const full = cli(['--store', store, 'fsck', '--read-data']);
+  assert.is(full.code, 0, full.stdout + full.stderr);
+  const dest = tempDir('kills-dest');
+  assert.is(cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'final']).code, 0);
+  assert.equal(describeTree(dest), describeTree(src));
+});
+
 t.run();
