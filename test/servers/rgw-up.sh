@@ -33,6 +33,10 @@ mon warn on pool no redundancy = false
 mon max pg per osd = 1000
 osd crush chooseleaf type = 0
 osd objectstore = memstore
+# At boot, an OSD sends its device class and CRUSH location to the mon, and about half the time here it does so
+# before it has the monmap: a zero fsid, "wrong fsid", exit 250. The script places the OSD in CRUSH itself.
+osd class update on start = false
+osd crush update on start = false
 memstore device bytes = ${RGW_MEM_BYTES:-4294967296}
 [mon.a]
 mon data = $D/mon
@@ -56,8 +60,13 @@ for _ in 1 2 3 4 5; do
   sleep 1
 done
 [ -n "$ID" ] || { echo "ceph osd new failed: $(tail -1 "$D/log/osd-new.log")" >&2; exit 1; }
+ceph "${C[@]}" osd crush add "osd.$ID" 1.0 root=default host=localhost >/dev/null 2>>"$D/log/osd-new.log"
 ceph-osd "${C[@]}" -i "$ID" --mkfs --osd-uuid "$OSD_UUID" 2>>"$D/log/osd-mkfs.log"
-ceph-osd "${C[@]}" -i "$ID" --pid-file "$D/run/osd.pid" 2>>"$D/log/osd-stderr.log"
+for attempt in 1 2 3 4 5; do
+  ceph-osd "${C[@]}" -i "$ID" --pid-file "$D/run/osd.pid" 2>>"$D/log/osd-stderr.log" && break
+  [ "$attempt" = 5 ] && { echo "ceph-osd did not start: $(tail -1 "$D/log/osd-stderr.log")" >&2; exit 1; }
+  sleep 1
+done
 radosgw "${C[@]}" -n client.rgw --pid-file "$D/run/rgw.pid"
 for _ in $(seq 1 240); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.25; done
 curl -sf -o /dev/null "http://127.0.0.1:$PORT/"   # fails the script if rgw never came up
