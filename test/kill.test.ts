@@ -47,6 +47,30 @@ t('SIGKILL mid-upload leaves no bundle; the rerun completes, reuses what landed,
   assert.equal(describeTree(dest), describeTree(src));
 });
 
+t('two uploads to the same repo at once (shared data, different labels) both commit; fsck is clean; both round-trip', async () => {
+  const store = tempDir('twin-store');
+  assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
+  const trees = [tempDir('twin-a'), tempDir('twin-b')];
+  for (const [n, dir] of trees.entries()) {
+    for (let i = 0; i < 4; i++) writeFile(dir, `shared/f${i}.bin`, seededBytes(70 + i, 3 * 1024 * 1024)); // the same in both
+    for (let i = 0; i < 4; i++) writeFile(dir, `own/f${i}.bin`, seededBytes(100 * n + i, 3 * 1024 * 1024));
+  }
+  const runs = trees.map((dir, n) => {
+    const child = cliAsync(['--store', store, 'bundle', 'upload', dir, '--repo', 'r', '--label', `l${n}`, '--pack-size', '4MiB']);
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => { err += c; });
+    return new Promise<string>((resolve) => child.on('exit', (code) => resolve(`${code} ${err}`)));
+  });
+  assert.equal(await Promise.all(runs), ['0 ', '0 ']);
+  const check = cli(['--store', store, 'fsck', '--read-data']);
+  assert.is(check.code, 0, check.stdout + check.stderr);
+  for (const [n, dir] of trees.entries()) {
+    const dest = tempDir(`twin-dest-${n}`);
+    assert.is(cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', `l${n}`]).code, 0);
+    assert.equal(describeTree(dest), describeTree(dir));
+  }
+});
+
 /** xorshift32: the kill moments of a run are reproducible from its seed. */
 function seeded(seed: number): () => number {
   let x = seed >>> 0 || 1;
