@@ -13,9 +13,9 @@ import { openFormat } from '../meta/format.js';
 import { readPage } from '../meta/manifest.js';
 import { type ReadRecord, appendReadLog } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
-import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
+import { type BundleDescriptor, type Contributor, type FileEntry, comparePaths } from '../vocab.js';
 import { FileRestorer } from './file-restorer.js';
-import { DestinationDirs } from './safe-paths.js';
+import { DestinationDirs, checkManifestPath } from './safe-paths.js';
 import { type PathSelector, everything } from './select.js';
 
 export interface DownloadRequest {
@@ -93,12 +93,25 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };
 }
 
-/** The selected entries of the given types, page by page (re-read for each pass, never held whole). */
+/**
+ * The selected entries of the given types, page by page (re-read for each pass, never held whole). Paths must
+ * come in strictly increasing manifest order: a duplicate or out-of-order path (a hostile or damaged manifest)
+ * fails with INTEGRITY before anything is written for it.
+ */
 async function* selectedEntries(
   storage: Storage, pages: BundleDescriptor['pages'], select: PathSelector, types: FileEntry['type'][],
 ): AsyncGenerator<FileEntry> {
+  let last: string | undefined;
   for (const page of pages) {
-    for (const entry of await readPage(storage, page)) if (types.includes(entry.type) && select.matches(entry.path)) yield entry;
+    for (const entry of await readPage(storage, page)) {
+      checkManifestPath(entry.path);
+      if (last !== undefined && comparePaths(last, entry.path) >= 0) {
+        throw integrityError(`manifest page ${page.key}: ${JSON.stringify(entry.path)} comes after ${JSON.stringify(last)} (duplicate or out of order); refusing the manifest`);
+      }
+      if (!['file', 'dir', 'symlink'].includes(entry.type)) throw integrityError(`manifest page ${page.key}: ${JSON.stringify(entry.path)} has unknown type ${JSON.stringify(entry.type)}`);
+      last = entry.path;
+      if (types.includes(entry.type) && select.matches(entry.path)) yield entry;
+    }
   }
 }
 

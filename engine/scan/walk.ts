@@ -38,8 +38,14 @@ export async function* walkTree(root: string, onSkip: (s: ScanSkip) => void = ()
 
 async function* walkDir(dirAbs: string, rel: string, onSkip: (s: ScanSkip) => void): AsyncGenerator<ScanEntry> {
   const listed = await listDir(dirAbs);
+  const seen = new Map<string, string>();
   for (const { name, stats } of listed) {
     const relPath = (rel ? `${rel}/${name}` : name).normalize('NFC');
+    const twin = seen.get(relPath);
+    if (twin !== undefined) {
+      throw badInput(`${path.join(dirAbs, name)} and ${path.join(dirAbs, twin)} are the same path after Unicode normalisation (NFC); rename one`);
+    }
+    seen.set(relPath, name);
     const abs = path.join(dirAbs, name);
     const type = fileType(stats);
     if (!type) {
