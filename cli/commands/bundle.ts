@@ -5,7 +5,7 @@ import { globSelector } from '../../engine/download/select.js';
 import { updateBundle } from '../../engine/download/update.js';
 import { verifyBundle } from '../../engine/download/verify.js';
 import { diffBundles } from '../../engine/meta/diff.js';
-import { checkBundleId, checkName } from '../../engine/meta/ids.js';
+import { checkName, isBundleId } from '../../engine/meta/ids.js';
 import { checkBundleRef, getBundle, listBundles, resolveBundle } from '../../engine/meta/bundles.js';
 import { openFormat } from '../../engine/meta/format.js';
 import { readEntries } from '../../engine/meta/manifest.js';
@@ -135,7 +135,7 @@ function collect(value: string, previous: string[]): string[] {
 
 /** A bundle given as an id (a ULID) or a label name. Fails with USAGE naming `what`. */
 function refOf(value: string, what: string): { bundle?: string; label?: string } {
-  if (/^[0-9A-HJKMNP-TV-Z]{26}$/.test(value)) return { bundle: checkBundleId(value, what) };
+  if (isBundleId(value)) return { bundle: value };
   try {
     return { label: checkName(value, 'label') };
   } catch {

@@ -11,6 +11,8 @@ export function newId(): string {
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
+export const isBundleId = (value: string): boolean => ULID.test(value);
+
 /** Returns `id`, or fails with USAGE naming `what` when it is not a ULID. */
 export function checkBundleId(id: string, what = 'bundle id'): string {
   if (!ULID.test(id)) throw usageError(`${what} ${JSON.stringify(id)} is malformed (expected a 26-character ULID)`);
