@@ -11,7 +11,9 @@ import { pipeline } from 'node:stream/promises';
 import { Storage as GcsClient, type Bucket, type File } from '@google-cloud/storage';
 import { createCRC32 } from 'hash-wasm';
 import { CRC32C_POLYNOMIAL, crc32cOf, ResumableSession } from './gcs-resumable.js';
+import { parseBucketUrl } from './bucket-url.js';
 import { gcsCapabilities } from './capabilities.js';
+import { pageEntries } from './list-util.js';
 import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyParts,
@@ -25,11 +27,10 @@ export class GcsStorage implements Storage {
 
   /** `emulatorHost` overrides STORAGE_EMULATOR_HOST for this store (tests talk to two GCS servers at once). */
   constructor(url: string, opts: { emulatorHost?: string } = {}) {
-    const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(url);
-    if (!m) throw new StorageError('permanent', `${url}: not a gs://bucket/prefix URL`);
-    this.prefix = m[2] ? m[2].replace(/\/*$/, '/') : '';
-    this.url = `gs://${m[1]}/${this.prefix}`;
-    this.bucket = makeClient(opts.emulatorHost).bucket(m[1]!);
+    const parsed = parseBucketUrl(url, 'gs');
+    if (!parsed) throw new StorageError('permanent', `${url}: not a gs://bucket/prefix URL`);
+    ({ prefix: this.prefix, url: this.url } = parsed);
+    this.bucket = makeClient(opts.emulatorHost).bucket(parsed.bucket);
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
@@ -50,12 +51,7 @@ export class GcsStorage implements Storage {
         prefix: this.prefix + prefix, delimiter: opts?.delimiter, autoPaginate: false, maxResults: 1000, pageToken,
       }).catch((err) => { throw classify(err, `list ${prefix}`, this.url); });
       const prefixes = ((response as { prefixes?: string[] } | undefined)?.prefixes ?? []);
-      const entries: ListEntry[] = [
-        ...files.map((f) => ({ key: this.strip(f.name), size: Number(f.metadata.size ?? 0) })),
-        ...prefixes.map((p) => ({ key: this.strip(p), isPrefix: true })),
-      ];
-      entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      yield* entries;
+      yield* pageEntries(files.map((f) => ({ name: f.name, size: Number(f.metadata.size ?? 0) })), prefixes, (name) => this.strip(name));
       pageToken = (next as { pageToken?: string } | null)?.pageToken;
     } while (pageToken);
   }

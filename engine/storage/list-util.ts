@@ -24,3 +24,21 @@ export function* foldListing(
     }
   }
 }
+
+/** Key order (byte order of UTF-16 code units, as every backend lists). */
+export function byKey(a: { key: string }, b: { key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * One page of a cloud listing as entries in key order: objects and common prefixes come back as two lists,
+ * each sorted, and are merged here. `strip` turns a full object name into a store key.
+ */
+export function pageEntries(
+  objects: readonly { name: string; size: number }[], prefixes: readonly string[], strip: (name: string) => string,
+): ListEntry[] {
+  return [
+    ...objects.map((o) => ({ key: strip(o.name), size: o.size })),
+    ...prefixes.map((p) => ({ key: strip(p), isPrefix: true })),
+  ].sort(byKey);
+}

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { errnoCode } from '../errors.js';
 import { withKeyLock } from './local-lock.js';
-import { foldListing } from './list-util.js';
+import { byKey, foldListing } from './list-util.js';
 import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, StorageError, bodyParts,
@@ -41,7 +41,7 @@ export class LocalStorage implements Storage {
 
   async *list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> {
     const keys = await this.collectKeys(prefix, opts?.delimiter === '/');
-    keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    keys.sort(byKey);
     yield* foldListing(keys, prefix, opts?.delimiter);
   }
 

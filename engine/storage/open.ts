@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
+import { parseBucketUrl } from './bucket-url.js';
 import { gcsCapabilities, s3Capabilities } from './capabilities.js';
 import { LazyStorage } from './lazy.js';
 import { LocalStorage } from './local.js';
@@ -33,16 +34,16 @@ function openBackend(url: string, opts: OpenOptions): Storage {
   if (url.startsWith('file://')) return new LocalStorage(fileURLToPath(url));
   if (url === 'memory://') return new MemoryStorage();
   if (url.startsWith('s3://')) {
-    if (!/^s3:\/\/[^/]+/.test(url)) throw usageError(`--store ${url}: expected s3://bucket[/prefix]`);
+    const parsed = parseBucketUrl(url, 's3');
+    if (!parsed) throw usageError(`--store ${url}: expected s3://bucket[/prefix]`);
     const endpoint = opts.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
     if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) throw usageError(`--endpoint ${endpoint}: expected http(s)://host[:port]`);
-    const normal = `s3://${url.slice(5).replace(/\/*$/, '/')}`;
-    return new LazyStorage(normal, s3Capabilities, async () => new (await import('./s3.js')).S3Storage(url, { endpoint }));
+    return new LazyStorage(parsed.url, s3Capabilities, async () => new (await import('./s3.js')).S3Storage(url, { endpoint }));
   }
   if (url.startsWith('gs://')) {
-    if (!/^gs:\/\/[^/]+/.test(url)) throw usageError(`--store ${url}: expected gs://bucket[/prefix]`);
-    const normal = `gs://${url.slice(5).replace(/\/*$/, '/')}`;
-    return new LazyStorage(normal, gcsCapabilities, async () => new (await import('./gcs.js')).GcsStorage(url));
+    const parsed = parseBucketUrl(url, 'gs');
+    if (!parsed) throw usageError(`--store ${url}: expected gs://bucket[/prefix]`);
+    return new LazyStorage(parsed.url, gcsCapabilities, async () => new (await import('./gcs.js')).GcsStorage(url));
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
   if (scheme) throw usageError(`--store ${url}: the ${scheme}:// scheme is not supported (use a path, file://, s3:// or gs://)`);

@@ -16,7 +16,9 @@ import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyLength, bodyParts,
 } from './storage.js';
+import { parseBucketUrl } from './bucket-url.js';
 import { s3Capabilities } from './capabilities.js';
+import { pageEntries } from './list-util.js';
 
 export interface S3Options {
   /** A custom endpoint (RGW, MinIO, ...): addressed path-style. */
@@ -39,11 +41,9 @@ export class S3Storage implements Storage {
   private readonly quoteIfMatch: boolean;
 
   constructor(url: string, opts: S3Options = {}) {
-    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-    if (!m) throw new StorageError('permanent', `${url}: not an s3://bucket/prefix URL`);
-    this.bucket = m[1]!;
-    this.prefix = m[2] ? m[2].replace(/\/*$/, '/') : '';
-    this.url = `s3://${this.bucket}/${this.prefix}`;
+    const parsed = parseBucketUrl(url, 's3');
+    if (!parsed) throw new StorageError('permanent', `${url}: not an s3://bucket/prefix URL`);
+    ({ bucket: this.bucket, prefix: this.prefix, url: this.url } = parsed);
     this.quoteIfMatch = !opts.endpoint;
     const env = process.env;
     // The SDK is pinned; its warning that *future* releases need Node 22 would be the only stderr line of a run.
@@ -93,12 +93,10 @@ export class S3Storage implements Storage {
       const page = await this.client.send(new ListObjectsV2Command({
         Bucket: this.bucket, Prefix: this.prefix + prefix, Delimiter: opts?.delimiter, ContinuationToken: token,
       })).catch((err) => { throw classify(err, `list ${prefix}`, this.url); });
-      const entries: ListEntry[] = [
-        ...(page.Contents ?? []).map((o) => ({ key: this.strip(o.Key!), size: o.Size ?? 0 })),
-        ...(page.CommonPrefixes ?? []).map((p) => ({ key: this.strip(p.Prefix!), isPrefix: true })),
-      ];
-      entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      yield* entries;
+      yield* pageEntries(
+        (page.Contents ?? []).map((o) => ({ name: o.Key!, size: o.Size ?? 0 })),
+        (page.CommonPrefixes ?? []).map((p) => p.Prefix!), (name) => this.strip(name),
+      );
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
