@@ -4,8 +4,8 @@
  * label points at an existing bundle. Data (`readData`): every indexed blob that a bundle references is read
  * back and hashed. Problems are values, collected and returned; the caller decides the exit code.
  */
-import { createHash } from 'node:crypto';
 import { coalesce, type Piece } from '../download/fetch-plan.js';
+import { readPieces } from '../download/read-pieces.js';
 import { isDatamoverError } from '../errors.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
 import { listBundles } from '../meta/bundles.js';
@@ -13,8 +13,8 @@ import { openFormat } from '../meta/format.js';
 import { readPage } from '../meta/manifest.js';
 import { listLabels } from '../meta/labels.js';
 import { listRepos } from '../meta/repos.js';
-import { type Storage, isStorageError, readAll } from '../storage/storage.js';
-import { type BlobLocation, keys } from '../vocab.js';
+import { type Storage, isStorageError } from '../storage/storage.js';
+import type { BlobLocation } from '../vocab.js';
 
 export interface FsckProblem { what: string; detail: string }
 export interface FsckResult { repos: number; bundles: number; labels: number; packs: number; blobsChecked: number; problems: FsckProblem[] }
@@ -81,14 +81,10 @@ async function readBack(
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < reads.length; i = next++) {
-      const read = reads[i]!;
-      const data = await readAll(storage, keys.pack(read.pack), { offset: read.offset, length: read.length });
-      for (const p of read.pieces) {
-        const start = p.location.offset - read.offset;
+      for (const checked of await readPieces(storage, reads[i]!)) {
         result.blobsChecked++;
-        if (createHash('sha256').update(data.subarray(start, start + p.location.length)).digest('hex') !== p.hash) {
-          result.problems.push({ what: p.target, detail: `chunk ${p.hash.slice(0, 12)} in pack ${read.pack.slice(0, 12)} does not match its hash` });
-        }
+        const { hash, target } = checked.piece;
+        if (checked.damage !== undefined) result.problems.push({ what: target, detail: `chunk ${hash.slice(0, 12)} ${checked.damage}` });
       }
     }
   };

@@ -3,13 +3,14 @@
  * verified against their hash, and written at their offset into a temp file beside the target. A file
  * appears under its final name only complete: fsync, mode and mtime set, then rename.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { type DatamoverError, integrityError, isDatamoverError } from '../errors.js';
-import { isStorageError, readAll, type Storage } from '../storage/storage.js';
-import { type BlobLocation, type FileEntry, keys } from '../vocab.js';
+import { integrityError } from '../errors.js';
+import type { Storage } from '../storage/storage.js';
+import type { BlobLocation, FileEntry } from '../vocab.js';
 import { coalesce, type Piece } from './fetch-plan.js';
+import { readPieces } from './read-pieces.js';
 
 interface FileJob {
   entry: FileEntry; abs: string; tmp: string; handle?: Promise<fsp.FileHandle>; remaining: number;
@@ -91,35 +92,17 @@ export class FileRestorer {
 
   private async restoreBatch(pieces: Piece<Target>[]): Promise<void> {
     for (const read of coalesce(pieces)) {
-      let data: Buffer;
-      try {
-        data = await readAll(this.storage, keys.pack(read.pack), { offset: read.offset, length: read.length });
-        if (data.length !== read.length) throw integrityError(`${read.pieces[0]!.target.job.entry.path}: pack ${read.pack.slice(0, 12)} is truncated`);
-      } catch (err) {
-        const damage = isStorageError(err, 'notFound')
-          ? integrityError(`${read.pieces[0]!.target.job.entry.path}: pack ${read.pack.slice(0, 12)} is missing`)
-          : err;
-        if (!this.opts.keepGoing || !isDatamoverError(damage, 'INTEGRITY')) throw damage;
-        for (const piece of read.pieces) await this.pieceDamaged(piece.target, (damage as DatamoverError).message);
-        continue;
-      }
-      for (const piece of read.pieces) {
-        const start = piece.location.offset - read.offset;
-        const blob = data.subarray(start, start + piece.location.length);
-        if (createHash('sha256').update(blob).digest('hex') !== piece.hash) {
-          const message = `${piece.target.job.entry.path}: chunk ${piece.hash.slice(0, 12)} does not match its hash`;
-          if (!this.opts.keepGoing) throw integrityError(message);
-          await this.pieceDamaged(piece.target, message);
+      for (const checked of await readPieces(this.storage, read)) {
+        const { target, hash } = checked.piece;
+        if (checked.damage === undefined) {
+          await this.write(target, checked.blob);
           continue;
         }
-        await this.write(piece.target, blob);
+        const message = `${target.job.entry.path}: chunk ${hash.slice(0, 12)} ${checked.damage}`;
+        if (!this.opts.keepGoing) throw integrityError(message);
+        await this.markDamaged(target.job, message, 1);
       }
     }
-  }
-
-  /** One chunk of the file is bad: the file is marked, and dropped once its last chunk is accounted for. */
-  private async pieceDamaged({ job }: Target, reason: string): Promise<void> {
-    await this.markDamaged(job, reason, 1);
   }
 
   private async markDamaged(job: FileJob, reason: string, chunks: number): Promise<void> {

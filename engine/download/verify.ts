@@ -2,16 +2,16 @@
  * `bundle verify`: re-reads every chunk a bundle references from the store (coalesced ranged reads, a few in
  * flight) and checks each against its SHA-256. A chunk is checked once however many files share it.
  */
-import { createHash } from 'node:crypto';
 import { integrityError } from '../errors.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, resolveBundle } from '../meta/bundles.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
 import { appendReadLog } from '../meta/readlog.js';
-import { type Storage, isStorageError, readAll } from '../storage/storage.js';
-import { type BlobLocation, type Contributor, keys } from '../vocab.js';
+import type { Storage } from '../storage/storage.js';
+import type { BlobLocation, Contributor } from '../vocab.js';
 import { type Piece, coalesce } from './fetch-plan.js';
+import { readPieces } from './read-pieces.js';
 
 export interface VerifyRequest { storage: Storage; repo: string; ref: BundleRef; contributor: Contributor; concurrency?: number }
 export interface VerifyResult { bundle: string; files: number; chunks: number; bytes: number }
@@ -45,7 +45,7 @@ export async function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
       if (seen.has(hash)) continue;
       seen.add(hash);
       const location: BlobLocation | undefined = index.get(hash);
-      if (!location) { bad.set(hash, 'missing from every index'); continue; }
+      if (!location) { bad.set(hash, 'is missing from every index'); continue; }
       batch.push({ hash, location, target: null });
       batchBytes += length;
       if (batchBytes >= BATCH_BYTES) await flush();
@@ -62,21 +62,10 @@ export async function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
 
 async function checkPieces(storage: Storage, pieces: Piece<null>[], bad: Map<string, string>, result: VerifyResult): Promise<void> {
   for (const read of coalesce(pieces)) {
-    let data: Buffer;
-    try {
-      data = await readAll(storage, keys.pack(read.pack), { offset: read.offset, length: read.length });
-    } catch (err) {
-      if (!isStorageError(err, 'notFound')) throw err;
-      for (const p of read.pieces) bad.set(p.hash, `pack ${read.pack.slice(0, 12)} is missing`);
-      continue;
-    }
-    for (const p of read.pieces) {
-      const start = p.location.offset - read.offset;
-      const blob = data.subarray(start, start + p.location.length);
+    for (const checked of await readPieces(storage, read)) {
       result.chunks++;
-      result.bytes += blob.length;
-      if (blob.length !== p.location.length) bad.set(p.hash, `pack ${read.pack.slice(0, 12)} is truncated`);
-      else if (createHash('sha256').update(blob).digest('hex') !== p.hash) bad.set(p.hash, 'does not match its hash');
+      if (checked.damage === undefined) result.bytes += checked.blob.length;
+      else bad.set(checked.piece.hash, checked.damage);
     }
   }
 }

@@ -1,0 +1,30 @@
+/**
+ * Reads one coalesced range of a pack and checks every chunk in it against its SHA-256: the one place where
+ * stored bytes are read back, for restore, verify and fsck alike.
+ */
+import { createHash } from 'node:crypto';
+import { isStorageError, readAll, type Storage } from '../storage/storage.js';
+import { keys } from '../vocab.js';
+import type { Piece, RangeRead } from './fetch-plan.js';
+
+/** A checked chunk: its bytes, or why they are unusable (a phrase to follow "chunk <hash>"). */
+export type CheckedPiece<T> = { piece: Piece<T>; blob: Uint8Array; damage?: undefined } | { piece: Piece<T>; damage: string };
+
+/** Damage (a missing or truncated pack, a hash mismatch) is a value; any other storage failure throws. */
+export async function readPieces<T>(storage: Storage, read: RangeRead<T>): Promise<CheckedPiece<T>[]> {
+  const pack = read.pack.slice(0, 12);
+  let data: Buffer;
+  try {
+    data = await readAll(storage, keys.pack(read.pack), { offset: read.offset, length: read.length });
+  } catch (err) {
+    if (!isStorageError(err, 'notFound')) throw err;
+    return read.pieces.map((piece) => ({ piece, damage: `is in pack ${pack}, which is missing` }));
+  }
+  return read.pieces.map((piece) => {
+    const start = piece.location.offset - read.offset;
+    const blob = data.subarray(start, start + piece.location.length);
+    if (blob.length !== piece.location.length) return { piece, damage: `is in pack ${pack}, which is truncated` };
+    if (createHash('sha256').update(blob).digest('hex') !== piece.hash) return { piece, damage: 'does not match its hash' };
+    return { piece, blob };
+  });
+}
