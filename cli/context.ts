@@ -2,6 +2,8 @@
 import { DatamoverError, usageError } from '../engine/errors.js';
 import type { Reporter } from '../engine/events.js';
 import { resolveContributor } from '../engine/meta/contributor.js';
+import { openFormat } from '../engine/meta/format.js';
+import { getRepo } from '../engine/meta/repos.js';
 import { openStorage } from '../engine/storage/open.js';
 import { RoutingStorage } from '../engine/storage/routing.js';
 import { type ContextConfig, resolveContext } from './config.js';
@@ -37,6 +39,13 @@ export class CommandContext {
     const url = this.opts.store || process.env.DATAMOVER_STORE;
     if (url) return (this.storage = openStorage(url, { endpoint: this.opts.endpoint }));
     return (this.storage = openContextStorage(this.context().context, this.opts.endpoint));
+  }
+
+  /** The store, checked to be a datamover store holding `repo`: FORMAT, NOT_FOUND otherwise. */
+  async openRepo(repo: string): Promise<Storage> {
+    await openFormat(this.store, false);
+    await getRepo(this.store, repo);
+    return this.store;
   }
 
   context(): { name: string; context: ContextConfig } {

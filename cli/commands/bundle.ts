@@ -10,7 +10,6 @@ import { checkBundleRef, getBundle, listBundles, resolveBundle } from '../../eng
 import { openFormat } from '../../engine/meta/format.js';
 import { readEntries } from '../../engine/meta/manifest.js';
 import { appendReadLog } from '../../engine/meta/readlog.js';
-import { getRepo } from '../../engine/meta/repos.js';
 import { uploadBundle } from '../../engine/pipeline/upload.js';
 import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -101,8 +100,7 @@ export function registerBundle(program: Command, action: Action): void {
   bundle.command('get <id>').description('show a bundle descriptor')
     .requiredOption('--repo <repo>', 'repo')
     .action(action('bundle get', async (ctx, id: string, o: { repo: string }) => {
-      await openFormat(ctx.store, false);
-      await getRepo(ctx.store, o.repo);
+      await ctx.openRepo(o.repo);
       const b = await getBundle(ctx.store, o.repo, id);
       ctx.done({ bundle: b }, [`id: ${b.id}`, `repo: ${b.repo}`, `created: ${b.created}`, `contributor: ${b.contributor.name} <${b.contributor.email}>`,
         `message: ${b.message}`, `files: ${b.files}`, `bytes: ${b.bytes}`, `new bytes: ${b.stats.newBytes}`, `parents: ${b.parents.join(', ')}`]);

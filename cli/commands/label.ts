@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { getBundle } from '../../engine/meta/bundles.js';
-import { openFormat } from '../../engine/meta/format.js';
 import { checkBundleId } from '../../engine/meta/ids.js';
 import { deleteLabel, getLabel, labelHistory, listLabels, setLabel } from '../../engine/meta/labels.js';
-import { getRepo } from '../../engine/meta/repos.js';
 import type { Action } from '../main.js';
 
 export function registerLabel(program: Command, action: Action): void {
@@ -13,8 +11,7 @@ export function registerLabel(program: Command, action: Action): void {
     .option('--expect <id|none>', 'move only if the label now points at this bundle (none: only if unset)')
     .action(action('label set', async (ctx, name: string, o: { repo: string; bundle: string; expect?: string }) => {
       const expect = parseExpect(o.expect);
-      await openFormat(ctx.store, false);
-      await getRepo(ctx.store, o.repo);
+      await ctx.openRepo(o.repo);
       await getBundle(ctx.store, o.repo, o.bundle);
       const l = await setLabel(ctx.store, o.repo, name, o.bundle, ctx.contributor(), expect === undefined ? {} : { expect });
       ctx.done({ label: l }, `label ${name} -> ${o.bundle}`);
@@ -24,32 +21,28 @@ export function registerLabel(program: Command, action: Action): void {
     .option('--expect <id>', 'delete only if the label now points at this bundle')
     .action(action('label delete', async (ctx, name: string, o: { repo: string; expect?: string }) => {
       const expect = parseExpect(o.expect);
-      await openFormat(ctx.store, false);
-      await getRepo(ctx.store, o.repo);
+      await ctx.openRepo(o.repo);
       const l = await deleteLabel(ctx.store, o.repo, name, ctx.contributor(), expect === undefined ? {} : { expect });
       ctx.done({ label: l }, `label ${name} deleted`);
     }));
   label.command('history <name>').description('every move of a label, newest first, from the WAL')
     .requiredOption('--repo <repo>', 'repo')
     .action(action('label history', async (ctx, name: string, o: { repo: string }) => {
-      await openFormat(ctx.store, false);
-      await getRepo(ctx.store, o.repo);
+      await ctx.openRepo(o.repo);
       const moves = await labelHistory(ctx.store, o.repo, name);
       ctx.done({ moves }, moves.map((m) => `${m.at}\t${m.type === 'label.delete' ? 'deleted' : m.bundle}\t${m.contributor.name} <${m.contributor.email}>\t${m.id}`));
     }));
   label.command('get <name>').description('show a label')
     .requiredOption('--repo <repo>', 'repo')
     .action(action('label get', async (ctx, name: string, o: { repo: string }) => {
-      await openFormat(ctx.store, false);
-      await getRepo(ctx.store, o.repo);
+      await ctx.openRepo(o.repo);
       const l = await getLabel(ctx.store, o.repo, name);
       ctx.done({ label: l }, `${l.name}\t${l.bundle}\t${l.updated}\t${l.contributor.email}`);
     }));
   label.command('list').description('list labels of a repo')
     .requiredOption('--repo <repo>', 'repo')
     .action(action('label list', async (ctx, o: { repo: string }) => {
-      await openFormat(ctx.store, false);
-      await getRepo(ctx.store, o.repo);
+      await ctx.openRepo(o.repo);
       const labels = await listLabels(ctx.store, o.repo);
       ctx.done({ labels }, labels.map((l) => `${l.name}\t${l.bundle}\t${l.updated}\t${l.contributor.email}`));
     }));

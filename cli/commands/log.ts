@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { checkName, idAt, parseSince } from '../../engine/meta/ids.js';
 import { openFormat } from '../../engine/meta/format.js';
 import { listReadLog } from '../../engine/meta/readlog.js';
-import { getRepo } from '../../engine/meta/repos.js';
 import { type WalRecord, listWal } from '../../engine/meta/wal.js';
 import type { CommandContext } from '../context.js';
 import type { Action } from '../main.js';
@@ -47,8 +46,8 @@ export function registerLog(program: Command, action: Action): void {
 async function start(ctx: CommandContext, o: LogOptions): Promise<string | undefined> {
   const since = o.since === undefined ? undefined : parseSince(o.since);
   if (o.repo) checkName(o.repo, 'repo');
-  await openFormat(ctx.store, false);
-  if (o.repo) await getRepo(ctx.store, o.repo);
+  if (o.repo) await ctx.openRepo(o.repo);
+  else await openFormat(ctx.store, false);
   return since === undefined ? undefined : idAt(since);
 }
 
