@@ -6,19 +6,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { openFormat } from '../engine/meta/format.js';
-import { createRepo } from '../engine/meta/repos.js';
 import { uploadBundle } from '../engine/pipeline/upload.js';
 import { RetryingStorage } from '../engine/storage/retry.js';
 import type { S3Storage } from '../engine/storage/s3.js';
 import { type Storage, StorageError, isStorageError, readAll } from '../engine/storage/storage.js';
 import { freshGcs, freshS3, gcsProxy, openMultipartUploads } from './cloud-stores.js';
 import { keys } from '../engine/vocab.js';
-import { seededBytes, tempDir, writeFile } from './helpers.js';
+import { seededBytes, tempDir, writeFile, who, withRepo } from './helpers.js';
 
 const MiB = 1024 * 1024;
 let wires = 0;
-const who = { name: 'Test', email: 'test@example.com' };
 
 /** Flips one byte of the next `times` request bodies of `command`, after signing: damage on the wire. */
 function corruptOnTheWire(s3: S3Storage, command: string, times: number): { refused: () => number } {
@@ -160,8 +157,7 @@ function failSecondPart(inner: Storage): Storage {
 t('s3: a failed upload aborts its multipart uploads after in-flight parts settle: ListMultipartUploads is empty', async () => {
   const s3 = await freshS3('orphans');
   const storage = failSecondPart(new RetryingStorage(s3));
-  await openFormat(storage, true);
-  await createRepo(storage, 'r', '', who);
+  await withRepo(storage);
   const src = tempDir('orphans');
   writeFile(src, 'big.bin', seededBytes(9, 40 * MiB));
   const err = await uploadBundle({ storage, repo: 'r', source: src, contributor: who }).catch((e: unknown) => e);

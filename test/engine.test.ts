@@ -4,21 +4,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { downloadBundle } from '../engine/download/download.js';
-import { openFormat } from '../engine/meta/format.js';
-import { createRepo } from '../engine/meta/repos.js';
 import { uploadBundle } from '../engine/pipeline/upload.js';
 import { LocalStorage } from '../engine/storage/local.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import type { Storage } from '../engine/storage/storage.js';
-import { describeTree, makeMixedTree, seededBytes, tempDir, writeFile } from './helpers.js';
+import { describeTree, makeMixedTree, seededBytes, tempDir, writeFile, who, withRepo } from './helpers.js';
 
-const who = { name: 'Test', email: 'test@example.com' };
 
-async function freshStore(storage: Storage = new LocalStorage(tempDir('store'))): Promise<Storage> {
-  await openFormat(storage, true);
-  await createRepo(storage, 'r', 'test repo', who);
-  return storage;
-}
+const freshStore = (storage: Storage = new LocalStorage(tempDir('store'))) => withRepo(storage);
 
 const t = suite('engine: upload and download');
 

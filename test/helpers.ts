@@ -5,6 +5,18 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkS
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openFormat } from '../engine/meta/format.js';
+import { createRepo } from '../engine/meta/repos.js';
+import type { Storage } from '../engine/storage/storage.js';
+
+export const who = { name: 'Test', email: 'test@example.com' };
+
+/** Makes `storage` a datamover store with an empty repo `r`; returns it. */
+export async function withRepo<S extends Storage>(storage: S): Promise<S> {
+  await openFormat(storage, true);
+  await createRepo(storage, 'r', 'test repo', who);
+  return storage;
+}
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'cli', 'main.js');

@@ -11,21 +11,16 @@ import { downloadBundle } from '../engine/download/download.js';
 import { isDatamoverError } from '../engine/errors.js';
 import { newId } from '../engine/meta/ids.js';
 import { gzipLines, putJson } from '../engine/meta/objects.js';
-import { openFormat } from '../engine/meta/format.js';
-import { createRepo } from '../engine/meta/repos.js';
 import { uploadBundle } from '../engine/pipeline/upload.js';
 import { LocalStorage } from '../engine/storage/local.js';
 import { type BundleDescriptor, type FileEntry, keys } from '../engine/vocab.js';
-import { cli, tempDir, writeFile } from './helpers.js';
+import { cli, tempDir, writeFile, who, withRepo } from './helpers.js';
 
-const who = { name: 'Test', email: 'test@example.com' };
 const t = suite('hostile input: crafted manifests and colliding names');
 
 /** A store holding one real blob ("payload"), and a way to commit any manifest that uses it. */
 async function craftingStore() {
-  const storage = new LocalStorage(tempDir('hostile-store'));
-  await openFormat(storage, true);
-  await createRepo(storage, 'r', '', who);
+  const storage = await withRepo(new LocalStorage(tempDir('hostile-store')));
   const src = tempDir('hostile-src');
   writeFile(src, 'p.txt', 'payload');
   const real = (await uploadBundle({ storage, repo: 'r', source: src, contributor: who })).bundle;

@@ -11,15 +11,12 @@ import { downloadBundle } from '../engine/download/download.js';
 import { globSelector } from '../engine/download/select.js';
 import { updateBundle } from '../engine/download/update.js';
 import { loadBlobIndex } from '../engine/meta/blob-index.js';
-import { openFormat } from '../engine/meta/format.js';
 import { readPage } from '../engine/meta/manifest.js';
-import { createRepo } from '../engine/meta/repos.js';
 import { uploadBundle } from '../engine/pipeline/upload.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import type { ByteRange } from '../engine/storage/storage.js';
-import { describeTree, seededBytes, tempDir, writeFile } from './helpers.js';
+import { describeTree, seededBytes, tempDir, writeFile, who, withRepo } from './helpers.js';
 
-const who = { name: 'Test', email: 'test@example.com' };
 
 /** Counts the bytes and keys it serves. */
 class CountingStorage extends MemoryStorage {
@@ -35,8 +32,7 @@ class CountingStorage extends MemoryStorage {
 
 async function store(): Promise<CountingStorage> {
   const s = new CountingStorage();
-  await openFormat(s, true);
-  await createRepo(s, 'r', '', who);
+  await withRepo(s);
   return s;
 }
 

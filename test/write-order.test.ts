@@ -1,13 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gunzipSync } from 'node:zlib';
-import { openFormat } from '../engine/meta/format.js';
-import { createRepo } from '../engine/meta/repos.js';
 import { uploadBundle } from '../engine/pipeline/upload.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import { type Body, type MultipartUpload, type PutOptions, readAll } from '../engine/storage/storage.js';
 import type { FileEntry, IndexEntry } from '../engine/vocab.js';
-import { seededBytes, tempDir, writeFile } from './helpers.js';
+import { seededBytes, tempDir, writeFile, who, withRepo } from './helpers.js';
 
 /** A storage that records, in order, every object that became visible. */
 class RecordingStorage extends MemoryStorage {
@@ -23,7 +21,6 @@ class RecordingStorage extends MemoryStorage {
   }
 }
 
-const who = { name: 'Test', email: 'test@example.com' };
 const t = suite('commit protocol: write order through a recording storage');
 
 t('packs durable → their index → manifest pages → descriptor → WAL record → label', async () => {
@@ -31,8 +28,7 @@ t('packs durable → their index → manifest pages → descriptor → WAL recor
   for (let i = 0; i < 450; i++) writeFile(src, `d${i % 7}/f${i}.txt`, seededBytes(i, 3000 + i));
   writeFile(src, 'large.bin', seededBytes(99, 3 * 1024 * 1024 + 5));
   const s = new RecordingStorage();
-  await openFormat(s, true);
-  await createRepo(s, 'r', '', who);
+  await withRepo(s);
   s.log.length = 0;
   const up = await uploadBundle({
     storage: s, repo: 'r', source: src, contributor: who, label: 'latest',
