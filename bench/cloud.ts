@@ -7,12 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { s3Credentials, startServers } from '../test/test-servers.js';
 import { type DataSet, bigFile, smallFiles } from './data.js';
+import { cli, repoRoot, timed } from './measure.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
 const quick = process.argv.includes('--quick');
 /** `--only s3|gcs` and `--data big|small` narrow a run (both tools still run on what is left). */
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
@@ -24,12 +22,7 @@ const work = path.join(os.tmpdir(), 'datamover-bench-cloud');
 /** rclone's S3 client fails on a custom CA bundle from the environment ("unsupported transport"); loopback needs none. */
 const { AWS_CA_BUNDLE: _unused, ...baseEnv } = process.env;
 
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
-  const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...baseEnv, ...env }, timeout: 600_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 6).join(' ')} failed: ${r.stderr.slice(-500)}`);
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
+const seconds = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => timed(cmd, args, env, { baseEnv, timeoutMs: 600_000 }).seconds;
 
 interface Target { name: string; dmStore: (bucket: string) => string; rcloneRemote: (bucket: string) => string; env: NodeJS.ProcessEnv }
 
@@ -57,10 +50,10 @@ function targets(): Target[] {
 }
 
 function row(data: DataSet, target: Target, bucket: string): string[] {
-  const dm = (...args: string[]) => timed(process.execPath, [cli, '--store', target.dmStore(bucket), '--quiet', '--concurrency', String(concurrency), ...args], target.env);
+  const dm = (...args: string[]) => seconds(process.execPath, [cli, '--store', target.dmStore(bucket), '--quiet', '--concurrency', String(concurrency), ...args], target.env);
   // One retry at most: rclone retries a request the server refuses for minutes otherwise.
-  const rclone = (...args: string[]) => timed('rclone', ['--transfers', String(concurrency), '--checkers', String(concurrency), '--retries', '1', '--low-level-retries', '2', ...args], target.env);
-  if (target.name.startsWith('S3')) timed('rclone', ['mkdir', `rgw:${bucket}`], target.env);
+  const rclone = (...args: string[]) => seconds('rclone', ['--transfers', String(concurrency), '--checkers', String(concurrency), '--retries', '1', '--low-level-retries', '2', ...args], target.env);
+  if (target.name.startsWith('S3')) seconds('rclone', ['mkdir', `rgw:${bucket}`], target.env);
   dm('repo', 'create', 'bench');
   const up = dm('bundle', 'upload', data.dir, '--repo', 'bench', '--label', 'latest');
   const dest = path.join(work, 'dm-dest');

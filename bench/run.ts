@@ -4,32 +4,16 @@
  * Results go to bench/RESULTS.md. Peers missing from the machine are installed with apt-get when root.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type DataSet, bigFile, smallFiles } from './data.js';
+import { type Measure, cli, repoRoot, timed } from './measure.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
 const quick = process.argv.includes('--quick');
 const runs = quick ? 1 : 3;
 const dataRoot = path.join(repoRoot, 'bench', 'data');
 const work = path.join(os.tmpdir(), 'datamover-bench');
-
-interface Measure { seconds: number; rssMiB: number }
-
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Measure {
-  const useTime = existsSync('/usr/bin/time');
-  const start = process.hrtime.bigint();
-  const r = useTime
-    ? spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', env: { ...process.env, ...env } })
-    : spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env } });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  const rssKiB = useTime ? Number(r.stderr.trim().split('\n').pop()) : NaN;
-  return { seconds, rssMiB: rssKiB / 1024 };
-}
 
 function median(xs: Measure[]): Measure {
   const s = [...xs].sort((a, b) => a.seconds - b.seconds);

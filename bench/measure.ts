@@ -1,0 +1,25 @@
+/** What every benchmark shares: where the built CLI is, and timing a command (with its peak RSS when /usr/bin/time exists). */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
+
+export interface Measure { seconds: number; rssMiB: number }
+
+/**
+ * Runs `cmd` to completion and times it. `env` is added to `baseEnv` (default: this process's environment).
+ * Throws naming the command when it fails or outlives `timeoutMs`.
+ */
+export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, opts: { baseEnv?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Measure {
+  const useTime = existsSync('/usr/bin/time');
+  const spawnOpts = { encoding: 'utf8' as const, env: { ...(opts.baseEnv ?? process.env), ...env }, timeout: opts.timeoutMs };
+  const start = process.hrtime.bigint();
+  const r = useTime ? spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], spawnOpts) : spawnSync(cmd, args, spawnOpts);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 6).join(' ')} failed: ${(r.stderr ?? '').slice(-500)}`);
+  const rssKiB = useTime ? Number(r.stderr.trim().split('\n').pop()) : NaN;
+  return { seconds, rssMiB: rssKiB / 1024 };
+}
