@@ -4,7 +4,7 @@ import type { Reporter } from '../engine/events.js';
 import { resolveContributor } from '../engine/meta/contributor.js';
 import { openFormat } from '../engine/meta/format.js';
 import { getRepo } from '../engine/meta/repos.js';
-import { openStorage } from '../engine/storage/open.js';
+import { type OpenOptions, openStorage } from '../engine/storage/open.js';
 import { RoutingStorage } from '../engine/storage/routing.js';
 import { type ContextConfig, resolveContext } from './config.js';
 import type { Storage } from '../engine/storage/storage.js';
@@ -20,6 +20,9 @@ export interface GlobalOptions {
   concurrency?: string;
   workers?: string;
   author?: string;
+  timeout?: string;
+  retries?: string;
+  retryDeadline?: string;
 }
 
 export class CommandContext {
@@ -37,8 +40,23 @@ export class CommandContext {
   get store(): Storage {
     if (this.storage) return this.storage;
     const url = this.opts.store || process.env.DATAMOVER_STORE;
-    if (url) return (this.storage = openStorage(url, { endpoint: this.opts.endpoint }));
-    return (this.storage = openContextStorage(this.context().context, this.opts.endpoint));
+    if (url) return (this.storage = openStorage(url, this.openOptions()));
+    return (this.storage = openContextStorage(this.context().context, this.openOptions()));
+  }
+
+  /** Endpoint, idle timeout and retry policy from the global flags; retries are reported as events. */
+  private openOptions(): OpenOptions {
+    const retries = positiveInt(this.opts.retries, '--retries');
+    const deadlineMs = duration(this.opts.retryDeadline, '--retry-deadline');
+    return {
+      endpoint: this.opts.endpoint,
+      idleTimeoutMs: duration(this.opts.timeout, '--timeout'),
+      retry: {
+        ...(retries === undefined ? {} : { attempts: retries + 1 }),
+        ...(deadlineMs === undefined ? {} : { deadlineMs }),
+        onRetry: (op, attempt, err) => this.report({ type: 'retry', op, attempt, error: errorMessage(err) }),
+      },
+    };
   }
 
   /** The store, checked to be a datamover store holding `repo`: FORMAT, NOT_FOUND otherwise. */
@@ -93,12 +111,27 @@ export function byteSize(value: string | undefined, flag: string): number | unde
   return Number(m[1]) * scale;
 }
 
+/** Parses a duration like `30s`, `2m`, `500ms` or plain seconds into milliseconds; fails with USAGE naming the flag. */
+export function duration(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? 's').toLowerCase() as 'ms'];
+  const ms = m ? Number(m[1]) * scale : NaN;
+  if (!(ms >= 1)) throw usageError(`${flag}: expected a duration like 30s, 2m or 500ms, got ${JSON.stringify(value)}`);
+  return Math.round(ms);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** One store, or a routing store when the context puts some roles (blobs, wal, readlog) elsewhere. */
-export function openContextStorage(context: ContextConfig, endpointFlag?: string): Storage {
-  const endpoint = endpointFlag ?? context.endpoint;
-  const meta = openStorage(context.store, { endpoint });
+export function openContextStorage(context: ContextConfig, opts: OpenOptions = {}): Storage {
+  const endpoint = opts.endpoint ?? context.endpoint;
+  const open = (url: string) => openStorage(url, { ...opts, endpoint });
+  const meta = open(context.store);
   const roles = context.stores ?? {};
   if (!roles.blobs && !roles.wal && !roles.readlog) return meta;
-  const other = (url?: string) => (url ? openStorage(url, { endpoint }) : meta);
+  const other = (url?: string) => (url ? open(url) : meta);
   return new RoutingStorage({ meta, blobs: other(roles.blobs), wal: other(roles.wal), readlog: other(roles.readlog) });
 }

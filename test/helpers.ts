@@ -118,6 +118,16 @@ export function cli(args: string[], env: Record<string, string> = {}): CliResult
   return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Runs the binary without blocking this process's event loop (for servers running in the test process). */
+export function cliAwait(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const child = cliAsync(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+}
+
 export function cliAsync(args: string[], env: Record<string, string> = {}) {
   return spawn(process.execPath, [cliPath, ...args], {
     env: { ...baseEnv(), ...env }, stdio: 'pipe',

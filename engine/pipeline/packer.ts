@@ -146,7 +146,11 @@ export class Packer {
         await upload.abort().catch(() => undefined);
         throw (failed as PromiseRejectedResult).reason;
       }
-      const info = await upload.complete();
+      // A completion that fails for good leaves no incomplete upload behind (nor its stored parts).
+      const info = await upload.complete().catch(async (err: unknown) => {
+        await upload.abort().catch(() => undefined);
+        throw err;
+      });
       await this.onDurable({ id: pack.id, key: info.key, bytes: pack.size, entries: pack.entries });
     })();
     done.catch((err) => { this.failure ??= err; });

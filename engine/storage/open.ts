@@ -20,6 +20,8 @@ export interface OpenOptions {
   /** S3 endpoint; defaults to `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`. */
   endpoint?: string;
   retry?: Partial<RetryPolicy>;
+  /** A connection idle this long (also mid-body) is cut and the request retried. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -38,7 +40,7 @@ function openBackend(url: string, opts: OpenOptions): Storage {
     if (!parsed) throw usageError(`--store ${url}: expected s3://bucket[/prefix]`);
     const endpoint = opts.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
     if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) throw usageError(`--endpoint ${endpoint}: expected http(s)://host[:port]`);
-    return new LazyStorage(parsed.url, s3Capabilities, async () => new (await import('./s3.js')).S3Storage(url, { endpoint }));
+    return new LazyStorage(parsed.url, s3Capabilities, async () => new (await import('./s3.js')).S3Storage(url, { endpoint, idleTimeoutMs: opts.idleTimeoutMs }));
   }
   if (url.startsWith('gs://')) {
     const parsed = parseBucketUrl(url, 'gs');

@@ -1,12 +1,14 @@
 /**
  * Retry decorator: retries operations that fail with a `retryable` StorageError, with exponential backoff and
  * full jitter, within a total deadline. Bodies are replayable (DESIGN §4), so a retried put sends the same bytes.
+ * A body that breaks off while being read (reset, truncated, cut by the idle timeout) resumes with a ranged
+ * read from the first byte not yet delivered, so the consumer sees one unbroken stream.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Body, type ByteRange, type ListEntry, type MultipartUpload, type ObjectInfo, type PutOptions,
-  type PutResult, type Storage, isStorageError,
+  type PutResult, type Storage, StorageError, bodyParts, isStorageError, readIfExists,
 } from './storage.js';
 
 export interface RetryPolicy {
@@ -18,7 +20,7 @@ export interface RetryPolicy {
   onRetry?: (op: string, attempt: number, err: unknown) => void;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 100, maxDelayMs: 5_000, deadlineMs: 120_000 };
+export const defaultRetryPolicy: RetryPolicy = { attempts: 10, baseDelayMs: 100, maxDelayMs: 5_000, deadlineMs: 120_000 };
 
 export class RetryingStorage implements Storage {
   constructor(readonly inner: Storage, private readonly policy: RetryPolicy = defaultRetryPolicy) {}
@@ -40,12 +42,25 @@ export class RetryingStorage implements Storage {
     yield* entries;
   }
 
-  get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
-    return this.retry(`get ${key}`, () => this.inner.get(key, opts));
+  async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
+    const first = await this.retry(`get ${key}`, () => this.inner.get(key, opts));
+    return Readable.from(this.resumingBody(key, opts?.range, first), { objectMode: false });
   }
 
-  put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> {
-    return this.retry(`put ${key}`, () => this.inner.put(key, body, opts));
+  /**
+   * Conditional puts are made unambiguous: when an attempt failed after the server may have applied it (the
+   * response was lost) and the retry is refused as a precondition failure, the object is read back; if it
+   * holds exactly our bytes, our write is the one that took effect and the result is `written`.
+   */
+  async put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> {
+    let ambiguous = false;
+    const result = await this.retry(`put ${key}`, () => this.inner.put(key, body, opts), () => { ambiguous = true; });
+    const conditional = opts?.ifAbsent || opts?.ifMatch !== undefined;
+    if (result.status !== 'precondition-failed' || !ambiguous || !conditional) return result;
+    const stored = await readIfExists(this, key);
+    if (!stored?.equals(Buffer.concat(bodyParts(body)))) return result;
+    const info = await this.stat(key);
+    return info ? { status: 'written', etag: info.etag } : result;
   }
 
   async openMultipart(key: string): Promise<MultipartUpload> {
@@ -61,18 +76,68 @@ export class RetryingStorage implements Storage {
     return this.retry(`delete ${keys.length} keys`, () => this.inner.delete(keys));
   }
 
-  private async retry<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    const { attempts, baseDelayMs, maxDelayMs, deadlineMs } = this.policy;
-    const deadline = Date.now() + deadlineMs;
+  /**
+   * The bytes of `stream`, then, each time it breaks off, of a ranged read from the first byte not yet
+   * delivered, until `range` (or the whole object) is complete. A ranged body that ends short is a failure
+   * too; an unranged one relies on the transport (HTTP Content-Length) to report a short body as an error.
+   */
+  private async *resumingBody(key: string, range: ByteRange | undefined, stream: Readable): AsyncGenerator<Buffer> {
+    const start = range?.offset ?? 0;
+    let expected = range?.length;
+    let delivered = 0;
+    let deliveredBefore = 0;
+    let deadline = Date.now() + this.policy.deadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      if (delivered > deliveredBefore) {
+        // A body that made progress since the last break starts its attempts and deadline afresh.
+        [attempt, deliveredBefore, deadline] = [1, delivered, Date.now() + this.policy.deadlineMs];
+      }
+      try {
+        for await (const chunk of stream) {
+          delivered += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+        if (expected === undefined || delivered === expected) return;
+        throw new StorageError('retryable', `${this.url} get ${key}: body ended after ${delivered} of ${expected} bytes`);
+      } catch (err) {
+        stream.destroy();
+        const failure = isStorageError(err) ? err
+          : new StorageError('retryable', `${this.url} get ${key}: body broke off after ${delivered} bytes: ${(err as Error).message}`, { cause: err });
+        if (failure.kind !== 'retryable') throw failure;
+        await this.backoff(`get ${key}`, attempt, failure, deadline);
+        if (expected === undefined) {
+          // An unranged read resumes within the object's size. Whole-object reads are of immutable objects, or
+          // of labels small enough to arrive in one packet.
+          const info = await this.stat(key);
+          if (!info) throw new StorageError('notFound', `no object at ${key}`);
+          expected = info.size - start;
+        }
+        if (delivered >= expected) return;
+        const rest = { offset: start + delivered, length: expected - delivered };
+        stream = await this.retry(`get ${key}`, () => this.inner.get(key, { range: rest }));
+      }
+    }
+  }
+
+  private async retry<T>(op: string, fn: () => Promise<T>, onRetryable?: () => void): Promise<T> {
+    const deadline = Date.now() + this.policy.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (err) {
-        const delay = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-        if (!isStorageError(err, 'retryable') || attempt >= attempts || Date.now() + delay > deadline) throw err;
-        this.policy.onRetry?.(op, attempt, err);
-        await sleep(delay);
+        if (!isStorageError(err, 'retryable')) throw err;
+        onRetryable?.();
+        await this.backoff(op, attempt, err, deadline);
       }
     }
+  }
+
+  /** Waits before retry `attempt + 1`; rethrows `err` when the attempts or the deadline are used up. */
+  private async backoff(op: string, attempt: number, err: StorageError, deadline: number): Promise<void> {
+    const { attempts, baseDelayMs, maxDelayMs } = this.policy;
+    const delay = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    if (attempt >= attempts || Date.now() + delay > deadline) throw err;
+    this.policy.onRetry?.(op, attempt, err);
+    await sleep(delay);
   }
 }

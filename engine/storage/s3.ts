@@ -55,12 +55,16 @@ export class S3Storage implements Storage {
       region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
       followRegionRedirects: true,
       maxAttempts: 1,
+      // The SDK warns on stderr about every failed request with a streamed body, though retrying is ours.
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
       // Checksums are ours (below); the SDK's default would stream aws-chunked bodies that RGW refuses (411).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: 10_000,
-        requestTimeout: opts.idleTimeoutMs ?? 60_000,
+        // An idle socket, also one stalled mid-body, fails the request (TimeoutError, retryable). There is no
+        // total request timeout: a large part on a slow link is not a fault.
+        socketTimeout: opts.idleTimeoutMs ?? 60_000,
         httpAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 64 },
         httpsAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 64 },
       },
@@ -164,6 +168,8 @@ export class S3Storage implements Storage {
 
 class S3Multipart implements MultipartUpload {
   private readonly parts = new Map<number, CompletedPart & { size: number }>();
+  /** Complete requests sent; a later one may find the upload already completed. */
+  private completions = 0;
 
   constructor(private readonly s3: S3Storage, private readonly key: string, private readonly uploadId: string) {}
 
@@ -177,13 +183,26 @@ class S3Multipart implements MultipartUpload {
     });
   }
 
+  /**
+   * Completes the upload. Idempotent: when an earlier attempt completed it but its response was lost, the
+   * retry finds no upload (NoSuchUpload) and the object, of the parts' total size, is the result.
+   */
   async complete(): Promise<ObjectInfo> {
     const parts = [...this.parts.values()].sort((a, b) => a.PartNumber! - b.PartNumber!);
-    const out = await this.s3.client.send(new CompleteMultipartUploadCommand({
-      ...this.s3.target(this.key), UploadId: this.uploadId,
-      MultipartUpload: { Parts: parts.map(({ PartNumber, ETag, ChecksumSHA256 }) => ({ PartNumber, ETag, ChecksumSHA256 })) },
-    })).catch((err) => { throw classify(err, `complete ${this.key}`, this.s3.url); });
     const size = parts.reduce((n, p) => n + p.size, 0);
+    let out;
+    try {
+      out = await this.s3.client.send(new CompleteMultipartUploadCommand({
+        ...this.s3.target(this.key), UploadId: this.uploadId,
+        MultipartUpload: { Parts: parts.map(({ PartNumber, ETag, ChecksumSHA256 }) => ({ PartNumber, ETag, ChecksumSHA256 })) },
+      }));
+    } catch (err) {
+      const mapped = classify(err, `complete ${this.key}`, this.s3.url);
+      const landed = mapped.kind === 'notFound' && this.completions > 0 ? await this.s3.stat(this.key) : undefined;
+      this.completions++;
+      if (landed?.size === size) return landed;
+      throw mapped;
+    }
     // RGW answers Complete with an empty ETag; the object's own is one HEAD away.
     const etag = out.ETag ? unquote(out.ETag) : (await this.s3.stat(this.key))?.etag ?? '';
     return { key: this.key, size, etag };
