@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'INTEGRITY'         // stored bytes do not match their hash
   | 'UNSAFE_PATH'       // a manifest path that would escape the destination
   | 'STORAGE'           // the storage failed permanently
+  | 'IO'                // the local filesystem refused a write (ENOSPC, EACCES, EROFS, ...)
   | 'INTERRUPTED';
 
 export class DatamoverError extends Error {
@@ -27,6 +28,14 @@ export const integrityError = (msg: string) => new DatamoverError('INTEGRITY', m
 
 export function isDatamoverError(err: unknown, code?: ErrorCode): err is DatamoverError {
   return err instanceof DatamoverError && (code === undefined || err.code === code);
+}
+
+/** An IO error naming `file`; errors that are already DatamoverErrors pass through. */
+export function ioError(file: string, err: unknown): DatamoverError {
+  if (err instanceof DatamoverError) return err;
+  const code = errnoCode(err);
+  const message = (err as Error).message?.replace(/^[A-Z]+: /, '') ?? String(err);
+  return new DatamoverError('IO', `${file}: ${code ? `${code} ` : ''}${message}`, { cause: err });
 }
 
 /** The errno code of a Node system error, if any. */

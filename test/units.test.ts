@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -39,6 +39,21 @@ t('hashRanges reports a missing file and a file that changed size as values, buf
   assert.is(grown.failure?.code, 'CHANGED');
   const shrunk = hashRanges({ buffer: new ArrayBuffer(20), ranges: [{ abs: path.join(dir, 'grown'), offset: 0, length: 20, fileSize: 20 }] });
   assert.is(shrunk.failure?.code, 'CHANGED');
+});
+
+t('hashRanges refuses a file replaced (by a symlink, or by another file of the same size) since the scan', () => {
+  const dir = tempDir('hr-replaced');
+  writeFileSync(path.join(dir, 'target'), 'abcdefgh');
+  writeFileSync(path.join(dir, 'f'), '12345678');
+  const ino = statSync(path.join(dir, 'f')).ino;
+  const range = { abs: path.join(dir, 'f'), offset: 0, length: 8, fileSize: 8, ino };
+  assert.is(hashRanges({ buffer: new ArrayBuffer(8), ranges: [range] }).failure, undefined);
+  renameSync(path.join(dir, 'f'), path.join(dir, 'f-old')); // kept, so its inode number is not reused
+  symlinkSync(path.join(dir, 'target'), path.join(dir, 'f'));
+  assert.is(hashRanges({ buffer: new ArrayBuffer(8), ranges: [range] }).failure?.code, 'ELOOP', 'never read through a symlink');
+  writeFileSync(path.join(dir, 'other'), '87654321');
+  renameSync(path.join(dir, 'other'), path.join(dir, 'f'));
+  assert.is(hashRanges({ buffer: new ArrayBuffer(8), ranges: [range] }).failure?.code, 'CHANGED', 'another inode');
 });
 
 t('hashRanges keeps hashing the other files of a task after one fails, and names the failed one', () => {

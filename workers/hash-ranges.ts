@@ -4,7 +4,7 @@
  * synchronous, so it is tested without a pool; `hash-worker.ts` runs it inside piscina.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 export interface ReadRange {
   /** Absolute path of the file. */
@@ -13,6 +13,8 @@ export interface ReadRange {
   length: number;
   /** The size the scan saw; a file found larger or smaller was changed while read. */
   fileSize: number;
+  /** The inode the scan saw; another inode at the path means the file was replaced since. */
+  ino?: number;
 }
 
 export interface HashTask {
@@ -62,7 +64,11 @@ export function hashRanges(task: HashTask, threadId = 0): HashOutcome {
           if (fd >= 0) closeSync(fd);
           fd = -1;
           fdPath = range.abs;
-          fd = openSync(range.abs, 'r');
+          // Never through a symlink: a file swapped for a link since the scan fails with ELOOP.
+          fd = openSync(range.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+          if (range.ino !== undefined && fstatSync(fd).ino !== range.ino) {
+            throw Object.assign(new Error('file was replaced since the scan'), { code: 'CHANGED' });
+          }
         }
         readExactly(fd, slice, range);
         if (range.offset + range.length === range.fileSize && fstatSync(fd).size !== range.fileSize) {

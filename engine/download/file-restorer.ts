@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { integrityError } from '../errors.js';
+import { integrityError, ioError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { BlobLocation, FileEntry } from '../vocab.js';
 import { coalesce, type Piece } from './fetch-plan.js';
@@ -114,13 +114,18 @@ export class FileRestorer {
     if (job.remaining <= 0) await this.finalize(job);
   }
 
+  /** Writes a verified chunk into the file's temp file. Fails with IO naming the file (ENOSPC, EACCES, ...). */
   private async write({ job, fileOffset }: Target, blob: Uint8Array): Promise<void> {
-    job.handle ??= fsp.open(job.tmp, 'wx', 0o600);
-    const fh = await job.handle;
-    let written = 0;
-    while (written < blob.length) {
-      const { bytesWritten } = await fh.write(blob, written, blob.length - written, fileOffset + written);
-      written += bytesWritten;
+    try {
+      job.handle ??= fsp.open(job.tmp, 'wx', 0o600);
+      const fh = await job.handle;
+      let written = 0;
+      while (written < blob.length) {
+        const { bytesWritten } = await fh.write(blob, written, blob.length - written, fileOffset + written);
+        written += bytesWritten;
+      }
+    } catch (err) {
+      throw ioError(job.abs, err);
     }
     this.done.bytes += blob.length;
     if (--job.remaining === 0) await this.finalize(job);
@@ -134,16 +139,20 @@ export class FileRestorer {
       this.unfinished.delete(job);
       return;
     }
-    const fh = await (job.handle ?? fsp.open(job.tmp, 'wx', 0o600));
     try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+      const fh = await (job.handle ?? fsp.open(job.tmp, 'wx', 0o600));
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.chmod(job.tmp, job.entry.mode & 0o7777);
+      const mtime = job.entry.mtime / 1000;
+      await fsp.utimes(job.tmp, mtime, mtime);
+      await fsp.rename(job.tmp, job.abs);
+    } catch (err) {
+      throw ioError(job.abs, err);
     }
-    await fsp.chmod(job.tmp, job.entry.mode & 0o7777);
-    const mtime = job.entry.mtime / 1000;
-    await fsp.utimes(job.tmp, mtime, mtime);
-    await fsp.rename(job.tmp, job.abs);
     this.unfinished.delete(job);
     this.done.files++;
   }

@@ -3,9 +3,9 @@
  * whose SHA-256 the descriptor records. Pages are written as they fill; a manifest is never held whole.
  */
 import { createHash } from 'node:crypto';
-import { integrityError } from '../errors.js';
+import { DatamoverError, integrityError } from '../errors.js';
 import { readAll, type Storage } from '../storage/storage.js';
-import { type FileEntry, type ManifestPage, comparePaths, keys } from '../vocab.js';
+import { type FileEntry, type ManifestPage, comparePaths } from '../vocab.js';
 import { gunzipLines, gzipLines } from './objects.js';
 
 export const DEFAULT_PAGE_SIZE = 10_000;
@@ -17,8 +17,9 @@ export class ManifestWriter {
   /** Awaited before each page is written: lets the upload make the page's packs durable and indexed first. */
   beforePage: () => Promise<void> = async () => undefined;
 
+  /** Page `n` is written (create-only) at `pageKey(n)`. */
   constructor(
-    private readonly storage: Storage, private readonly repo: string, private readonly bundleId: string,
+    private readonly storage: Storage, private readonly pageKey: (n: number) => string,
     private readonly pageSize = DEFAULT_PAGE_SIZE,
   ) {}
 
@@ -42,8 +43,10 @@ export class ManifestWriter {
     if (!this.entries.length) return;
     await this.beforePage();
     const data = gzipLines(this.entries);
-    const key = keys.manifestPage(this.repo, this.bundleId, this.pages.length);
-    await this.storage.put(key, data, { ifAbsent: true });
+    const key = this.pageKey(this.pages.length);
+    const put = await this.storage.put(key, data, { ifAbsent: true });
+    // Keys are fresh per writer; a page already there is one this descriptor cannot vouch for.
+    if (put.status !== 'written') throw new DatamoverError('ALREADY_EXISTS', `manifest page ${key} already exists`);
     this.pages.push({
       key, first: this.entries[0].path, last: this.entries[this.entries.length - 1].path,
       count: this.entries.length, sha256: createHash('sha256').update(data).digest('hex'),

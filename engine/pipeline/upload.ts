@@ -11,11 +11,13 @@ import { getBundle } from '../meta/bundles.js';
 import { getLabel } from '../meta/labels.js';
 import { ManifestWriter } from '../meta/manifest.js';
 import { getRepo } from '../meta/repos.js';
-import { walkTree } from '../scan/walk.js';
+import { type ScanEntry, type ScanSkip, walkTree } from '../scan/walk.js';
 import { ParentFiles } from '../plan/file-cache.js';
 import { planJobs } from '../plan/jobs.js';
 import type { Storage } from '../storage/storage.js';
-import type { BundleDescriptor, Contributor, LabelRecord } from '../vocab.js';
+import {
+  type BundleDescriptor, type BundleStats, type Contributor, type FormatRecord, type LabelRecord, type ManifestPage, keys,
+} from '../vocab.js';
 import { BufferPool } from './buffer-pool.js';
 import { HashStage } from './hash-stage.js';
 import { type SkippedFile, type Tuning, UploadSession, resolveTuning } from './upload-session.js';
@@ -50,22 +52,55 @@ export interface UploadResult {
  * On failure no bundle becomes visible; packs that landed are indexed so a rerun reuses them.
  */
 export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
-  const report = req.reporter ?? silentReporter;
-  const started = Date.now();
   const format = await openFormat(req.storage, true);
   await getRepo(req.storage, req.repo);
   const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
-  const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker.size);
-  const known = await loadBlobIndex(req.storage);
   const parentBundle = parent ? await getBundle(req.storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
   const bundleId = newId();
+  const stored = await storeTree(req, format, (n) => keys.manifestPage(req.repo, bundleId, n), parentBundle);
+  const descriptor: BundleDescriptor = {
+    id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
+    contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
+    files: stored.totals.files, bytes: stored.totals.bytes, pages: stored.pages, stats: stored.stats,
+  };
+  const committed = await commitBundle(req.storage, descriptor, req.label);
+  const report = req.reporter ?? silentReporter;
+  report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: descriptor.files, bytes: descriptor.bytes, newBytes: descriptor.stats.newBytes });
+  if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
+  return { ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped };
+}
+
+/** What an upload stored before any commit: durable, indexed packs and the manifest pages naming them. */
+export interface StoredTree {
+  pages: ManifestPage[];
+  totals: UploadSession['totals'];
+  stats: BundleStats;
+  skipped: SkippedFile[];
+  hashThreads: number[];
+}
+
+/**
+ * Uploads the entries of `req.source` that `req.select` keeps (all by default) and writes their manifest pages
+ * at `pageKey(n)`; a file unchanged since `parentBundle` is taken from it unread. Commits nothing: a crash or
+ * failure leaves only unreferenced objects (packs that landed are indexed, so a rerun reuses them).
+ */
+export async function storeTree(
+  req: UploadRequest & { select?: (path: string) => boolean }, format: FormatRecord, pageKey: (n: number) => string,
+  parentBundle?: BundleDescriptor,
+): Promise<StoredTree> {
+  const report = req.reporter ?? silentReporter;
+  const started = Date.now();
+  const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker.size);
+  const known = await loadBlobIndex(req.storage);
   const hashStage = new HashStage(tuning.workers || undefined);
   const pool = new BufferPool(tuning.chunkSize, tuning.budgetBytes);
-  const manifest = new ManifestWriter(req.storage, req.repo, bundleId, tuning.pageSize);
+  const manifest = new ManifestWriter(req.storage, pageKey, tuning.pageSize);
   const session = new UploadSession(req.storage, tuning, known, hashStage, pool, manifest, report);
   try {
     const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
-    const walk = walkTree(req.source, (s) => report({ type: 'scan.skip', ...s }));
+    const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
+    const unreadable = req.skipOnError ? (s: ScanSkip) => { session.skipped.push(s); skip(s); } : undefined;
+    const walk = selectEntries(walkTree(req.source, skip, unreadable), req.select);
     await session.run(planJobs(walk, tuning, parentFiles && ((entry) => parentFiles.unchanged(entry))));
   } catch (err) {
     await session.abandon();
@@ -75,18 +110,14 @@ export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
   }
   const pages = await manifest.finish();
   const totals = session.totals;
-  const descriptor: BundleDescriptor = {
-    id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
-    contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
-    files: totals.files, bytes: totals.bytes, pages,
-    stats: {
-      newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,
-      ...(session.skipped.length ? { skippedFiles: session.skipped.length } : {}),
-      seconds: (Date.now() - started) / 1000,
-    },
+  const stats: BundleStats = {
+    newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,
+    ...(session.skipped.length ? { skippedFiles: session.skipped.length } : {}),
+    seconds: (Date.now() - started) / 1000,
   };
-  const committed = await commitBundle(req.storage, descriptor, req.label);
-  report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: totals.files, bytes: totals.bytes, newBytes: totals.newBytes });
-  if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
-  return { ...committed, hashThreads: [...session.hashThreads], skipped: session.skipped };
+  return { pages, totals, stats, skipped: session.skipped, hashThreads: [...session.hashThreads] };
+}
+
+async function* selectEntries(walk: AsyncIterable<ScanEntry>, select?: (path: string) => boolean): AsyncGenerator<ScanEntry> {
+  for await (const entry of walk) if (!select || select(entry.path)) yield entry;
 }

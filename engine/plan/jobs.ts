@@ -37,7 +37,7 @@ export async function* planJobs(
         yield job;
         job = emptyJob();
       }
-      job.ranges.push({ abs: entry.abs, offset, length, fileSize: entry.size });
+      job.ranges.push({ abs: entry.abs, offset, length, fileSize: entry.size, ino: entry.ino });
       job.refs.push({ seq, chunk });
       job.bytes += length;
     }

@@ -28,16 +28,21 @@ export interface ScanSkip { path: string; reason: string }
 
 /**
  * Yields every file, directory and symlink below `root` in manifest order. Other kinds (sockets, FIFOs,
- * devices) are reported to `onSkip` and left out. Fails with BAD_INPUT when `root` is not a readable directory.
+ * devices) are reported to `onSkip` and left out. Fails with BAD_INPUT when `root` is not a readable directory,
+ * and when a directory below it cannot be listed, unless `onUnreadable` is given: then that directory (and so
+ * its whole subtree) is left out and reported there.
  */
-export async function* walkTree(root: string, onSkip: (s: ScanSkip) => void = () => undefined): AsyncGenerator<ScanEntry> {
+export async function* walkTree(
+  root: string, onSkip: (s: ScanSkip) => void = () => undefined, onUnreadable?: (s: ScanSkip) => void,
+): AsyncGenerator<ScanEntry> {
   const rootAbs = path.resolve(root);
   await checkRoot(root, rootAbs);
-  yield* walkDir(rootAbs, '', onSkip);
+  yield* walkDir(rootAbs, '', await listDir(rootAbs), onSkip, onUnreadable);
 }
 
-async function* walkDir(dirAbs: string, rel: string, onSkip: (s: ScanSkip) => void): AsyncGenerator<ScanEntry> {
-  const listed = await listDir(dirAbs);
+async function* walkDir(
+  dirAbs: string, rel: string, listed: Listed[], onSkip: (s: ScanSkip) => void, onUnreadable?: (s: ScanSkip) => void,
+): AsyncGenerator<ScanEntry> {
   const seen = new Map<string, string>();
   for (const { name, stats } of listed) {
     const relPath = (rel ? `${rel}/${name}` : name).normalize('NFC');
@@ -52,17 +57,35 @@ async function* walkDir(dirAbs: string, rel: string, onSkip: (s: ScanSkip) => vo
       onSkip({ path: relPath, reason: 'not a regular file, directory or symlink' });
       continue;
     }
+    // A directory is listed before it is yielded, so an unreadable one can be left out whole.
+    let children: Listed[] = [];
+    if (type === 'dir') {
+      try {
+        children = await listDir(abs);
+      } catch (err) {
+        if (!onUnreadable) throw err;
+        onUnreadable({ path: relPath, reason: `directory not listed: ${codeOf(err)}` });
+        continue;
+      }
+    }
     const entry: ScanEntry = {
       path: relPath, abs, type, size: type === 'file' ? stats.size : 0, mode: stats.mode & 0o7777,
       mtime: Math.floor(stats.mtimeMs), ino: stats.ino, ctime: Math.floor(stats.ctimeMs),
     };
     if (type === 'symlink') entry.target = await fsp.readlink(abs);
     yield entry;
-    if (type === 'dir') yield* walkDir(abs, relPath, onSkip);
+    if (type === 'dir') yield* walkDir(abs, relPath, children, onSkip, onUnreadable);
   }
 }
 
-async function listDir(dirAbs: string): Promise<{ name: string; stats: Stats }[]> {
+interface Listed { name: string; stats: Stats }
+
+function codeOf(err: unknown): string {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  return cause?.code ?? (err as Error).message;
+}
+
+async function listDir(dirAbs: string): Promise<Listed[]> {
   let entries;
   try {
     entries = await fg('*', {

@@ -78,8 +78,9 @@ export class RetryingStorage implements Storage {
 
   /**
    * The bytes of `stream`, then, each time it breaks off, of a ranged read from the first byte not yet
-   * delivered, until `range` (or the whole object) is complete. A ranged body that ends short is a failure
-   * too; an unranged one relies on the transport (HTTP Content-Length) to report a short body as an error.
+   * delivered, until `range` (or the whole object) is complete. A ranged body that ends short of an object
+   * that is long enough is a failure too; one that ends at the object's end is passed on as it is. An unranged
+   * body relies on the transport (HTTP Content-Length) to report a short body as an error.
    */
   private async *resumingBody(key: string, range: ByteRange | undefined, stream: Readable): AsyncGenerator<Buffer> {
     const start = range?.offset ?? 0;
@@ -98,6 +99,9 @@ export class RetryingStorage implements Storage {
           yield chunk as Buffer;
         }
         if (expected === undefined || delivered === expected) return;
+        // A range reaching past the end of a (truncated) object ends short every time: the reader judges that.
+        const info = await this.stat(key);
+        if (!info || info.size <= start + delivered) return;
         throw new StorageError('retryable', `${this.url} get ${key}: body ended after ${delivered} of ${expected} bytes`);
       } catch (err) {
         stream.destroy();
