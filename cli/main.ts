@@ -11,6 +11,7 @@ import { registerFsck } from './commands/fsck.js';
 import { registerLabel } from './commands/label.js';
 import { registerLog } from './commands/log.js';
 import { registerRepo } from './commands/repo.js';
+import { registerSession } from './commands/session.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { EXIT, errorCodeOf, errorLine, exitCodeFor } from './exit-codes.js';
 
@@ -49,7 +50,7 @@ function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);
   registerRepo(program, action);
-  registerBundle(program, action);
+  registerSession(program, registerBundle(program, action), action);
   registerLabel(program, action);
   registerLog(program, action);
   registerContext(program, action);

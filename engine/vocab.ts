@@ -95,12 +95,19 @@ export const keys = {
   repo: (repo: string) => `meta/repos/${repo}/repo.json`,
   bundlesPrefix: (repo: string) => `meta/repos/${repo}/bundles/`,
   bundle: (repo: string, id: string) => `meta/repos/${repo}/bundles/${id}/bundle.json`,
-  manifestPage: (repo: string, id: string, n: number) => `meta/repos/${repo}/bundles/${id}/manifest-${n}.ndjson.gz`,
+  manifestPage: (repo: string, id: string, n: number, attempt?: string) =>
+    `meta/repos/${repo}/bundles/${id}/manifest-${attempt ? `${attempt}-` : ''}${n}.ndjson.gz`,
   labelsPrefix: (repo: string) => `meta/repos/${repo}/labels/`,
   label: (repo: string, name: string) => `meta/repos/${repo}/labels/${name}.json`,
   walPrefix: (repo: string) => `wal/${repo}/`,
   wal: (repo: string, id: string) => `wal/${repo}/${id}.json`,
   readlog: (repo: string, day: string, id: string) => `readlog/${repo}/${day}/${id}.json`,
+  session: (id: string) => `meta/sessions/${id}/session.json`,
+  shardsPrefix: (id: string) => `meta/sessions/${id}/shards/`,
+  shard: (id: string, index: number) => `meta/sessions/${id}/shards/${index}.json`,
+  /** Pages of one attempt at a shard: a rerun writes new ones, so a failed attempt never collides. */
+  shardPage: (id: string, index: number, attempt: string, n: number) =>
+    `meta/sessions/${id}/pages/${index}/${attempt}/manifest-${n}.ndjson.gz`,
 };
 
 /**

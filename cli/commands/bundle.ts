@@ -14,26 +14,40 @@ import { uploadBundle } from '../../engine/pipeline/upload.js';
 import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import type { Action } from '../main.js';
+import { type ShardOptions, runShardUpload, shardOf } from './session.js';
 
 interface Ref { repo: string; bundle?: string; label?: string }
 
-export function registerBundle(program: Command, action: Action): void {
+interface UploadOptions extends ShardOptions {
+  repo: string; message: string; label?: string; rehash?: boolean; skipOnError?: boolean; packSize?: string; budget?: string;
+}
+
+/** Registers `bundle ...`; returns the `bundle` command, for the commands other modules add to it. */
+export function registerBundle(program: Command, action: Action): Command {
   const bundle = program.command('bundle').description('upload, download and inspect bundles');
   bundle.command('upload <dir>').description('upload a directory tree as a new bundle')
     .requiredOption('--repo <repo>', 'repo').option('--message <text>', 'what changed', '')
     .option('--label <name>', 'point this label at the new bundle')
     .option('--rehash', 'read and hash every file, even those unchanged since the label\'s bundle')
     .option('--skip-on-error', 'leave out files that cannot be read (vanished, unreadable, changed while read); exit 3')
+    .option('--session <id>', 'upload one shard of a split upload into this session (env DATAMOVER_SESSION)')
+    .option('--shard <i/N>', 'the shard to upload: files whose path hash is i mod N (0 <= i < N)')
+    .option('--shards <N>', 'shard count, with the index from JOB_COMPLETION_INDEX (env DATAMOVER_SHARDS)')
     .addOption(new Option('--pack-size <bytes>', 'target pack size (tuning)').hideHelp())
     .addOption(new Option('--budget <bytes>', 'bytes in flight (tuning)').hideHelp())
-    .action(action('bundle upload', async (ctx, dir: string, o: { repo: string; message: string; label?: string; rehash?: boolean; skipOnError?: boolean; packSize?: string; budget?: string }) => {
+    .action(action('bundle upload', async (ctx, dir: string, o: UploadOptions) => {
+      const tuning = {
+        workers: ctx.intOption('workers'), concurrency: ctx.intOption('concurrency'),
+        packSize: byteSize(o.packSize, '--pack-size'), budgetBytes: byteSize(o.budget, '--budget'),
+      };
+      const shard = shardOf(o);
+      if (shard) {
+        const session = (o.session ?? process.env.DATAMOVER_SESSION)!;
+        return runShardUpload(ctx, { ...o, dir, session, shard, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning });
+      }
       const result = await uploadBundle({
         storage: ctx.store, repo: o.repo, source: dir, contributor: ctx.contributor(), message: o.message,
-        label: o.label, reporter: ctx.report, rehash: !!o.rehash, skipOnError: !!o.skipOnError,
-        tuning: {
-          workers: ctx.intOption('workers'), concurrency: ctx.intOption('concurrency'),
-          packSize: byteSize(o.packSize, '--pack-size'), budgetBytes: byteSize(o.budget, '--budget'),
-        },
+        label: o.label, reporter: ctx.report, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning,
       });
       const b = result.bundle;
       ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null, skipped: result.skipped },
@@ -121,6 +135,7 @@ export function registerBundle(program: Command, action: Action): void {
       await appendReadLog(ctx.store, { type: 'bundle.files', repo: o.repo, bundle: b.id, contributor: ctx.contributor(), files: count, bytes: b.bytes });
       ctx.done({ bundle: b.id, files: count, entries }, []);
     }));
+  return bundle;
 }
 
 function refOptions(cmd: Command): Command {

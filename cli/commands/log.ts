@@ -61,7 +61,8 @@ const who = (c: { name: string; email: string }) => `${c.name} <${c.email}>`;
 function walLine(r: WalRecord): string {
   const detail = r.type === 'label.set' ? `${r.label} -> ${r.bundle} (was ${r.previous ?? 'unset'})`
     : r.type === 'label.delete' ? `${r.label} deleted (was ${r.previous ?? 'unset'})`
-      : r.type === 'bundle.commit' ? `${r.bundle}${r.message ? ` "${r.message}"` : ''}`
-        : '';
+      : r.type === 'bundle.commit' ? `${r.bundle}${r.message ? ` "${r.message}"` : ''}${r.session ? ` (${r.shards} shards of session ${r.session})` : ''}`
+        : r.type === 'session.start' ? `session ${r.session}${r.message ? ` "${r.message}"` : ''}`
+          : '';
   return `${r.at}\t${r.type}\t${r.repo}\t${detail}\t${who(r.contributor)}`;
 }

@@ -11,6 +11,7 @@ import { getBundle } from '../meta/bundles.js';
 import { getLabel } from '../meta/labels.js';
 import { ManifestWriter } from '../meta/manifest.js';
 import { getRepo } from '../meta/repos.js';
+import { type ShardRecord, type ShardSpec, openSession, recordShard, shardOf } from '../meta/sessions.js';
 import { type ScanEntry, type ScanSkip, walkTree } from '../scan/walk.js';
 import { ParentFiles } from '../plan/file-cache.js';
 import { planJobs } from '../plan/jobs.js';
@@ -120,4 +121,27 @@ export async function storeTree(
 
 async function* selectEntries(walk: AsyncIterable<ScanEntry>, select?: (path: string) => boolean): AsyncGenerator<ScanEntry> {
   for await (const entry of walk) if (!select || select(entry.path)) yield entry;
+}
+
+export interface ShardUploadResult { shard: ShardRecord; skipped: SkippedFile[]; hashThreads: number[] }
+
+/**
+ * Uploads shard `shard.index` of `shard.count` of `req.source` into session `session`: the entries whose
+ * path hash falls in the shard, recorded as a shard manifest for `commitSession`. Rerunnable: a rerun reuses
+ * the packs that landed and replaces the shard's record. Errors as `uploadBundle`, plus those of `openSession`.
+ */
+export async function uploadShard(req: UploadRequest & { session: string; shard: ShardSpec }): Promise<ShardUploadResult> {
+  const format = await openFormat(req.storage, true);
+  await getRepo(req.storage, req.repo);
+  const session = await openSession(req.storage, req.repo, req.session);
+  const { index, count } = req.shard;
+  const attempt = newId();
+  const stored = await storeTree({ ...req, select: (path) => shardOf(path, count) === index }, format,
+    (n) => keys.shardPage(session.id, index, attempt, n));
+  const shard: ShardRecord = {
+    session: session.id, index, count, attempt, created: new Date().toISOString(), contributor: req.contributor,
+    files: stored.totals.files, bytes: stored.totals.bytes, pages: stored.pages, stats: stored.stats,
+  };
+  await recordShard(req.storage, shard);
+  return { shard, skipped: stored.skipped, hashThreads: stored.hashThreads };
 }
