@@ -44,6 +44,11 @@ export class CommandContext {
     return (this.storage = openContextStorage(this.context().context, this.openOptions()));
   }
 
+  /** A store other than the command's own (e.g. `copy`'s source and destination), with the global flags. */
+  openUrl(url: string): Storage {
+    return openStorage(url, this.openOptions());
+  }
+
   /** Endpoint, idle timeout and retry policy from the global flags; retries are reported as events. */
   private openOptions(): OpenOptions {
     const retries = positiveInt(this.opts.retries, '--retries');

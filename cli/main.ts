@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { DatamoverError } from '../engine/errors.js';
 import { registerBundle } from './commands/bundle.js';
 import { registerContext } from './commands/context.js';
+import { registerCopy } from './commands/copy.js';
 import { registerFsck } from './commands/fsck.js';
 import { registerLabel } from './commands/label.js';
 import { registerLog } from './commands/log.js';
@@ -55,6 +56,7 @@ function buildProgram(): Command {
   registerLog(program, action);
   registerContext(program, action);
   registerFsck(program, action);
+  registerCopy(program, action);
   return program;
 }
 

@@ -12,7 +12,12 @@ export type EngineEvent =
   | { type: 'label.set'; repo: string; label: string; bundle: string }
   | { type: 'download.plan'; files: number; bytes: number }
   | { type: 'download.progress'; filesDone: number; bytesDone: number; skipped: number }
-  | { type: 'retry'; op: string; attempt: number; error: string };
+  | { type: 'retry'; op: string; attempt: number; error: string }
+  | { type: 'copy.object'; key: string; action: CopyAction; bytes: number }
+  | { type: 'copy.progress'; objects: number; bytes: number; skipped: number };
+
+/** What `copy` does (or, with --dry-run, would do) to one object. */
+export type CopyAction = 'copy' | 'skip' | 'delete';
 
 export type Reporter = (event: EngineEvent) => void;
 

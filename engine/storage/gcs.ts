@@ -15,7 +15,7 @@ import { parseBucketUrl } from './bucket-url.js';
 import { gcsCapabilities } from './capabilities.js';
 import { pageEntries } from './list-util.js';
 import {
-  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
+  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyParts,
 } from './storage.js';
 
@@ -36,7 +36,8 @@ export class GcsStorage implements Storage {
   async stat(key: string): Promise<ObjectInfo | undefined> {
     try {
       const [md] = await this.file(key).getMetadata();
-      return { key, size: Number(md.size ?? 0), etag: String(md.generation ?? '') };
+      const sha256 = (md.metadata as Record<string, unknown> | undefined)?.sha256;
+      return { key, size: Number(md.size ?? 0), etag: String(md.generation ?? ''), ...(typeof sha256 === 'string' ? { sha256 } : {}) };
     } catch (err) {
       const mapped = classify(err, `stat ${key}`, this.url);
       if (mapped.kind === 'notFound') return undefined;
@@ -89,7 +90,7 @@ export class GcsStorage implements Storage {
     try {
       await file.save(Buffer.concat(bodyParts(body)), {
         resumable: false, validation: false,
-        metadata: { crc32c: await crc32cOf(body) },
+        metadata: { crc32c: await crc32cOf(body), ...(opts.sha256 ? { metadata: { sha256: opts.sha256 } } : {}) },
         ...(generation === undefined ? {} : { preconditionOpts: { ifGenerationMatch: generation } }),
       });
       return { status: 'written', etag: String(file.metadata.generation ?? '') };
@@ -100,8 +101,9 @@ export class GcsStorage implements Storage {
     }
   }
 
-  async openMultipart(key: string): Promise<MultipartUpload> {
-    const [uri] = await this.file(key).createResumableUpload({ metadata: {} })
+  async openMultipart(key: string, opts: MultipartOptions = {}): Promise<MultipartUpload> {
+    const metadata = opts.sha256 ? { metadata: { sha256: opts.sha256 } } : {};
+    const [uri] = await this.file(key).createResumableUpload({ metadata })
       .catch((err) => { throw classify(err, `start resumable upload ${key}`, this.url); });
     return new ResumableSession(key, uri, await createCRC32(CRC32C_POLYNOMIAL), (err, op) => classify(err, op, this.url));
   }

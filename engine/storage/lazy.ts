@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type {
-  Body, ByteRange, Capabilities, ListEntry, MultipartUpload, ObjectInfo, PutOptions, PutResult, Storage,
+  Body, ByteRange, Capabilities, ListEntry, MultipartOptions, MultipartUpload, ObjectInfo, PutOptions, PutResult, Storage,
 } from './storage.js';
 
 export class LazyStorage implements Storage {
@@ -20,6 +20,6 @@ export class LazyStorage implements Storage {
   async *list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> { yield* (await this.inner()).list(prefix, opts); }
   async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> { return (await this.inner()).get(key, opts); }
   async put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> { return (await this.inner()).put(key, body, opts); }
-  async openMultipart(key: string): Promise<MultipartUpload> { return (await this.inner()).openMultipart(key); }
+  async openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload> { return (await this.inner()).openMultipart(key, opts); }
   async delete(keys: readonly string[]): Promise<void> { return (await this.inner()).delete(keys); }
 }

@@ -4,11 +4,11 @@
 import { Readable } from 'node:stream';
 import { foldListing } from './list-util.js';
 import {
-  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
+  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, StorageError, bodyParts,
 } from './storage.js';
 
-interface Stored { data: Buffer; etag: string }
+interface Stored { data: Buffer; etag: string; sha256?: string }
 
 export class MemoryStorage implements Storage {
   readonly capabilities: Capabilities = {
@@ -21,7 +21,7 @@ export class MemoryStorage implements Storage {
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
     const obj = this.objects.get(key);
-    return obj && { key, size: obj.data.length, etag: obj.etag };
+    return obj && { key, size: obj.data.length, etag: obj.etag, ...(obj.sha256 ? { sha256: obj.sha256 } : {}) };
   }
 
   async *list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> {
@@ -40,7 +40,7 @@ export class MemoryStorage implements Storage {
     return this.store(key, Buffer.concat(bodyParts(body)), opts);
   }
 
-  async openMultipart(key: string): Promise<MultipartUpload> {
+  async openMultipart(key: string, opts: MultipartOptions = {}): Promise<MultipartUpload> {
     const parts = new Map<number, Buffer>();
     let aborted = false;
     return {
@@ -50,7 +50,7 @@ export class MemoryStorage implements Storage {
       },
       complete: async () => {
         const ordered = [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
-        const result = this.store(key, Buffer.concat(ordered), {});
+        const result = this.store(key, Buffer.concat(ordered), { sha256: opts.sha256 });
         if (result.status !== 'written') throw new StorageError('permanent', `multipart complete of ${key} failed`);
         return { key, size: ordered.reduce((n, b) => n + b.length, 0), etag: result.etag };
       },
@@ -67,7 +67,7 @@ export class MemoryStorage implements Storage {
     if (opts.ifAbsent && current) return { status: 'precondition-failed' };
     if (opts.ifMatch !== undefined && current?.etag !== opts.ifMatch) return { status: 'precondition-failed' };
     const etag = `g${++this.generation}`;
-    this.objects.set(key, { data, etag });
+    this.objects.set(key, { data, etag, ...(opts.sha256 ? { sha256: opts.sha256 } : {}) });
     return { status: 'written', etag };
   }
 }

@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type Body, type ByteRange, type ListEntry, type MultipartUpload, type ObjectInfo, type PutOptions,
+  type Body, type ByteRange, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo, type PutOptions,
   type PutResult, type Storage, StorageError, bodyParts, isStorageError, readIfExists,
 } from './storage.js';
 
@@ -63,8 +63,8 @@ export class RetryingStorage implements Storage {
     return info ? { status: 'written', etag: info.etag } : result;
   }
 
-  async openMultipart(key: string): Promise<MultipartUpload> {
-    const upload = await this.retry(`open ${key}`, () => this.inner.openMultipart(key));
+  async openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload> {
+    const upload = await this.retry(`open ${key}`, () => this.inner.openMultipart(key, opts));
     return {
       writePart: (n, body) => this.retry(`part ${n} of ${key}`, () => upload.writePart(n, body)),
       complete: () => this.retry(`complete ${key}`, () => upload.complete()),

@@ -4,7 +4,7 @@
  * Lets a context keep, say, packs in a cheap bucket and the WAL in a locked-down one.
  */
 import type { Readable } from 'node:stream';
-import type { Body, ByteRange, ListEntry, MultipartUpload, ObjectInfo, PutOptions, PutResult, Storage } from './storage.js';
+import type { Body, ByteRange, ListEntry, MultipartOptions, MultipartUpload, ObjectInfo, PutOptions, PutResult, Storage } from './storage.js';
 
 export type Role = 'blobs' | 'meta' | 'wal' | 'readlog';
 
@@ -41,7 +41,7 @@ export class RoutingStorage implements Storage {
   list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> { return this.route(prefix).list(prefix, opts); }
   get(key: string, opts?: { range?: ByteRange }): Promise<Readable> { return this.route(key).get(key, opts); }
   put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> { return this.route(key).put(key, body, opts); }
-  openMultipart(key: string): Promise<MultipartUpload> { return this.route(key).openMultipart(key); }
+  openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload> { return this.route(key).openMultipart(key, opts); }
   async delete(keys: readonly string[]): Promise<void> {
     for (const role of ['blobs', 'meta', 'wal', 'readlog'] as const) {
       const mine = keys.filter((k) => roleOf(k) === role);

@@ -13,7 +13,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import {
-  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
+  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyLength, bodyParts,
 } from './storage.js';
 import { parseBucketUrl } from './bucket-url.js';
@@ -30,6 +30,8 @@ export interface S3Options {
 }
 
 const CONTENT_SHA256 = 'x-amz-content-sha256';
+/** User metadata (`x-amz-meta-sha256`) holding the whole object's SHA-256, for `stat`. */
+const SHA256_META = 'sha256';
 
 export class S3Storage implements Storage {
   readonly capabilities: Capabilities = s3Capabilities;
@@ -83,7 +85,8 @@ export class S3Storage implements Storage {
   async stat(key: string): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      return { key, size: out.ContentLength ?? 0, etag: unquote(out.ETag) };
+      const sha256 = out.Metadata?.[SHA256_META];
+      return { key, size: out.ContentLength ?? 0, etag: unquote(out.ETag), ...(sha256 ? { sha256 } : {}) };
     } catch (err) {
       const mapped = classify(err, `stat ${key}`, this.url);
       if (mapped.kind === 'notFound') return undefined;
@@ -127,6 +130,7 @@ export class S3Storage implements Storage {
     try {
       const out = await this.client.send(new PutObjectCommand({
         Bucket: this.bucket, Key: this.prefix + key, ...payload(body, digest),
+        Metadata: { [SHA256_META]: digest.toString('hex') },
         IfNoneMatch: opts.ifAbsent ? '*' : undefined,
         IfMatch: opts.ifMatch === undefined ? undefined : this.quoteIfMatch ? `"${opts.ifMatch}"` : opts.ifMatch,
       }));
@@ -141,10 +145,11 @@ export class S3Storage implements Storage {
     }
   }
 
-  async openMultipart(key: string): Promise<MultipartUpload> {
+  async openMultipart(key: string, opts: MultipartOptions = {}): Promise<MultipartUpload> {
     const Key = this.prefix + key;
     const created = await this.client.send(new CreateMultipartUploadCommand({
       Bucket: this.bucket, Key, ChecksumAlgorithm: 'SHA256',
+      ...(opts.sha256 ? { Metadata: { [SHA256_META]: opts.sha256 } } : {}),
     })).catch((err) => { throw classify(err, `start multipart ${key}`, this.url); });
     return new S3Multipart(this, key, created.UploadId!);
   }

@@ -10,7 +10,13 @@ import type { Readable } from 'node:stream';
  */
 export type Body = Uint8Array | readonly Uint8Array[];
 
-export interface ObjectInfo { key: string; size: number; etag: string }
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+  /** Hex SHA-256 of the content, when the writer recorded it with the object (cloud metadata). */
+  sha256?: string;
+}
 
 export interface ListEntry { key: string; size?: number; isPrefix?: boolean }
 
@@ -21,7 +27,12 @@ export interface PutOptions {
   ifAbsent?: boolean;
   /** Compare-and-swap: the write happens only if the current object has this etag. */
   ifMatch?: string;
-  /** Hex SHA-256 of the body, for backends that let the server verify it. */
+  /** Hex SHA-256 of the body: the server verifies it where it can, and it is kept with the object (`stat`). */
+  sha256?: string;
+}
+
+export interface MultipartOptions {
+  /** Hex SHA-256 of the whole object, kept with it (`stat`); parts are verified one by one. */
   sha256?: string;
 }
 
@@ -55,7 +66,7 @@ export interface Storage {
   /** The object (or a byte range of it) as a stream. Fails with StorageError kind 'notFound'. */
   get(key: string, opts?: { range?: ByteRange }): Promise<Readable>;
   put(key: string, body: Body, opts?: PutOptions): Promise<PutResult>;
-  openMultipart(key: string): Promise<MultipartUpload>;
+  openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload>;
   /** Deletes the keys; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
 }
