@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { DatamoverError } from '../engine/errors.js';
+import { registerBench } from './commands/bench.js';
 import { registerBundle } from './commands/bundle.js';
 import { registerContext } from './commands/context.js';
 import { registerCopy } from './commands/copy.js';
@@ -57,6 +58,7 @@ function buildProgram(): Command {
   registerContext(program, action);
   registerFsck(program, action);
   registerCopy(program, action);
+  registerBench(program, action);
   return program;
 }
 
