@@ -25,6 +25,9 @@ export interface GlobalOptions {
   retryDeadline?: string;
 }
 
+/** Commands whose printed line is their result (an id a script captures), printed even with --quiet. */
+const RESULT_COMMANDS = new Set(['bundle upload', 'bundle commit', 'session start']);
+
 export class CommandContext {
   readonly report: Reporter;
   readonly stopProgress: () => void;
@@ -91,7 +94,7 @@ export class CommandContext {
     this.stopProgress();
     if (this.opts.json) {
       process.stdout.write(`${JSON.stringify({ type: 'summary', command: this.command, ok: true, ...summary })}\n`);
-    } else if (!this.opts.quiet || this.command === 'bundle upload') {
+    } else if (!this.opts.quiet || RESULT_COMMANDS.has(this.command)) {
       const lines = Array.isArray(human) ? human : [human];
       if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
     }

@@ -1,0 +1,191 @@
+/**
+ * The Dockerfile and deploy/ manifests against the real CLI: no container engine or cluster runs here, so
+ * every command, flag and environment variable they use is checked against the built binary, and the image's
+ * final stage is rehearsed in a scratch directory (production dependencies only, then a round trip).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseAllDocuments } from 'yaml';
+import { cli, repoRoot, seededBytes, tempDir, writeFile } from './helpers.js';
+
+const t = suite('deploy: Dockerfile, Kubernetes and Argo manifests against the CLI');
+
+const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+const IMAGE = `ghcr.io/example/datamover:${pkg.version}`;
+
+/** Shell commands of the README's "Install" code block, comments and blank lines dropped. */
+function readmeInstallCommands(): string[] {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Install'))!;
+  const block = /```bash\n([\s\S]*?)```/.exec(section)![1]!;
+  return block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+}
+
+interface Stage { from: string; runs: string[]; user?: string; entrypoint?: string[]; copies: string[] }
+
+function dockerStages(): Stage[] {
+  const text = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const stages: Stage[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [instruction, ...rest] = line.split(/\s+/);
+    const arg = rest.join(' ');
+    if (instruction === 'FROM') stages.push({ from: rest[0]!, runs: [], copies: [] });
+    const stage = stages.at(-1)!;
+    if (instruction === 'RUN') stage.runs.push(...arg.split('&&').map((c) => c.trim()));
+    if (instruction === 'USER') stage.user = arg;
+    if (instruction === 'ENTRYPOINT') stage.entrypoint = JSON.parse(arg) as string[];
+    if (instruction === 'COPY') stage.copies.push(arg);
+  }
+  return stages;
+}
+
+t('Dockerfile: slim Node 20 stages, only README install commands, production deps and non-root in the final stage, entry point in bin', () => {
+  const stages = dockerStages();
+  assert.ok(stages.length >= 2, 'multi-stage');
+  for (const s of stages) assert.match(s.from, /^node:20(\.\d+)*-[a-z]+-slim(\s|$)/, s.from);
+  const install = readmeInstallCommands();
+  for (const run of stages.flatMap((s) => s.runs)) assert.ok(install.includes(run), `"${run}" is not one of the README's install commands: ${install.join(' | ')}`);
+  const final = stages.at(-1)!;
+  for (const run of final.runs.filter((r) => r.startsWith('npm ci'))) assert.match(run, /--omit=dev/, 'the final stage installs production dependencies only');
+  assert.ok(final.user && final.user !== 'root' && final.user !== '0', `final stage user: ${final.user}`);
+  assert.equal(final.entrypoint, ['datamover']);
+  assert.ok(pkg.bin.datamover, 'datamover is in package.json bin');
+  const binDir = path.dirname(pkg.bin.datamover).split('/').slice(0, 2).join('/'); // dist/cli
+  assert.ok(final.copies.some((c) => c.includes(`/app/${binDir} `)), `the final stage copies ${binDir}`);
+});
+
+t('the final stage, rehearsed: production dependencies only, the copied dist/ runs a round trip', () => {
+  const app = tempDir('image');
+  for (const f of ['package.json', 'package-lock.json']) cpSync(path.join(repoRoot, f), path.join(app, f));
+  const ci = spawnSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, encoding: 'utf8' });
+  assert.is(ci.status, 0, ci.stderr);
+  for (const dir of ['engine', 'workers', 'cli']) cpSync(path.join(repoRoot, 'dist', dir), path.join(app, 'dist', dir), { recursive: true });
+  const bin = path.join(app, pkg.bin.datamover);
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, DATAMOVER_HOME: path.join(app, 'home') } });
+  const src = tempDir('image-src');
+  writeFile(src, 'a/b.bin', seededBytes(5, 5 * 1024 * 1024));
+  assert.is(run('repo', 'create', 'r').status, 0);
+  const up = run('bundle', 'upload', src, '--repo', 'r', '--label', 'l');
+  assert.is(up.status, 0, up.stderr);
+  const down = run('bundle', 'download', path.join(app, 'out'), '--repo', 'r', '--label', 'l');
+  assert.is(down.status, 0, down.stderr);
+  assert.ok(readFileSync(path.join(app, 'out/a/b.bin')).equals(seededBytes(5, 5 * 1024 * 1024)));
+});
+
+interface Container { image?: string; args?: string[]; command?: string[]; env?: { name: string }[]; envFrom?: { configMapRef?: { name: string } }[] }
+
+function manifests(): { file: string; doc: Record<string, unknown> }[] {
+  const dir = path.join(repoRoot, 'deploy');
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml')).sort();
+  return files.flatMap((file) => parseAllDocuments(readFileSync(path.join(dir, file), 'utf8')).map((d) => {
+    assert.equal(d.errors, [], `${file} parses`);
+    return { file, doc: d.toJS() as Record<string, unknown> };
+  }));
+}
+
+function containersOf(node: unknown, out: Container[] = []): Container[] {
+  if (Array.isArray(node)) node.forEach((n) => containersOf(n, out));
+  else if (node && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'containers' && Array.isArray(value)) out.push(...(value as Container[]));
+      else if (key === 'container' && value && typeof value === 'object') out.push(value as Container);
+      else containersOf(value, out);
+    }
+  }
+  return out;
+}
+
+/** Options the binary's --help lists for `words` (or the global ones when empty). */
+const helpCache = new Map<string, string>();
+function helpOf(words: string[]): string {
+  const key = words.join(' ');
+  if (!helpCache.has(key)) {
+    const r = cli([...words, '--help']);
+    assert.is(r.code, 0, `datamover ${key} --help: ${r.stderr}`);
+    helpCache.set(key, r.stdout);
+  }
+  return helpCache.get(key)!;
+}
+
+/** Splits datamover arguments into global flags, the command words and the command's flags; checks each. */
+function checkArgs(args: string[], where: string): void {
+  const globalHelp = helpOf([]);
+  let i = 0;
+  const takesValue = (help: string, flag: string) => new RegExp(`${flag}[ ,][^\\n]*<`).test(help.split('\n').find((l) => l.trim().startsWith(flag)) ?? '');
+  while (args[i]?.startsWith('--')) {
+    assert.ok(globalHelp.includes(`  ${args[i]}`), `${where}: ${args[i]} is not a global flag`);
+    i += takesValue(globalHelp, args[i]!) ? 2 : 1;
+  }
+  const words: string[] = [];
+  while (i < args.length && !args[i]!.startsWith('-') && words.length < 2) {
+    const candidate = [...words, args[i]!];
+    if (cli([...candidate, '--help']).code !== 0) break;
+    words.push(args[i++]!);
+    if (/^Usage: datamover .*<\w+>/.test(helpOf(words).split('\n')[0]!) || !helpOf(words).includes('Commands:')) break;
+  }
+  assert.ok(words.length > 0, `${where}: no datamover command in ${JSON.stringify(args)}`);
+  const help = helpOf(words);
+  for (const arg of args.slice(i)) {
+    if (arg.startsWith('--')) assert.ok(help.includes(`  ${arg}`) || globalHelp.includes(`  ${arg}`), `${where}: datamover ${words.join(' ')} has no ${arg}`);
+  }
+}
+
+/** Environment variables the compiled CLI and engine read. */
+function envRead(): Set<string> {
+  const names = new Set<string>();
+  const scan = (dir: string) => {
+    for (const f of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+      if (!f.endsWith('.js')) continue;
+      for (const m of readFileSync(path.join(dir, f), 'utf8').matchAll(/env(?:\?\.|\.)([A-Z][A-Z0-9_]+)/g)) names.add(m[1]!);
+    }
+  };
+  scan(path.join(repoRoot, 'dist', 'cli'));
+  scan(path.join(repoRoot, 'dist', 'engine'));
+  return names;
+}
+
+t('every manifest parses; each container runs the one image, real commands and flags, and env the CLI reads', () => {
+  const docs = manifests();
+  assert.ok(docs.length >= 6, `${docs.length} manifests`);
+  const kinds = docs.map((d) => d.doc.kind);
+  for (const kind of ['Job', 'CronJob', 'Workflow', 'ServiceAccount']) assert.ok(kinds.includes(kind), `a ${kind} ships`);
+  const indexed = docs.find((d) => d.doc.kind === 'Job' && (d.doc.spec as { completionMode?: string }).completionMode === 'Indexed');
+  assert.ok(indexed, 'an Indexed Job fans out the shards');
+  const configMaps = new Map(docs.filter((d) => d.doc.kind === 'ConfigMap').map((d) => [(d.doc.metadata as { name: string }).name, d.doc.data as Record<string, string>]));
+  const read = envRead();
+  let containers = 0;
+  for (const { file, doc } of docs) {
+    for (const c of containersOf(doc)) {
+      containers++;
+      const where = `${file} (${doc.kind})`;
+      assert.is(c.image, IMAGE, `${where}: image`);
+      assert.is(c.command, undefined, `${where}: the image's entry point runs datamover`);
+      checkArgs(c.args ?? [], where);
+      const env = new Set((c.env ?? []).map((e) => e.name));
+      for (const ref of (c.args ?? []).join(' ').matchAll(/\$\((\w+)\)/g)) assert.ok(env.has(ref[1]!), `${where}: $(${ref[1]}) is not in env`);
+      const fromMaps = (c.envFrom ?? []).flatMap((e) => Object.keys(configMaps.get(e.configMapRef?.name ?? '') ?? {}));
+      for (const name of [...env, ...fromMaps].filter((n) => n.startsWith('DATAMOVER_') || n.startsWith('AWS_') || n === 'JOB_COMPLETION_INDEX')) {
+        assert.ok(read.has(name) || name.startsWith('AWS_'), `${where}: datamover never reads ${name}`);
+      }
+      if ((c.args ?? []).includes('--shards')) assert.ok(doc.kind === 'Job', `${where}: --shards needs JOB_COMPLETION_INDEX from an Indexed Job`);
+    }
+  }
+  assert.ok(containers >= 6, `${containers} containers checked`);
+  assert.ok(read.has('JOB_COMPLETION_INDEX') && read.has('DATAMOVER_SESSION') && read.has('DATAMOVER_SHARDS'));
+});
+
+t('split-upload.sh applies manifests that exist and starts the session with real flags', () => {
+  const script = readFileSync(path.join(repoRoot, 'deploy/k8s/split-upload.sh'), 'utf8');
+  for (const m of script.matchAll(/-f ([\w.-]+\.yaml)/g)) assert.ok(readdirSync(path.join(repoRoot, 'deploy/k8s')).includes(m[1]!), m[1]);
+  const call = /-- (--store "\$STORE" session start --repo \w+)/.exec(script);
+  assert.ok(call, 'the script runs `session start`');
+  checkArgs(call[1]!.replace('"$STORE"', 's3://x/y').split(' '), 'split-upload.sh');
+  assert.is(spawnSync('bash', ['-n', path.join(repoRoot, 'deploy/k8s/split-upload.sh')]).status, 0, 'bash -n');
+});
+
+t.run();
