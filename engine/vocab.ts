@@ -115,11 +115,18 @@ export const keys = {
  * directly ("a/b" sorts before "a-c" because "a" < "a-c"). Returns <0, 0, >0.
  */
 export function comparePaths(a: string, b: string): number {
-  const as = a.split('/');
-  const bs = b.split('/');
-  const n = Math.min(as.length, bs.length);
+  // Equivalent to comparing the '/'-separated components in turn: at the first difference, a string whose
+  // component has ended (a '/' or its end) sorts first. No arrays are built: this runs per entry of a manifest.
+  const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    if (as[i] !== bs[i]) return as[i] < bs[i] ? -1 : 1;
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === SLASH) return -1;
+    if (y === SLASH) return 1;
+    return x - y;
   }
-  return as.length - bs.length;
+  return a.length - b.length;
 }
+
+const SLASH = 0x2f;

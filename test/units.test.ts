@@ -85,6 +85,23 @@ t('planJobs cuts at fixed chunk offsets and batches small files up to the buffer
 t('manifest order is component-wise', () => {
   const paths = ['a-c', 'a/b', 'a', 'a/b/c', 'b', 'a.x'];
   assert.equal([...paths].sort(comparePaths), ['a', 'a/b', 'a/b/c', 'a-c', 'a.x', 'b']);
+  // Against the definition (compare components in turn) on seeded random paths over a small alphabet.
+  const byComponents = (x: string, y: string) => {
+    const [xs, ys] = [x.split('/'), y.split('/')];
+    for (let i = 0; i < Math.min(xs.length, ys.length); i++) if (xs[i] !== ys[i]) return xs[i]! < ys[i]! ? -1 : 1;
+    return xs.length - ys.length;
+  };
+  const bytes = seededBytes(42, 40_000);
+  const alphabet = ['a', 'b', '/', '-', '.', 'é', ' '];
+  const word = (at: number) => {
+    let out = 'x';
+    for (let i = 0; i < bytes[at]! % 6; i++) out += alphabet[bytes[at + i + 1]! % alphabet.length];
+    return out.replace(/\/+/g, '/').replace(/\/$/, '');
+  };
+  for (let i = 0; i < 5_000; i++) {
+    const [x, y] = [word(i * 8), word(i * 8 + 4)];
+    assert.is(Math.sign(comparePaths(x, y)), Math.sign(byComponents(x, y)), `${x} vs ${y}`);
+  }
 });
 
 t('unsafe manifest paths are rejected', () => {

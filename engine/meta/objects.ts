@@ -13,7 +13,7 @@ export async function readJson<T>(storage: Storage, key: string): Promise<T | un
 }
 
 export function gzipLines(values: readonly unknown[]): Buffer {
-  return gzipSync(values.map((v) => JSON.stringify(v)).join('\n') + '\n', { level: 3 });
+  return gzipSync(values.map((v) => JSON.stringify(v)).join('\n') + '\n', { level: 1 });
 }
 
 export function gunzipLines<T>(data: Buffer): T[] {

@@ -9,23 +9,24 @@ import type { HashOutcome, HashTask } from '../../workers/hash-ranges.js';
 const workerFile = new URL('../../workers/hash-worker.js', import.meta.url).href;
 
 export class HashStage {
-  private readonly pool: Piscina<HashTask, HashOutcome>;
+  /** Started on the first task: an upload whose files all come from the file cache never starts threads. */
+  private pool?: Piscina<HashTask, HashOutcome>;
   readonly threads: number;
 
   constructor(threads = defaultWorkerCount()) {
     this.threads = threads;
-    this.pool = new Piscina({ filename: workerFile, minThreads: threads, maxThreads: threads, idleTimeout: 1_000 });
   }
 
   /** Tasks that may usefully be in flight: enough to keep every thread busy while results are handled. */
   get depth(): number { return this.threads * 2; }
 
   run(task: HashTask): Promise<HashOutcome> {
+    this.pool ??= new Piscina({ filename: workerFile, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 1_000 });
     return this.pool.run(task, { transferList: [task.buffer] });
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await this.pool?.destroy();
   }
 }
 
