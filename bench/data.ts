@@ -1,6 +1,6 @@
 /** Seeded data sets for the benchmarks: written once under bench/data/, reused while their marker matches. */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export interface DataSet { name: string; dir: string; bytes: number; files: number }
@@ -16,7 +16,10 @@ function block(seed: number, n: number): Buffer {
 
 function prepared(dir: string, marker: string, make: () => void): void {
   const markerFile = path.join(dir, '.bench-marker');
-  if (existsSync(markerFile) && readFileSync(markerFile, 'utf8') === marker) return;
+  // A run that died between a change and its undo leaves `<dir>.dirty`: the set is made again.
+  const clean = !existsSync(`${dir}.dirty`);
+  if (clean && existsSync(markerFile) && readFileSync(markerFile, 'utf8') === marker) return;
+  rmSync(`${dir}.dirty`, { force: true });
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   make();
@@ -51,4 +54,73 @@ export function smallFiles(root: string, count: number, size: number): DataSet {
     }
   });
   return { name: `${count} × ${size / 1024} KiB files`, dir, bytes: count * size, files: count };
+}
+
+/** Two identical copies of a tree of `count` files of `size` bytes (`a/` and `copy-of-a/`): dedup should store one. */
+export function duplicatedSubtree(root: string, count: number, size: number): DataSet {
+  const dir = path.join(root, `dup-${count}x${size}`);
+  prepared(dir, `dup:${count}:${size}`, () => {
+    const base = block(3, size);
+    for (const top of ['a', 'copy-of-a']) {
+      for (let d = 0; d < 10; d++) mkdirSync(path.join(dir, top, `d${d}`), { recursive: true });
+      for (let i = 0; i < count / 2; i++) {
+        base.writeUInt32LE(i, 0);
+        writeFileSync(path.join(dir, top, `d${i % 10}`, `f${i}.bin`), base);
+      }
+    }
+  });
+  return { name: `${count} × ${size / 1024} KiB files, half a copy of the other half`, dir, bytes: count * size, files: count };
+}
+
+/**
+ * Changes about 1% of a data set in place and returns how to undo it: for a single file, 1% of its 8 MiB blocks
+ * get new content; for a tree, 1% of its files are rewritten (same size, new bytes).
+ */
+export function changeOnePercent(data: DataSet, round: number): () => void {
+  writeFileSync(`${data.dir}.dirty`, '');
+  const undo = changeInPlace(data, round);
+  return () => { undo(); rmSync(`${data.dir}.dirty`, { force: true }); };
+}
+
+function changeInPlace(data: DataSet, round: number): () => void {
+  if (data.files === 1) {
+    const file = path.join(data.dir, 'big.bin');
+    const step = 8 * 1024 * 1024;
+    const blocks = Math.max(1, Math.round(data.bytes / step / 100));
+    const fd = openSync(file, 'r+');
+    const stride = Math.floor(data.bytes / step / blocks);
+    const touched: number[] = [];
+    for (let b = 0; b < blocks; b++) {
+      const i = b * stride + (round % stride);
+      touched.push(i);
+      writeSync(fd, block(1000 + round, Math.min(step, data.bytes - i * step)), 0, Math.min(step, data.bytes - i * step), i * step);
+    }
+    closeSync(fd);
+    return () => {
+      const fd2 = openSync(file, 'r+');
+      const base = block(1, step);
+      for (const i of touched) { base.writeUInt32LE(i, 0); writeSync(fd2, base, 0, Math.min(step, data.bytes - i * step), i * step); }
+      closeSync(fd2);
+    };
+  }
+  const files = listTree(data.dir).filter((f) => f.endsWith('.bin'));
+  const chosen = files.filter((_, i) => (i + round) % 100 === 0);
+  const saved = chosen.map((f) => [f, readFileSync(f)] as const);
+  for (const [f, old] of saved) { const next = Buffer.from(old); next.writeUInt32LE(0xfeed0000 + round, 4); writeFileSync(f, next); }
+  return () => { for (const [f, old] of saved) writeFileSync(f, old); };
+}
+
+function listTree(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+}
+
+/** A sparse file of `bytes` (all zeros, no disk): reading it costs no I/O, so memory and hashing show alone. */
+export function sparseFile(root: string, bytes: number): DataSet {
+  const dir = path.join(root, `sparse-${bytes}`);
+  prepared(dir, `sparse:${bytes}`, () => {
+    const fd = openSync(path.join(dir, 'sparse.bin'), 'w');
+    ftruncateSync(fd, bytes);
+    closeSync(fd);
+  });
+  return { name: `1 × ${(bytes / 2 ** 30).toFixed(0)} GiB sparse file`, dir, bytes, files: 1 };
 }

@@ -1,30 +1,31 @@
 /**
- * `npm run bench [-- --quick]`: datamover against peers on the same data in the same run. Each figure is the
- * median of several runs; datamover's time is printed as a ratio to each peer's. Peak RSS from /usr/bin/time.
- * Results go to bench/RESULTS.md. Peers missing from the machine are installed with apt-get when root.
+ * `npm run bench [-- --quick | --smoke] [--out FILE] [--data DIR]`: datamover against its peers on the same
+ * seeded data in the same run. Each figure is the median of several runs (3 in full mode); every datamover time
+ * is printed as a ratio to each peer's. Peak RSS from /usr/bin/time. Full mode writes bench/RESULTS.md.
+ * Missing peers are installed with apt-get when root (not in smoke mode, which only uses what is there).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type DataSet, bigFile, smallFiles } from './data.js';
+import { type DataSet, bigFile, changeOnePercent, duplicatedSubtree, smallFiles, sparseFile } from './data.js';
 import { type Measure, cli, repoRoot, timed } from './measure.js';
+import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
 
-const quick = process.argv.includes('--quick');
-const runs = quick ? 1 : 3;
-const dataRoot = path.join(repoRoot, 'bench', 'data');
-const work = path.join(os.tmpdir(), 'datamover-bench');
+const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+const mode = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
+const runs = mode === 'full' ? 3 : 1;
+const dataRoot = arg('--data') ?? path.join(repoRoot, 'bench', 'data');
+const outFile = arg('--out') ?? (mode === 'full' ? path.join(repoRoot, 'bench', 'RESULTS.md') : undefined);
+const work = path.join(os.tmpdir(), `datamover-bench-${process.pid}`);
+const peersOk = { rclone: have('rclone', 'rclone', mode !== 'smoke'), restic: have('restic', 'restic', mode !== 'smoke') };
+
+interface Row { data: string; scenario: string; dm: Measure; gibs?: number; note?: string; peers: [string, Measure][] }
+const rows: Row[] = [];
+const MiB = 2 ** 20;
 
 function median(xs: Measure[]): Measure {
-  const s = [...xs].sort((a, b) => a.seconds - b.seconds);
-  return s[Math.floor(s.length / 2)];
-}
-
-function have(cmd: string): boolean {
-  if (spawnSync('which', [cmd]).status === 0) return true;
-  if (process.getuid?.() !== 0) return false;
-  spawnSync('apt-get', ['install', '-y', '-qq', cmd], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  return spawnSync('which', [cmd]).status === 0;
+  return [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)]!;
 }
 
 /** Runs `prepare` (untimed) then `run` (timed) `runs` times; returns the median. */
@@ -34,51 +35,148 @@ function measure(prepare: () => void, run: () => Measure): Measure {
   return median(out);
 }
 
-const fresh = (dir: string) => () => { rmSync(dir, { recursive: true, force: true }); mkdirSync(dir, { recursive: true }); };
-const dm = (store: string, ...args: string[]) => timed(process.execPath, [cli, '--store', store, '--quiet', ...args]);
+const dmEnv = { DATAMOVER_HOME: path.join(work, 'home'), DATAMOVER_AUTHOR: 'Bench <bench@example.com>' };
+const dm = (store: string, ...args: string[]) => timed(process.execPath, [cli, '--store', store, '--quiet', ...args], dmEnv);
+const upload = (store: string, dir: string, ...extra: string[]) => dm(store, 'bundle', 'upload', dir, '--repo', 'bench', '--label', 'latest', ...extra);
 
-function scenarios(data: DataSet): string[] {
-  const store = path.join(work, 'dm-store');
-  const rows: string[] = [];
-  const initStore = () => { fresh(store)(); dm(store, 'repo', 'create', 'bench'); };
-  const up = measure(initStore, () => dm(store, 'bundle', 'upload', data.dir, '--repo', 'bench', '--label', 'latest'));
-  // A rerun as a cron backup does it: to the same label, so unchanged files come from the file cache.
-  const rerun = measure(() => undefined, () => dm(store, 'bundle', 'upload', data.dir, '--repo', 'bench', '--label', 'latest'));
-  const rehash = measure(() => undefined, () => dm(store, 'bundle', 'upload', data.dir, '--repo', 'bench', '--label', 'latest', '--rehash'));
-  const dest = path.join(work, 'dm-dest');
-  const down = measure(fresh(dest), () => dm(store, 'bundle', 'download', path.join(dest, 'out'), '--repo', 'bench', '--label', 'latest'));
-  const peers: [string, Measure][] = [];
-  const peerReruns: [string, Measure][] = [];
-  const cpDest = path.join(work, 'cp-dest');
-  peers.push(['cp -r', measure(fresh(cpDest), () => timed('cp', ['-r', data.dir, path.join(cpDest, 'out')]))]);
-  if (have('rclone')) {
-    const rc = path.join(work, 'rclone-dest');
-    const copy = () => timed('rclone', ['copy', '--transfers', '8', '--checkers', '8', data.dir, rc]);
-    peers.push(['rclone copy (t8/c8)', measure(fresh(rc), copy)]);
-    peerReruns.push(['rclone copy no-op', measure(() => undefined, copy)]);
-  }
-  if (have('restic')) {
-    const rs = path.join(work, 'restic-repo');
-    const env = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: rs };
-    const backup = () => timed('restic', ['backup', '-q', data.dir], env);
-    peers.push(['restic backup', measure(() => { fresh(rs)(); timed('restic', ['init', '-q'], env); }, backup)]);
-    peerReruns.push(['restic backup (unchanged)', measure(() => undefined, backup)]);
-  }
-  const gib = data.bytes / 2 ** 30;
-  const ratios = (t: number, list: [string, Measure][]) => list.map(([n, m]) => `${n} ${m.seconds.toFixed(2)} s → **${(t / m.seconds).toFixed(2)}×**`).join('; ');
-  rows.push(`| ${data.name} | first upload | ${up.seconds.toFixed(2)} s | ${(gib / up.seconds).toFixed(2)} GiB/s | ${up.rssMiB.toFixed(0)} MiB | ${ratios(up.seconds, peers)} |`);
-  rows.push(`| ${data.name} | unchanged rerun (file cache) | ${rerun.seconds.toFixed(2)} s | – | ${rerun.rssMiB.toFixed(0)} MiB | ${ratios(rerun.seconds, peerReruns)} |`);
-  rows.push(`| ${data.name} | unchanged rerun --rehash (read, hash, dedup) | ${rehash.seconds.toFixed(2)} s | – | ${rehash.rssMiB.toFixed(0)} MiB | |`);
-  rows.push(`| ${data.name} | full download | ${down.seconds.toFixed(2)} s | ${(gib / down.seconds).toFixed(2)} GiB/s | ${down.rssMiB.toFixed(0)} MiB | cp -r ${peers[0][1].seconds.toFixed(2)} s → **${(down.seconds / peers[0][1].seconds).toFixed(2)}×** |`);
-  for (const r of rows) console.log(r);
-  return rows;
+function add(row: Row) {
+  rows.push(row);
+  console.log(format(row));
 }
 
+function treeScenarios(data: DataSet, opts: { subset?: string; download?: boolean; changed?: boolean } = {}): void {
+  const store = path.join(work, 'dm-store');
+  const restic = new Restic(path.join(work, 'restic-repo'));
+  const initStore = () => { fresh(store)(); dm(store, 'repo', 'create', 'bench'); };
+  const up = measure(initStore, () => upload(store, data.dir));
+  const peers: [string, Measure][] = [['cp -r', measure(fresh(path.join(work, 'cp')), () => cpR(data.dir, path.join(work, 'cp', 'out')))]];
+  const rcDest = path.join(work, 'rclone-dest');
+  if (peersOk.rclone) peers.push(['rclone copy (t8/c8)', measure(fresh(rcDest), () => rcloneCopy(data.dir, rcDest))]);
+  if (peersOk.restic) peers.push(['restic backup', measure(() => restic.init(), () => restic.backup(data.dir))]);
+  add({ data: data.name, scenario: 'first upload', dm: up, gibs: data.bytes / 2 ** 30 / up.seconds, peers });
+
+  const rerunPeers: [string, Measure][] = [];
+  if (peersOk.rclone) rerunPeers.push(['rclone copy no-op', measure(() => undefined, () => rcloneCopy(data.dir, rcDest))]);
+  if (peersOk.restic) rerunPeers.push(['restic backup (unchanged)', measure(() => undefined, () => restic.backup(data.dir))]);
+  add({ data: data.name, scenario: 'unchanged rerun (file cache)', dm: measure(() => undefined, () => upload(store, data.dir)), peers: rerunPeers });
+
+  if (opts.changed !== false) changedRerun(data, store, restic);
+  if (opts.download !== false) downloads(data, store, restic, peers[0]![1], opts.subset);
+}
+
+/** 1% of the data changed; both tools back up the same change, then the change is undone (untimed re-baseline). */
+function changedRerun(data: DataSet, store: string, restic: Restic): void {
+  const dmTimes: Measure[] = [];
+  const resticTimes: Measure[] = [];
+  for (let round = 0; round < runs; round++) {
+    const undo = changeOnePercent(data, round + 1);
+    try {
+      dmTimes.push(upload(store, data.dir));
+      if (peersOk.restic) resticTimes.push(restic.backup(data.dir));
+    } finally {
+      undo();
+    }
+    upload(store, data.dir);
+    if (peersOk.restic) restic.backup(data.dir);
+  }
+  add({ data: data.name, scenario: '1% changed rerun', dm: median(dmTimes), peers: peersOk.restic ? [['restic backup (same change)', median(resticTimes)]] : [] });
+}
+
+function downloads(data: DataSet, store: string, restic: Restic, cp: Measure, subset?: string): void {
+  const dest = path.join(work, 'dm-dest');
+  const down = measure(fresh(dest), () => dm(store, 'bundle', 'download', path.join(dest, 'out'), '--repo', 'bench', '--label', 'latest'));
+  const peers: [string, Measure][] = [['cp -r', cp]];
+  const rsDest = path.join(work, 'restic-dest');
+  if (peersOk.restic) peers.push(['restic restore', measure(fresh(rsDest), () => restic.restore(rsDest))]);
+  add({ data: data.name, scenario: 'full download', dm: down, gibs: data.bytes / 2 ** 30 / down.seconds, peers });
+  if (!subset) return;
+  const sub = measure(fresh(dest), () => dm(store, 'bundle', 'download', path.join(dest, 'out'), '--repo', 'bench', '--label', 'latest', '--include', subset));
+  const subPeers: [string, Measure][] = [];
+  if (peersOk.restic) subPeers.push(['restic restore --include', measure(fresh(rsDest), () => restic.restore(rsDest, path.join(data.dir, subset)))]);
+  add({ data: data.name, scenario: `subset download (${subset}/, 1%)`, dm: sub, peers: subPeers });
+}
+
+/** The big file: first upload against the hash/disk ceiling, an identical copy added, 1% changed. */
+function bigFileScenarios(data: DataSet): void {
+  treeScenarios(data);
+  const store = path.join(work, 'dm-store');
+  const ceiling = ceilingGiBs(path.join(data.dir, 'big.bin'));
+  const last = rows.find((r) => r.data === data.name && r.scenario === 'first upload')!;
+  last.note = `${((last.gibs ?? 0) / ceiling.gibs * 100).toFixed(0)}% of the ceiling ${ceiling.gibs.toFixed(2)} GiB/s (${ceiling.why})`;
+  console.log(`  ${last.note}`);
+  const restic = new Restic(path.join(work, 'restic-repo'));
+  const copy = path.join(data.dir, 'identical-copy.bin');
+  const before = duSize(store);
+  const resticBefore = peersOk.restic ? restic.size() : 0;
+  copyFileSync(path.join(data.dir, 'big.bin'), copy);
+  try {
+    const dmCopy = upload(store, data.dir);
+    const growth = duSize(store) - before;
+    const peers: [string, Measure][] = [];
+    if (peersOk.restic) peers.push(['restic backup', restic.backup(data.dir)]);
+    const resticGrowth = peersOk.restic ? ` (restic +${((restic.size() - resticBefore) / 2 ** 20).toFixed(2)} MiB)` : '';
+    add({ data: data.name, scenario: 'identical copy added', dm: dmCopy, note: `store +${(growth / 2 ** 20).toFixed(2)} MiB${resticGrowth}`, peers });
+  } finally {
+    rmSync(copy, { force: true });
+  }
+}
+
+/** min(page-cache read rate, cores × SHA-256 rate), both measured now. */
+function ceilingGiBs(file: string): { gibs: number; why: string } {
+  const readGiBs = statSync(file).size / 2 ** 30 / timed('dd', [`if=${file}`, 'of=/dev/null', 'bs=8M', 'status=none']).seconds;
+  const buf = Buffer.alloc(256 * MiB, 1);
+  const t0 = performance.now();
+  createHash('sha256').update(buf).digest();
+  const hashGiBs = 0.25 / ((performance.now() - t0) / 1000);
+  const cores = os.availableParallelism();
+  const gibs = Math.min(readGiBs, cores * hashGiBs);
+  return { gibs, why: `read ${readGiBs.toFixed(2)} GiB/s, SHA-256 ${hashGiBs.toFixed(2)} GiB/s × ${cores} cores` };
+}
+
+/** Upload only, for memory: the 200k-file tree, the duplicated subtree, a sparse file. */
+function uploadOnly(data: DataSet, note: (store: string) => string, peersToo: boolean): void {
+  const store = path.join(work, 'dm-store');
+  const up = measure(() => { fresh(store)(); dm(store, 'repo', 'create', 'bench'); }, () => upload(store, data.dir));
+  const peers: [string, Measure][] = [];
+  if (peersToo && peersOk.restic) {
+    const restic = new Restic(path.join(work, 'restic-repo'));
+    peers.push(['restic backup', measure(() => restic.init(), () => restic.backup(data.dir))]);
+  }
+  add({ data: data.name, scenario: 'first upload', dm: up, gibs: data.bytes / 2 ** 30 / up.seconds, note: note(store), peers });
+}
+
+function format(r: Row): string {
+  const ratios = r.peers.map(([n, m]) => `${n} ${m.seconds.toFixed(2)} s → **${(r.dm.seconds / m.seconds).toFixed(2)}×**`).join('; ');
+  const rate = r.gibs === undefined ? '–' : `${r.gibs.toFixed(2)} GiB/s`;
+  return `| ${r.data} | ${r.scenario} | ${r.dm.seconds.toFixed(2)} s | ${rate} | ${r.dm.rssMiB.toFixed(0)} MiB | ${ratios || '–'} | ${r.note ?? ''} |`;
+}
+
+const sizes = {
+  smoke: { big: 16 * MiB, small: 300, tiny: 2_000, dup: 200 },
+  quick: { big: 512 * MiB, small: 5_000, tiny: 20_000, dup: 2_000 },
+  full: { big: 2048 * MiB, small: 20_000, tiny: 200_000, dup: 20_000 },
+}[mode];
+
 mkdirSync(work, { recursive: true });
-const sets = quick ? [bigFile(dataRoot, 512 * 2 ** 20), smallFiles(dataRoot, 5_000, 64 * 1024)] : [bigFile(dataRoot, 2 * 2 ** 30), smallFiles(dataRoot, 20_000, 64 * 1024)];
-const header = ['| data | scenario | datamover | throughput | peak RSS | peers (datamover time ÷ peer time) |', '|---|---|---:|---:|---:|---|'];
+const header = ['| data | scenario | datamover | throughput | peak RSS | peers (datamover time ÷ peer time) | notes |', '|---|---|---:|---:|---:|---|---|'];
 console.log(header.join('\n'));
-const rows = sets.flatMap(scenarios);
-const doc = [`# Benchmark results`, '', `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${quick ? 'quick' : 'full'} mode, median of ${runs} run(s), warm page cache, local store.`, '', ...header, ...rows, ''].join('\n');
-if (!quick) writeFileSync(path.join(repoRoot, 'bench', 'RESULTS.md'), doc);
-rmSync(work, { recursive: true, force: true });
+try {
+  bigFileScenarios(bigFile(dataRoot, sizes.big));
+  treeScenarios(smallFiles(dataRoot, sizes.small, 64 * 1024), { subset: 'd7' });
+  const tiny = smallFiles(dataRoot, sizes.tiny, 4096);
+  treeScenarios(tiny, { download: mode !== 'full', changed: false });
+  const dup = duplicatedSubtree(dataRoot, sizes.dup, 64 * 1024);
+  uploadOnly(dup, (store) => {
+    const stored = duSize(path.join(store, 'blobs'));
+    return `stored ${(stored / MiB).toFixed(1)} MiB for ${(dup.bytes / 2 / MiB).toFixed(1)} MiB unique: **${((stored / (dup.bytes / 2) - 1) * 100).toFixed(2)}%** extra`;
+  }, false);
+  if (mode === 'full') uploadOnly(sparseFile(dataRoot, 20 * 1024 * MiB), () => 'all-zero chunks: memory must stay flat', false);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+const doc = [
+  '# Benchmark results', '',
+  `${new Date().toISOString().slice(0, 10)}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${mode} mode, median of ${runs} run(s), warm page cache, local store and local peers.`,
+  '', ...header, ...rows.map(format), '',
+].join('\n');
+if (outFile) writeFileSync(outFile, doc);
