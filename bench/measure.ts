@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
 
-export interface Measure { seconds: number; rssMiB: number }
+export interface Measure { seconds: number; rssMiB: number; stdout?: string }
 
 /**
  * Runs `cmd` to completion and times it. `env` is added to `baseEnv` (default: this process's environment).
@@ -21,5 +21,5 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 6).join(' ')} failed: ${(r.stderr ?? '').slice(-500)}`);
   const rssKiB = useTime ? Number(r.stderr.trim().split('\n').pop()) : NaN;
-  return { seconds, rssMiB: rssKiB / 1024 };
+  return { seconds, rssMiB: rssKiB / 1024, stdout: r.stdout };
 }

@@ -5,7 +5,8 @@
  * Missing peers are installed with apt-get when root (not in smoke mode, which only uses what is there).
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type DataSet, bigFile, changeOnePercent, duplicatedSubtree, smallFiles, sparseFile } from './data.js';
@@ -121,6 +122,38 @@ function bigFileScenarios(data: DataSet): void {
   }
 }
 
+/**
+ * Content-defined chunking on the big file: first upload to a fastcdc store (throughput against the fixed
+ * chunker's row), then the same file with 20 bytes inserted near the start: new bytes stored, fastcdc vs fixed.
+ */
+function cdcScenarios(data: DataSet): void {
+  const shiftedDir = path.join(work, 'shifted');
+  mkdirSync(shiftedDir, { recursive: true });
+  const big = path.join(data.dir, 'big.bin');
+  const shifted = path.join(shiftedDir, 'big.bin');
+  const fd = openSync(shifted, 'w');
+  const head = Buffer.alloc(3_000_000);
+  const src = openSync(big, 'r');
+  readSync(src, head, 0, head.length, 0);
+  writeSync(fd, head);
+  writeSync(fd, Buffer.from('twenty bytes, added.'));
+  closeSync(fd);
+  spawnSync('sh', ['-c', `tail -c +${head.length + 1} '${big}' >> '${shifted}'`]);
+  closeSync(src);
+  const notes: string[] = [];
+  for (const kind of ['fastcdc', 'fixed'] as const) {
+    const store = path.join(work, `dm-${kind}`);
+    const up = measure(() => { fresh(store)(); dm(store, 'repo', 'create', 'bench', '--chunker', kind); }, () => upload(store, data.dir));
+    const second = timed(process.execPath, [cli, '--store', store, '--json', 'bundle', 'upload', shiftedDir, '--repo', 'bench', '--label', 'latest'], dmEnv);
+    const newBytes = Number(JSON.parse((second.stdout ?? '').trim().split('\n').pop() ?? '{}').newBytes);
+    notes.push(`${kind}: ${(newBytes / data.bytes * 100).toFixed(1)}% new after a 20-byte insert`);
+    if (kind === 'fastcdc') add({ data: data.name, scenario: 'first upload, fastcdc store', dm: up, gibs: data.bytes / 2 ** 30 / up.seconds, peers: [] });
+  }
+  rows.at(-1)!.note = notes.join('; ');
+  console.log(`  ${rows.at(-1)!.note}`);
+  rmSync(shiftedDir, { recursive: true, force: true });
+}
+
 /** min(page-cache read rate, cores × SHA-256 rate), both measured now. */
 function ceilingGiBs(file: string): { gibs: number; why: string } {
   const readGiBs = statSync(file).size / 2 ** 30 / timed('dd', [`if=${file}`, 'of=/dev/null', 'bs=8M', 'status=none']).seconds;
@@ -161,7 +194,9 @@ mkdirSync(work, { recursive: true });
 const header = ['| data | scenario | datamover | throughput | peak RSS | peers (datamover time ÷ peer time) | notes |', '|---|---|---:|---:|---:|---|---|'];
 console.log(header.join('\n'));
 try {
-  bigFileScenarios(bigFile(dataRoot, sizes.big));
+  const big = bigFile(dataRoot, sizes.big);
+  bigFileScenarios(big);
+  cdcScenarios(big);
   treeScenarios(smallFiles(dataRoot, sizes.small, 64 * 1024), { subset: 'd7' });
   const tiny = smallFiles(dataRoot, sizes.tiny, 4096);
   treeScenarios(tiny, { download: mode !== 'full', changed: false });

@@ -6,7 +6,13 @@
 export type HashAlgorithm = 'sha256';
 
 /** How files are cut into chunks; recorded per store, since boundaries decide what dedups. */
-export interface ChunkerSpec { kind: 'fixed'; size: number }
+/**
+ * How files are cut into chunks. `fixed`: at multiples of `size`. `fastcdc`: content-defined cuts (min/avg/max)
+ * within fixed `segment`s of the file, which are cut independently so that workers chunk in parallel.
+ */
+export type ChunkerSpec =
+  | { kind: 'fixed'; size: number }
+  | { kind: 'fastcdc'; min: number; avg: number; max: number; segment: number };
 
 export interface Contributor { name: string; email: string }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { type CdcParams, cdcCuts } from './fastcdc.js';
 
 export interface ReadRange {
   /** Absolute path of the file. */
@@ -21,6 +22,8 @@ export interface HashTask {
   /** Where the ranges are read to, back to back from offset 0. Moved in and out, never copied. */
   buffer: ArrayBuffer;
   ranges: ReadRange[];
+  /** Content-defined chunking: each range is cut into chunks (`chunks` of the outcome) instead of being one. */
+  cdc?: CdcParams;
 }
 
 /** Why a range could not be read: errno code (`ENOENT`, `EACCES`, ...) or `CHANGED` (size moved under us). */
@@ -28,8 +31,10 @@ export interface ReadFailure { code: string; abs: string; message: string }
 
 export interface HashOutcome {
   buffer: ArrayBuffer;
-  /** Hex SHA-256 per range, in order; '' for a range that failed. */
+  /** Hex SHA-256 per range, in order; '' for a range that failed (or was cut into `chunks`). */
   digests: string[];
+  /** With `cdc`: per range, its chunks as [hex SHA-256, length] in order ([] for a range that failed). */
+  chunks?: [string, number][][];
   /** The first failure, if any. */
   failure?: ReadFailure;
   /** Every failed range (by index). Once a file fails, its later ranges in the task fail with it. */
@@ -44,6 +49,7 @@ export interface HashOutcome {
 export function hashRanges(task: HashTask, threadId = 0): HashOutcome {
   const view = new Uint8Array(task.buffer);
   const digests: string[] = [];
+  const chunks: [string, number][][] | undefined = task.cdc ? [] : undefined;
   const failures: (ReadFailure & { index: number })[] = [];
   const failedFiles = new Map<string, ReadFailure>();
   let at = 0;
@@ -57,6 +63,7 @@ export function hashRanges(task: HashTask, threadId = 0): HashOutcome {
       if (earlier) {
         failures.push({ ...earlier, index });
         digests.push('');
+        chunks?.push([]);
         return;
       }
       try {
@@ -74,21 +81,36 @@ export function hashRanges(task: HashTask, threadId = 0): HashOutcome {
         if (range.offset + range.length === range.fileSize && fstatSync(fd).size !== range.fileSize) {
           throw Object.assign(new Error('file changed size while being read'), { code: 'CHANGED' });
         }
-        digests.push(createHash('sha256').update(slice).digest('hex'));
+        if (chunks) {
+          chunks.push(cutAndHash(slice, task.cdc!));
+          digests.push('');
+        } else {
+          digests.push(createHash('sha256').update(slice).digest('hex'));
+        }
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         const failure = { code: e.code ?? 'EIO', abs: range.abs, message: e.message };
         failedFiles.set(range.abs, failure);
         failures.push({ ...failure, index });
         digests.push('');
+        chunks?.push([]);
       }
     });
   } finally {
     if (fd >= 0) closeSync(fd);
   }
-  return failures.length
-    ? { buffer: task.buffer, digests, failure: failures[0], failures, threadId }
-    : { buffer: task.buffer, digests, threadId };
+  const outcome: HashOutcome = { buffer: task.buffer, digests, threadId, ...(chunks ? { chunks } : {}) };
+  return failures.length ? { ...outcome, failure: failures[0], failures } : outcome;
+}
+
+function cutAndHash(slice: Uint8Array, cdc: CdcParams): [string, number][] {
+  const out: [string, number][] = [];
+  let at = 0;
+  for (const length of cdcCuts(slice, cdc)) {
+    out.push([createHash('sha256').update(slice.subarray(at, at + length)).digest('hex'), length]);
+    at += length;
+  }
+  return out;
 }
 
 function readExactly(fd: number, into: Uint8Array, range: ReadRange): void {

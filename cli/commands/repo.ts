@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { openFormat } from '../../engine/meta/format.js';
+import { usageError } from '../../engine/errors.js';
+import { CHUNKERS, openFormat } from '../../engine/meta/format.js';
 import { createRepo, getRepo, listRepos } from '../../engine/meta/repos.js';
 import { readIfExists } from '../../engine/storage/storage.js';
 import { keys } from '../../engine/vocab.js';
@@ -9,8 +10,10 @@ export function registerRepo(program: Command, action: Action): void {
   const repo = program.command('repo').description('create and inspect repos');
   repo.command('create <repo>').description('create a repo')
     .option('--description <text>', 'what the repo holds', '')
-    .action(action('repo create', async (ctx, name: string, o: { description: string }) => {
-      await openFormat(ctx.store, true);
+    .option('--chunker <kind>', 'for a new store: fixed (4 MiB chunks, the default) or fastcdc (content-defined, ~1 MiB)')
+    .action(action('repo create', async (ctx, name: string, o: { description: string; chunker?: string }) => {
+      if (o.chunker !== undefined && !(o.chunker in CHUNKERS)) throw usageError(`--chunker ${JSON.stringify(o.chunker)}: expected fixed or fastcdc`);
+      await openFormat(ctx.store, true, o.chunker === undefined ? undefined : CHUNKERS[o.chunker as keyof typeof CHUNKERS]);
       const created = await createRepo(ctx.store, name, o.description, ctx.contributor());
       ctx.done({ repo: created }, `created repo ${name}`);
     }));

@@ -1,20 +1,28 @@
 import { DatamoverError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
-import { FORMAT_VERSION, type FormatRecord, keys } from '../vocab.js';
+import { type ChunkerSpec, FORMAT_VERSION, type FormatRecord, keys } from '../vocab.js';
 import { putJson, readJson } from './objects.js';
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 
+const MiB = 1024 * 1024;
+/** The chunkers a store can be created with. fastcdc: 1 MiB average chunks in 16 MiB segments. */
+export const CHUNKERS: Record<ChunkerSpec['kind'], ChunkerSpec> = {
+  fixed: { kind: 'fixed', size: DEFAULT_CHUNK_SIZE },
+  fastcdc: { kind: 'fastcdc', min: MiB / 4, avg: MiB, max: 4 * MiB, segment: 16 * MiB },
+};
+
 /**
- * Reads `format.json`, creating it (create-only, so two first writers agree) when `create` is set.
- * Fails with FORMAT when the store is missing it (and `create` is not set) or has an unknown version.
+ * Reads `format.json`, creating it (create-only, so two first writers agree) when `create` is set, with
+ * `chunker` (default fixed 4 MiB). Fails with FORMAT when the store is missing it (and `create` is not set) or
+ * has an unknown version, and with CONFLICT when `chunker` is asked of a store created with another.
  */
-export async function openFormat(storage: Storage, create: boolean): Promise<FormatRecord> {
+export async function openFormat(storage: Storage, create: boolean, chunker?: ChunkerSpec): Promise<FormatRecord> {
   let format = await readJson<FormatRecord>(storage, keys.format);
   if (!format && create) {
     const fresh: FormatRecord = {
       format: 'datamover', version: FORMAT_VERSION, hash: 'sha256',
-      chunker: { kind: 'fixed', size: DEFAULT_CHUNK_SIZE }, created: new Date().toISOString(),
+      chunker: chunker ?? CHUNKERS.fixed, created: new Date().toISOString(),
     };
     await putJson(storage, keys.format, fresh, { ifAbsent: true });
     format = await readJson<FormatRecord>(storage, keys.format);
@@ -23,6 +31,9 @@ export async function openFormat(storage: Storage, create: boolean): Promise<For
   if (format.format !== 'datamover' || format.version !== FORMAT_VERSION) {
     throw new DatamoverError('FORMAT',
       `${storage.url}/format.json: unsupported format ${JSON.stringify(format.format)} version ${format.version} (this build reads version ${FORMAT_VERSION})`);
+  }
+  if (chunker && format.chunker.kind !== chunker.kind) {
+    throw new DatamoverError('CONFLICT', `${storage.url} chunks with ${format.chunker.kind}, chosen when it was created; a store keeps its chunker`);
   }
   return format;
 }

@@ -4,6 +4,7 @@
  * manifest in scan order. Manifest pages and indexes wait for their packs: a page is written only after every
  * pack it may reference is durable and indexed (DESIGN §6).
  */
+import type { CdcParams } from '../../workers/fastcdc.js';
 import type { HashOutcome } from '../../workers/hash-ranges.js';
 import { badInput } from '../errors.js';
 import type { Reporter } from '../events.js';
@@ -12,7 +13,7 @@ import type { ManifestWriter } from '../meta/manifest.js';
 import type { EntryItem, JobItem } from '../plan/jobs.js';
 import type { ScanEntry } from '../scan/walk.js';
 import type { Storage } from '../storage/storage.js';
-import type { BlobLocation, ChunkRef, FileEntry, IndexEntry } from '../vocab.js';
+import type { BlobLocation, ChunkRef, ChunkerSpec, FileEntry, IndexEntry } from '../vocab.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { HashStage } from './hash-stage.js';
 import { type DurablePack, type Lease, Packer } from './packer.js';
@@ -30,12 +31,15 @@ export interface Tuning {
   checkpointPacks: number;
   /** A file that cannot be read (vanished, unreadable, changed while read) is left out and reported, not fatal. */
   skipOnError?: boolean;
+  /** Content-defined chunking within each planned range (`chunkSize` is then the range, a segment). */
+  cdc?: CdcParams;
 }
 
 const MiB = 1024 * 1024;
 
 /** Defaults, each a starting point for bench/ to settle (DESIGN marks them "tune"). */
-export function resolveTuning(overrides: Partial<Tuning> | undefined, chunkSize: number): Tuning {
+export function resolveTuning(overrides: Partial<Tuning> | undefined, chunker: ChunkerSpec): Tuning {
+  const chunkSize = chunker.kind === 'fastcdc' ? chunker.segment : chunker.size;
   const t: Tuning = {
     chunkSize, bufferSize: chunkSize, maxRangesPerJob: 1024, workers: 0, concurrency: 4,
     // budget 128 MiB: on 20k × 64 KiB files peak RSS 283 MiB against 410 at 256 MiB, at the same speed.
@@ -43,10 +47,12 @@ export function resolveTuning(overrides: Partial<Tuning> | undefined, chunkSize:
     ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)),
   };
   t.bufferSize = t.chunkSize;
+  if (chunker.kind === 'fastcdc') t.cdc = { min: chunker.min, avg: chunker.avg, max: chunker.max };
   return t;
 }
 
-interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[]; remaining: number; skipped?: string }
+/** `chunks[i]`: the chunks of the file's i-th planned range (one, or several with content-defined chunking). */
+interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[][]; remaining: number; skipped?: string }
 
 /** A file left out of the bundle with --skip-on-error, and why. */
 export interface SkippedFile { path: string; reason: string }
@@ -86,7 +92,7 @@ export class UploadSession {
     for await (const item of items) {
       if (this.failure) break;
       if (item.kind === 'entry') {
-        this.pending.set(item.seq, { entry: item.entry, chunks: item.known ?? new Array(item.chunkCount), remaining: item.chunkCount });
+        this.pending.set(item.seq, { entry: item.entry, chunks: item.known ? [item.known] : new Array(item.chunkCount), remaining: item.chunkCount });
         if (item.known) this.totals.unchangedBytes += item.entry.size;
         if (item.chunkCount === 0) this.chain(() => this.drain());
       } else {
@@ -109,7 +115,7 @@ export class UploadSession {
     const buffer = await this.pool.acquire();
     while (this.inFlight >= this.hashStage.depth) await new Promise<void>((r) => this.slotWaiters.push(r));
     this.inFlight++;
-    this.hashStage.run({ buffer, ranges: job.ranges }).then(
+    this.hashStage.run({ buffer, ranges: job.ranges, ...(this.tuning.cdc ? { cdc: this.tuning.cdc } : {}) }).then(
       (outcome) => this.chain(() => this.handle(job, outcome)),
       (err) => { this.pool.forget(); this.failure ??= err; },
     ).finally(() => {
@@ -149,8 +155,13 @@ export class UploadSession {
         if (failure) state.skipped ??= failure.code === 'CHANGED' ? failure.message : `${failure.code}: ${failure.message}`;
         // A skipped file's chunks are not stored (any claimed before it failed stay as unreferenced pack bytes).
         else if (!state.skipped) {
-          await this.claim(hash, view.subarray(at, at + length), lease);
-          state.chunks[job.refs[i]!.chunk] = [hash, length];
+          const pieces = outcome.chunks?.[i] ?? [[hash, length]];
+          let offset = at;
+          for (const [pieceHash, pieceLength] of pieces) {
+            await this.claim(pieceHash, view.subarray(offset, offset + pieceLength), lease);
+            offset += pieceLength;
+          }
+          state.chunks[job.refs[i]!.chunk] = pieces;
         }
         at += length;
         state.remaining--;
@@ -233,6 +244,6 @@ export class UploadSession {
 function toFileEntry({ entry, chunks }: PendingEntry): FileEntry {
   const out: FileEntry = { path: entry.path, type: entry.type, size: entry.size, mode: entry.mode, mtime: entry.mtime };
   if (entry.target !== undefined) out.target = entry.target;
-  if (entry.type === 'file') Object.assign(out, { chunks, ino: entry.ino, ctime: entry.ctime });
+  if (entry.type === 'file') Object.assign(out, { chunks: chunks.flat(), ino: entry.ino, ctime: entry.ctime });
   return out;
 }

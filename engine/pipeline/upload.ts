@@ -91,7 +91,7 @@ export async function storeTree(
 ): Promise<StoredTree> {
   const report = req.reporter ?? silentReporter;
   const started = Date.now();
-  const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker.size);
+  const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker);
   const known = await loadBlobIndex(req.storage);
   const hashStage = new HashStage(tuning.workers || undefined);
   const pool = new BufferPool(tuning.chunkSize, tuning.budgetBytes);
