@@ -109,7 +109,7 @@ function row(op: BenchOp, size: number, concurrency: number, objects: number, t:
   const sorted = [...t.latencies].sort((a, b) => a - b);
   const pct = (p: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0);
   return {
-    op, size, concurrency, requests: t.latencies.length, objects, bytes: t.bytes, seconds: round(t.seconds, 4),
+    op, size, concurrency, requests: t.latencies.length, objects, bytes: t.bytes, seconds: round(t.seconds, 6),
     objectsPerSec: round(objects / t.seconds), mbPerSec: round(t.bytes / 1e6 / t.seconds), p50: pct(0.5), p90: pct(0.9), p99: pct(0.99),
   };
 }
