@@ -26,15 +26,23 @@ function prepared(dir: string, marker: string, make: () => void): void {
   writeFileSync(markerFile, marker);
 }
 
-/** One file of `bytes`, written in 8 MiB blocks. */
+/**
+ * Makes block `i` of a file unlike every other block at every 16 KiB, so no chunk of any chunker (fixed 4 MiB,
+ * FastCDC's 256 KiB minimum) repeats inside the file: a big file must not deduplicate against itself.
+ */
+function stampBlock(base: Buffer, i: number): void {
+  for (let at = 0; at + 4 <= base.length; at += 16 * 1024) base.writeUInt32LE(i, at);
+}
+
+/** One file of `bytes`, written in 8 MiB blocks, none alike. */
 export function bigFile(root: string, bytes: number): DataSet {
   const dir = path.join(root, `big-${bytes}`);
-  prepared(dir, `big:${bytes}`, () => {
+  prepared(dir, `big-v2:${bytes}`, () => {
     const fd = openSync(path.join(dir, 'big.bin'), 'w');
     const step = 8 * 1024 * 1024;
     const base = block(1, step);
     for (let off = 0, i = 0; off < bytes; off += step, i++) {
-      base.writeUInt32LE(i, 0); // every block distinct, no dedup inside the file
+      stampBlock(base, i);
       writeSync(fd, base, 0, Math.min(step, bytes - off));
     }
     closeSync(fd);
@@ -99,7 +107,7 @@ function changeInPlace(data: DataSet, round: number): () => void {
     return () => {
       const fd2 = openSync(file, 'r+');
       const base = block(1, step);
-      for (const i of touched) { base.writeUInt32LE(i, 0); writeSync(fd2, base, 0, Math.min(step, data.bytes - i * step), i * step); }
+      for (const i of touched) { stampBlock(base, i); writeSync(fd2, base, 0, Math.min(step, data.bytes - i * step), i * step); }
       closeSync(fd2);
     };
   }

@@ -1,7 +1,7 @@
 /** Test toolkit: temp dirs, seeded data, tree generation and comparison, running the built CLI. */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +21,28 @@ export async function withRepo<S extends Storage>(storage: S): Promise<S> {
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'cli', 'main.js');
 
+const created: string[] = [];
+
+/** A fresh directory under the system temp dir, removed when the test process exits (DATAMOVER_KEEP_TMP keeps it). */
 export function tempDir(tag: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `dm-${tag}-`));
+  const dir = mkdtempSync(path.join(os.tmpdir(), `dm-${tag}-`));
+  created.push(dir);
+  return dir;
 }
+
+process.on('exit', () => {
+  if (process.env.DATAMOVER_KEEP_TMP) return;
+  for (const dir of created) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A test left a directory unremovable (no permissions, a tmpfs still mounted): open it up, then again.
+      spawnSync('umount', ['-q', dir], { stdio: 'ignore' });
+      spawnSync('chmod', ['-R', 'u+rwX', dir], { stdio: 'ignore' });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
 
 /** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
 export function seededBytes(seed: number, n: number): Buffer {
