@@ -42,6 +42,21 @@ t('the same tree twice: the second bundle stores < 1% new bytes', async () => {
   assert.is(second.bundle.stats.packs, 0);
 });
 
+t('memory does not grow with the tree: at most 8,192 + one job of scanned entries wait for the manifest (30,000 files, first upload and unchanged rerun)', async () => {
+  const src = tempDir('many');
+  for (let d = 0; d < 30; d++) {
+    mkdirSync(path.join(src, `d${d}`));
+    for (let i = 0; i < 1000; i++) writeFileSync(path.join(src, `d${d}`, `f${i}`), `${d}/${i}`);
+  }
+  const storage = await freshStore();
+  const first = await uploadBundle({ storage, repo: 'r', source: src, contributor: who, label: 'l' });
+  const rerun = await uploadBundle({ storage, repo: 'r', source: src, contributor: who, label: 'l' });
+  assert.is(rerun.bundle.stats.unchangedBytes, first.bundle.bytes, 'the rerun took every file from the file cache');
+  for (const [run, r] of [['first', first], ['rerun', rerun]] as const) {
+    assert.ok(r.peakPendingEntries <= 8192 + 1024, `${run}: ${r.peakPendingEntries} entries held at once`);
+  }
+});
+
 t('two copies of one large file are stored once', async () => {
   const src = tempDir('copies');
   writeFile(src, 'a/big.bin', seededBytes(7, 13 * 1024 * 1024));

@@ -37,6 +37,9 @@ export interface Tuning {
 
 const MiB = 1024 * 1024;
 
+/** Entries held for the manifest before the walk waits: about 8 MiB of scan entries and chunk lists. */
+const MAX_PENDING_ENTRIES = 8192;
+
 /** Defaults, each a starting point for bench/ to settle (DESIGN marks them "tune"). */
 export function resolveTuning(overrides: Partial<Tuning> | undefined, chunker: ChunkerSpec): Tuning {
   const chunkSize = chunker.kind === 'fastcdc' ? chunker.segment : chunker.size;
@@ -72,6 +75,8 @@ export class UploadSession {
   private handling: Promise<void> = Promise.resolve();
   private failure: unknown;
   private lastProgress = 0;
+  /** The most entries ever waiting for the manifest at once (bounded by MAX_PENDING_ENTRIES plus one job's worth). */
+  maxPending = 0;
   private bytesHashed = 0;
 
   constructor(
@@ -95,6 +100,8 @@ export class UploadSession {
         this.pending.set(item.seq, { entry: item.entry, chunks: item.known ? [item.known] : new Array(item.chunkCount), remaining: item.chunkCount });
         if (item.known) this.totals.unchangedBytes += item.entry.size;
         if (item.chunkCount === 0) this.chain(() => this.drain());
+        this.maxPending = Math.max(this.maxPending, this.pending.size);
+        await this.keepPendingBounded();
       } else {
         await this.dispatch(item);
       }
@@ -102,6 +109,21 @@ export class UploadSession {
     await this.settle();
     if (this.failure) throw this.failure;
     await this.barrier();
+  }
+
+  /**
+   * Entries wait in `pending` until the manifest takes them in order. The walk must not run ahead of that
+   * without bound (an unchanged tree needs no hashing, so nothing else would slow it): past
+   * MAX_PENDING_ENTRIES, wait for queued drains and in-flight hash jobs. Never waits on work not yet
+   * dispatched, which only this loop can dispatch.
+   */
+  private async keepPendingBounded(): Promise<void> {
+    if (this.pending.size < MAX_PENDING_ENTRIES) return;
+    await this.handling;
+    while (this.pending.size >= MAX_PENDING_ENTRIES && this.inFlight > 0 && !this.failure) {
+      await new Promise<void>((r) => this.slotWaiters.push(r));
+      await this.handling;
+    }
   }
 
   /** After a failure: lets in-flight work settle, aborts the open pack, indexes the packs that did land. */

@@ -45,6 +45,8 @@ export interface UploadResult {
   skipped: SkippedFile[];
   /** Thread ids that hashed data: proof the pool did the work. */
   hashThreads: number[];
+  /** The most scanned entries held at once waiting for the manifest: proof memory does not grow with the tree. */
+  peakPendingEntries: number;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
   const report = req.reporter ?? silentReporter;
   report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: descriptor.files, bytes: descriptor.bytes, newBytes: descriptor.stats.newBytes });
   if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
-  return { ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped };
+  return { ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped, peakPendingEntries: stored.peakPendingEntries };
 }
 
 /** What an upload stored before any commit: durable, indexed packs and the manifest pages naming them. */
@@ -78,6 +80,7 @@ export interface StoredTree {
   stats: BundleStats;
   skipped: SkippedFile[];
   hashThreads: number[];
+  peakPendingEntries: number;
 }
 
 /**
@@ -116,7 +119,7 @@ export async function storeTree(
     ...(session.skipped.length ? { skippedFiles: session.skipped.length } : {}),
     seconds: (Date.now() - started) / 1000,
   };
-  return { pages, totals, stats, skipped: session.skipped, hashThreads: [...session.hashThreads] };
+  return { pages, totals, stats, skipped: session.skipped, hashThreads: [...session.hashThreads], peakPendingEntries: session.maxPending };
 }
 
 async function* selectEntries(walk: AsyncIterable<ScanEntry>, select?: (path: string) => boolean): AsyncGenerator<ScanEntry> {
