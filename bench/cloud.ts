@@ -18,7 +18,7 @@ const arg = (name: string) => { const i = process.argv.indexOf(name); return i <
 const onlyTarget = arg('--only');
 const onlyData = arg('--data');
 const concurrency = 8;
-const work = path.join(os.tmpdir(), 'datamover-bench-cloud');
+const work = path.join(os.tmpdir(), `datamover-bench-cloud-${process.pid}`);
 
 /** rclone's S3 client fails on a custom CA bundle from the environment ("unsupported transport"); loopback needs none. */
 const { AWS_CA_BUNDLE: _unused, ...baseEnv } = process.env;
@@ -106,6 +106,8 @@ const resticOk = have('restic');
 const awsConfig = path.join(os.tmpdir(), `datamover-bench-aws-${process.pid}.ini`);
 writeFileSync(awsConfig, `[default]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = ${concurrency}\n`);
 
+// Every tool stores the data set once in the in-memory OSD: 1 GiB × 4 tools does not fit the tests' 4 GiB.
+process.env.RGW_MEM_BYTES ??= String(12 * 2 ** 30);
 const servers = await startServers((line) => console.error(`[servers] ${line}`));
 try {
   if (servers.problems.length) throw new Error(servers.problems.join('; '));
