@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, describeTree, listFiles, makeMixedTree, tempDir, writeFile } from './helpers.js';
+import { asNobody, cli, describeTree, listFiles, makeMixedTree, tempDir, writeFile } from './helpers.js';
 
 function storeWithRepo(): string {
   const store = tempDir('cli-store');
@@ -87,10 +87,8 @@ t(unreadableName, () => {
   chmodSync(path.join(src, 'a-secret.bin'), 0o000);
   const args = ['--store', store, 'bundle', 'upload', src, '--repo', 'r'];
   const before = listFiles(store);
-  const r = isRoot
-    ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.resolve('dist/cli/main.js'), ...args], { encoding: 'utf8' })
-    : spawnSync(process.execPath, [path.resolve('dist/cli/main.js'), ...args], { encoding: 'utf8' });
-  assert.is(r.status, 1, r.stderr);
+  const r = isRoot ? asNobody(args) : cli(args);
+  assert.is(r.code, 1, r.stderr);
   assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.ok(r.stderr.includes('a-secret.bin'), r.stderr);
   assert.equal(listFiles(store), before, 'nothing written');
@@ -107,10 +105,8 @@ t(`${unreadableName.replace('bad input: unreadable file', 'upload --skip-on-erro
   for (const dir of [store, src]) spawnSync('chmod', ['-R', 'a+rwX', dir]);
   chmodSync(path.join(src, 'a-secret.bin'), 0o000);
   const args = ['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'l', '--skip-on-error'];
-  const r = isRoot
-    ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.resolve('dist/cli/main.js'), ...args], { encoding: 'utf8', env: { ...process.env, DATAMOVER_AUTHOR: 'T <t@example.com>' } })
-    : spawnSync(process.execPath, [path.resolve('dist/cli/main.js'), ...args], { encoding: 'utf8' });
-  assert.is(r.status, 3, r.stderr);
+  const r = isRoot ? asNobody(args) : cli(args);
+  assert.is(r.code, 3, r.stderr);
   assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /warning: 1 file\(s\) left out of bundle [0-9A-Z]{26}: a-secret\.bin \(EACCES/);
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type CliResult, cli, cliPath, describeTree, listFiles, seededBytes, tempDir, writeFile } from './helpers.js';
+import { asNobody, cli, describeTree, listFiles, seededBytes, tempDir, writeFile } from './helpers.js';
 
 const t = suite('disk faults: ENOSPC, EACCES, unreadable directories');
 
@@ -19,14 +19,6 @@ const canMount = isRoot && (() => {
   if (ok) spawnSync('umount', [probe]);
   return ok;
 })();
-
-/** Runs the binary as `nobody`; every path it touches must be open to others. */
-function asNobody(args: string[]): CliResult {
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliPath, ...args], {
-    encoding: 'utf8', env: { ...process.env, DATAMOVER_AUTHOR: 'T <t@example.com>', DATAMOVER_HOME: tempDir('nobody-home') },
-  });
-  return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
-}
 
 function openToAll(...dirs: string[]) {
   for (const dir of dirs) spawnSync('chmod', ['-R', 'a+rwX', dir]);

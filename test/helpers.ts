@@ -1,7 +1,7 @@
 /** Test toolkit: temp dirs, seeded data, tree generation and comparison, running the built CLI. */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +145,19 @@ export function cliAwait(args: string[], env: Record<string, string> = {}): Prom
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+}
+
+/**
+ * Runs the binary as `nobody` (uid 65534) through setpriv: permission tests need an unprivileged user when the
+ * tests run as root. Every path it touches must be open to others.
+ */
+export function asNobody(args: string[], env: Record<string, string> = {}): CliResult {
+  const home = tempDir('nobody-home');
+  chmodSync(home, 0o777);
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliPath, ...args], {
+    encoding: 'utf8', env: { ...baseEnv(), DATAMOVER_HOME: home, ...env },
+  });
+  return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function cliAsync(args: string[], env: Record<string, string> = {}) {
