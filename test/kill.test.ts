@@ -47,6 +47,31 @@ t('SIGKILL mid-upload leaves no bundle; the rerun completes, reuses what landed,
   assert.equal(describeTree(dest), describeTree(src));
 });
 
+t('staged writes a killed upload leaves in the local store are removed by fsck --abort-stale-uploads', async () => {
+  const store = tempDir('stale-local');
+  assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
+  const src = tempDir('stale-local-src');
+  writeFile(src, 'big.bin', seededBytes(31, 200 * 1024 * 1024));
+  const child = cliAsync(['--store', store, '--workers', '1', 'bundle', 'upload', src, '--repo', 'r']);
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const staged = () => (existsSync(path.join(store, '.tmp')) ? readdirSync(path.join(store, '.tmp'), { withFileTypes: true }).filter((e) => e.isFile()).length : 0);
+  const deadline = Date.now() + 30_000;
+  while (staged() === 0 && Date.now() < deadline) await sleep(2);
+  child.kill('SIGKILL');
+  await exited;
+  const left = staged();
+  assert.ok(left > 0, 'the kill left a staged write');
+  const young = cli(['--store', store, '--json', 'fsck', '--abort-stale-uploads', '1h']);
+  assert.is(young.code, 0, young.stderr);
+  assert.is(staged(), left, 'younger than the age: kept');
+  await sleep(20);
+  const old = cli(['--store', store, '--json', 'fsck', '--abort-stale-uploads', '10ms']);
+  assert.is(old.code, 0, old.stderr);
+  assert.is(JSON.parse(old.stdout.trim().split('\n').pop()!).abortedUploads, left);
+  assert.is(staged(), 0);
+  assert.is(cli(['--store', store, 'fsck', '--abort-stale-uploads', 'soon']).code, 2, 'a bad age is a usage error');
+});
+
 t('two uploads to the same repo at once (shared data, different labels) both commit; fsck is clean; both round-trip', async () => {
   const store = tempDir('twin-store');
   assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);

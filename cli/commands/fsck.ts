@@ -1,14 +1,20 @@
 import type { Command } from 'commander';
 import { fsck } from '../../engine/check/fsck.js';
 import { integrityError } from '../../engine/errors.js';
+import { duration } from '../context.js';
 import type { Action } from '../main.js';
 
 /** `fsck`: checks the store; prints each problem, exits 4 when there is any. */
 export function registerFsck(program: Command, action: Action): void {
   program.command('fsck').description('check the store: packs, indexes, manifests, labels (--read-data: every chunk\'s bytes)')
     .option('--read-data', 'also read back every referenced chunk and check its hash')
-    .action(action('fsck', async (ctx, o: { readData?: boolean }) => {
+    .option('--abort-stale-uploads <age>', 'abort multipart uploads (and staged local writes) older than this, e.g. 24h: what killed uploads leave')
+    .action(action('fsck', async (ctx, o: { readData?: boolean; abortStaleUploads?: string }) => {
+      const age = o.abortStaleUploads === undefined ? undefined : duration(o.abortStaleUploads, '--abort-stale-uploads');
       const r = await fsck(ctx.store, { readData: !!o.readData, concurrency: ctx.intOption('concurrency') });
+      // Only packs are uploaded in parts; younger uploads may belong to an upload still running.
+      const aborted = age === undefined ? [] : await ctx.store.abortStaleUploads?.('blobs/', age) ?? [];
+      for (const key of aborted) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'aborted', key })}\n` : `aborted\t${key}\n`);
       for (const p of r.problems) {
         process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'problem', ...p })}\n` : `problem\t${p.what}\t${p.detail}\n`);
       }
@@ -16,6 +22,6 @@ export function registerFsck(program: Command, action: Action): void {
       if (r.problems.length) {
         throw integrityError(`fsck: ${r.problems.length} problem(s) in ${ctx.store.url} (${counts}); first: ${r.problems[0]!.what}: ${r.problems[0]!.detail}`);
       }
-      ctx.done({ ...r, problems: 0 }, `no problems: ${counts}`);
+      ctx.done({ ...r, problems: 0, abortedUploads: aborted.length }, `no problems: ${counts}${age === undefined ? '' : `; ${aborted.length} stale upload(s) aborted`}`);
     }));
 }

@@ -22,4 +22,7 @@ export class LazyStorage implements Storage {
   async put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> { return (await this.inner()).put(key, body, opts); }
   async openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload> { return (await this.inner()).openMultipart(key, opts); }
   async delete(keys: readonly string[]): Promise<void> { return (await this.inner()).delete(keys); }
+  async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
+    return (await this.inner()).abortStaleUploads?.(prefix, olderThanMs) ?? [];
+  }
 }

@@ -81,6 +81,22 @@ export class LocalStorage implements Storage {
     for (const key of keys) await fsp.rm(this.pathOf(key), { force: true });
   }
 
+  /** Staged writes a killed process left in `.tmp/` (they name no key, so `prefix` cannot narrow them). */
+  async abortStaleUploads(_prefix: string, olderThanMs: number): Promise<string[]> {
+    const dir = path.join(this.root, TMP);
+    const names = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+    const removed: string[] = [];
+    for (const e of names) {
+      if (!e.isFile()) continue;
+      const file = path.join(dir, e.name);
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (!st || st.mtimeMs > Date.now() - olderThanMs) continue;
+      await fsp.rm(file, { force: true });
+      removed.push(`${TMP}/${e.name}`);
+    }
+    return removed;
+  }
+
   /** The file behind `key`. Rejects keys that would leave the root. */
   pathOf(key: string): string {
     if (!key || key.startsWith('/') || key.split('/').some((s) => s === '..' || s === '.' || s === '') || key.includes('\0')) {

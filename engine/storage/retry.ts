@@ -76,6 +76,10 @@ export class RetryingStorage implements Storage {
     return this.retry(`delete ${keys.length} keys`, () => this.inner.delete(keys));
   }
 
+  async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
+    return this.retry(`abort stale uploads under ${prefix}`, async () => (await this.inner.abortStaleUploads?.(prefix, olderThanMs)) ?? []);
+  }
+
   /**
    * The bytes of `stream`, then, each time it breaks off, of a ranged read from the first byte not yet
    * delivered, until `range` (or the whole object) is complete. A ranged body that ends short of an object

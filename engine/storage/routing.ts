@@ -48,4 +48,7 @@ export class RoutingStorage implements Storage {
       if (mine.length) await this.stores[role].delete(mine);
     }
   }
+  async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
+    return (await this.route(prefix).abortStaleUploads?.(prefix, olderThanMs)) ?? [];
+  }
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectsCommand,
-  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
+  GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import {
@@ -163,6 +163,25 @@ export class S3Storage implements Storage {
       const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (failed.length) throw new StorageError('retryable', `delete ${failed[0]!.Key}: ${failed[0]!.Code} ${failed[0]!.Message ?? ''}`);
     }
+  }
+
+  async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
+    const aborted: string[] = [];
+    const before = Date.now() - olderThanMs;
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    do {
+      const page = await this.client.send(new ListMultipartUploadsCommand({
+        Bucket: this.bucket, Prefix: this.prefix + prefix, KeyMarker, UploadIdMarker,
+      })).catch((err) => { throw classify(err, `list multipart uploads under ${prefix}`, this.url); });
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId || (u.Initiated && u.Initiated.getTime() > before)) continue;
+        await new S3Multipart(this, this.strip(u.Key), u.UploadId).abort();
+        aborted.push(this.strip(u.Key));
+      }
+      [KeyMarker, UploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
+    } while (KeyMarker);
+    return aborted;
   }
 
   /** @internal for S3Multipart */

@@ -69,6 +69,12 @@ export interface Storage {
   openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload>;
   /** Deletes the keys; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Aborts multipart uploads (staged, never completed: a killed process leaves them) whose key starts with
+   * `prefix` and that began more than `olderThanMs` ago. Returns their keys. Backends without such uploads
+   * (GCS resumable sessions expire by themselves) leave this out.
+   */
+  abortStaleUploads?(prefix: string, olderThanMs: number): Promise<string[]>;
 }
 
 export type StorageErrorKind = 'retryable' | 'notFound' | 'preconditionFailed' | 'permanent';
