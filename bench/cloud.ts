@@ -9,19 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { s3Credentials, startServers } from '../test/test-servers.js';
 import { type DataSet, bigFile, smallFiles } from './data.js';
-import { cli, repoRoot, timed } from './measure.js';
-import { have } from './peers.js';
+import { arg, cli, repoRoot, timed } from './measure.js';
+import { have, peerEnv } from './peers.js';
 
 const quick = process.argv.includes('--quick');
 /** `--only s3|gcs` and `--data big|small` narrow a run (both tools still run on what is left). */
-const arg = (name: string) => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
 const onlyTarget = arg('--only');
 const onlyData = arg('--data');
 const concurrency = 8;
 const work = path.join(os.tmpdir(), `datamover-bench-cloud-${process.pid}`);
 
-/** rclone's S3 client fails on a custom CA bundle from the environment ("unsupported transport"); loopback needs none. */
-const { AWS_CA_BUNDLE: _unused, ...baseEnv } = process.env;
+const baseEnv = peerEnv();
 
 const seconds = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => timed(cmd, args, env, { baseEnv, timeoutMs: 600_000 }).seconds;
 

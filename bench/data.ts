@@ -1,6 +1,6 @@
 /** Seeded data sets for the benchmarks: written once under bench/data/, reused while their marker matches. */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export interface DataSet { name: string; dir: string; bytes: number; files: number }
@@ -120,6 +120,24 @@ function changeInPlace(data: DataSet, round: number): () => void {
 
 function listTree(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+}
+
+/** Copies `src` to `dest` with `insert` put in at offset `at`, in 8 MiB blocks (an insert-shifted file). */
+export function copyWithInsert(src: string, dest: string, at: number, insert: Buffer): void {
+  const [from, to] = [openSync(src, 'r'), openSync(dest, 'w')];
+  try {
+    const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+    let pos = 0;
+    const copy = (end: number) => {
+      for (let n; pos < end && (n = readSync(from, buf, 0, Math.min(buf.length, end - pos), pos)) > 0; pos += n) writeSync(to, buf, 0, n);
+    };
+    copy(at);
+    writeSync(to, insert);
+    copy(Number.MAX_SAFE_INTEGER);
+  } finally {
+    closeSync(from);
+    closeSync(to);
+  }
 }
 
 /** A sparse file of `bytes` (all zeros, no disk): reading it costs no I/O, so memory and hashing show alone. */

@@ -5,15 +5,13 @@
  * Missing peers are installed with apt-get when root (not in smoke mode, which only uses what is there).
  */
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type DataSet, bigFile, changeOnePercent, duplicatedSubtree, smallFiles, sparseFile } from './data.js';
-import { type Measure, cli, repoRoot, timed } from './measure.js';
+import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile } from './data.js';
+import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
 
-const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
 const mode = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 let runs = mode === 'full' ? 3 : 1;
 const dataRoot = arg('--data') ?? path.join(repoRoot, 'bench', 'data');
@@ -129,17 +127,7 @@ function bigFileScenarios(data: DataSet): void {
 function cdcScenarios(data: DataSet): void {
   const shiftedDir = path.join(work, 'shifted');
   mkdirSync(shiftedDir, { recursive: true });
-  const big = path.join(data.dir, 'big.bin');
-  const shifted = path.join(shiftedDir, 'big.bin');
-  const fd = openSync(shifted, 'w');
-  const head = Buffer.alloc(3_000_000);
-  const src = openSync(big, 'r');
-  readSync(src, head, 0, head.length, 0);
-  writeSync(fd, head);
-  writeSync(fd, Buffer.from('twenty bytes, added.'));
-  closeSync(fd);
-  spawnSync('sh', ['-c', `tail -c +${head.length + 1} '${big}' >> '${shifted}'`]);
-  closeSync(src);
+  copyWithInsert(path.join(data.dir, 'big.bin'), path.join(shiftedDir, 'big.bin'), 3_000_000, Buffer.from('twenty bytes, added.'));
   const notes: string[] = [];
   for (const kind of ['fastcdc', 'fixed'] as const) {
     const store = path.join(work, `dm-${kind}`);

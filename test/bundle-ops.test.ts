@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, describeTree, listFiles, seededBytes, tempDir, writeFile } from './helpers.js';
+import { cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('cli: bundle diff, update, verify, subset download');
 
@@ -16,11 +16,11 @@ function setup() {
   writeFile(src, 'big.bin', seededBytes(5, 300_000));
   const run = (...args: string[]) => cli(['--store', store, ...args]);
   run('repo', 'create', 'r');
-  const a = JSON.parse(run('--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'v1').stdout.trim().split('\n').pop()!).bundle as string;
+  const a = summaryOf(run('--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'v1').stdout).bundle as string;
   writeFileSync(path.join(src, 'edit.txt'), 'after!!');
   rmSync(path.join(src, 'gone'), { recursive: true });
   writeFile(src, 'new/file.txt', 'hello');
-  const b = JSON.parse(run('--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'v2').stdout.trim().split('\n').pop()!).bundle as string;
+  const b = summaryOf(run('--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'v2').stdout).bundle as string;
   return { store, src, run, a, b };
 }
 
@@ -45,7 +45,7 @@ t('update brings a v1 copy to v2; a rerun changes nothing; an unknown --from lab
   assert.is(run('bundle', 'download', dest, '--repo', 'r', '--label', 'v1').code, 0);
   const up = run('--json', 'bundle', 'update', dest, '--repo', 'r', '--label', 'v2', '--from', 'v1');
   assert.is(up.code, 0, up.stderr);
-  const summary = JSON.parse(up.stdout.trim().split('\n').pop()!);
+  const summary = summaryOf(up.stdout);
   assert.is(summary.files, 2);
   assert.is(summary.removed, 2);
   assert.equal(describeTree(dest), describeTree(src));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { asNobody, cli, describeTree, listFiles, makeMixedTree, tempDir, writeFile } from './helpers.js';
+import { asNobody, cli, describeTree, listFiles, makeMixedTree, summaryOf, tempDir, writeFile } from './helpers.js';
 
 function storeWithRepo(): string {
   const store = tempDir('cli-store');
@@ -31,7 +31,7 @@ t('upload, list, files, download round trip with --json summary', () => {
   makeMixedTree(src, 200);
   const up = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'latest', '--message', 'first']);
   assert.is(up.code, 0, up.stderr);
-  const summary = JSON.parse(up.stdout.trim().split('\n').pop()!);
+  const summary = summaryOf(up.stdout);
   assert.is(summary.type, 'summary');
   assert.match(summary.bundle, /^[0-9A-Z]{26}$/);
   assert.is(cli(['--store', store, 'label', 'get', 'latest', '--repo', 'r']).stdout.split('\t')[1], summary.bundle);
@@ -109,7 +109,7 @@ t(`${unreadableName.replace('bad input: unreadable file', 'upload --skip-on-erro
   assert.is(r.code, 3, r.stderr);
   assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /warning: 1 file\(s\) left out of bundle [0-9A-Z]{26}: a-secret\.bin \(EACCES/);
-  const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const summary = summaryOf(r.stdout);
   assert.equal(summary.skipped.map((f: { path: string }) => f.path), ['a-secret.bin']);
   assert.is(summary.skippedFiles, 1);
   assert.ok(r.stdout.includes('"type":"scan.skip"'), 'the skip is an event too');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cloudEnv, freshGcs, freshGcsUrl, freshS3Url, openMultipartUploads } from './cloud-stores.js';
-import { cli, listFiles, seededBytes, tempDir, writeFile } from './helpers.js';
+import { cli, listFiles, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('cloud: copy between local, s3 and gs');
 
@@ -18,7 +18,7 @@ function contents(root: string): Record<string, string> {
 
 function copy(...args: string[]) {
   const r = cli(['--json', 'copy', ...args], cloudEnv());
-  const summary = r.stdout.trim() ? JSON.parse(r.stdout.trim().split('\n').pop()!) : {};
+  const summary = r.stdout.trim() ? summaryOf(r.stdout) : {};
   return { ...r, summary };
 }
 

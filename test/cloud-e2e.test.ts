@@ -3,7 +3,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cloudEnv, freshGcsUrl, freshS3Url, openMultipartUploads } from './cloud-stores.js';
-import { cli, describeTree, makeMixedTree, seededBytes, tempDir, writeFile } from './helpers.js';
+import { cli, describeTree, makeMixedTree, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('cloud: end to end through the built binary');
 
@@ -23,7 +23,7 @@ function roundTrip(store: string) {
   assert.is(cli(['--store', store, 'repo', 'create', 'r'], env).stderr, '');
   const up = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'latest'], env);
   assert.is(up.code, 0, up.stderr);
-  const first = JSON.parse(up.stdout.trim().split('\n').pop()!);
+  const first = summaryOf(up.stdout);
   assert.ok(first.newBytes > 50 * 1024 * 1024, `first upload stored ${first.newBytes}`);
   const dest = path.join(tempDir('cloud-dest'), 'out');
   const down = cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'latest'], env);
@@ -31,7 +31,7 @@ function roundTrip(store: string) {
   assert.equal(describeTree(dest), describeTree(src));
   const again = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'latest'], env);
   assert.is(again.code, 0, again.stderr);
-  const second = JSON.parse(again.stdout.trim().split('\n').pop()!);
+  const second = summaryOf(again.stdout);
   assert.ok(second.newBytes < first.newBytes / 100, `second upload stored ${second.newBytes} new bytes of ${first.newBytes}`);
   return store;
 }

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FAULTS, FaultProxy } from './servers/fault-proxy.js';
 import { cloudEnv, freshS3Url, openMultipartUploads, s3Endpoint } from './cloud-stores.js';
-import { cliAsync, cliAwait, describeTree, makeMixedTree, seededBytes, tempDir, writeFile } from './helpers.js';
+import { cliAsync, cliAwait, describeTree, makeMixedTree, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('cloud: uploads and downloads through a faulty network');
 
@@ -26,7 +26,6 @@ function viaProxy(store: string, args: string[], idleTimeout: string | null = '1
 }
 
 const retriesIn = (stdout: string) => stdout.split('\n').filter((l) => l.includes('"type":"retry"')).length;
-const summaryOf = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 
 function sourceTree(): string {
   const src = tempDir('faults-src');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cloudEnv, freshS3Url, openMultipartUploads } from './cloud-stores.js';
-import { cli, cliAwait, describeTree, makeMixedTree, seededBytes, tempDir, writeFile } from './helpers.js';
+import { cli, cliAwait, describeTree, makeMixedTree, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 import { manifestOf, startSession } from './session-helpers.js';
 
 const t = suite('cloud: split upload to s3:// (Ceph RGW)');
@@ -23,7 +23,7 @@ t('4 local shard processes then commit: the manifest equals a single-process upl
   assert.is(commit.code, 0, commit.stderr);
   const single = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--rehash'], env);
   assert.is(single.code, 0, single.stderr);
-  const singleId = JSON.parse(single.stdout.trim().split('\n').pop()!).bundle as string;
+  const singleId = summaryOf(single.stdout).bundle as string;
   assert.equal(await manifestOf(store, 'r', session, env), await manifestOf(store, 'r', singleId, env));
   const dest = path.join(tempDir('cloud-shards-dest'), 'out');
   const down = cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'l'], env);

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { asNobody, cli, describeTree, listFiles, seededBytes, tempDir, writeFile } from './helpers.js';
+import { asNobody, cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('disk faults: ENOSPC, EACCES, unreadable directories');
 
@@ -112,7 +112,7 @@ t(`upload of a tree with an unreadable directory: exit 1 naming it; with --skip-
   const skip = asNobody(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'l', '--skip-on-error']);
   assert.is(skip.code, 3, skip.stderr);
   assert.match(skip.stderr, /left out of bundle [0-9A-Z]{26}: locked \(directory not listed: EACCES\)/);
-  const summary = JSON.parse(skip.stdout.trim().split('\n').pop()!);
+  const summary = summaryOf(skip.stdout);
   assert.equal(summary.skipped.map((f: { path: string }) => f.path), ['locked']);
   const dest = path.join(tempDir('disk-unreadable-dest'), 'out');
   assert.is(cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'l']).code, 0);

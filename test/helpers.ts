@@ -130,6 +130,12 @@ const baseEnv = () => ({ ...process.env, DATAMOVER_HOME: isolatedHome, DATAMOVER
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
+/** The summary object of a `--json` run: its last NDJSON line. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function summaryOf(stdout: string): any {
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
 export function cli(args: string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync(process.execPath, [cliPath, ...args], {
     encoding: 'utf8', env: { ...baseEnv(), ...env },

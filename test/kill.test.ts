@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, cliAsync, describeTree, seededBytes, tempDir, writeFile } from './helpers.js';
+import { cli, cliAsync, describeTree, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('crash: a killed upload');
 
@@ -39,7 +39,7 @@ t('SIGKILL mid-upload leaves no bundle; the rerun completes, reuses what landed,
 
   const rerun = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'latest']);
   assert.is(rerun.code, 0, rerun.stderr);
-  const summary = JSON.parse(rerun.stdout.trim().split('\n').pop()!);
+  const summary = summaryOf(rerun.stdout);
   assert.is(summary.bytes, total);
   assert.ok(summary.newBytes < total, `rerun reused what landed: ${summary.newBytes} new of ${total}`);
   const dest = tempDir('kill-dest');
@@ -67,7 +67,7 @@ t('staged writes a killed upload leaves in the local store are removed by fsck -
   await sleep(20);
   const old = cli(['--store', store, '--json', 'fsck', '--abort-stale-uploads', '10ms']);
   assert.is(old.code, 0, old.stderr);
-  assert.is(JSON.parse(old.stdout.trim().split('\n').pop()!).abortedUploads, left);
+  assert.is(summaryOf(old.stdout).abortedUploads, left);
   assert.is(staged(), 0);
   assert.is(cli(['--store', store, 'fsck', '--abort-stale-uploads', 'soon']).code, 2, 'a bad age is a usage error');
 });
@@ -141,7 +141,7 @@ t(`SIGKILL at ${KILLS} seeded random moments (seed ${KILL_SEED}): after each, fs
   assert.ok(KILLS - completed >= KILLS / 2, 'most kills landed mid-upload');
   const rerun = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'final']);
   assert.is(rerun.code, 0, rerun.stderr);
-  const last = JSON.parse(rerun.stdout.trim().split('\n').pop()!);
+  const last = summaryOf(rerun.stdout);
   assert.ok(last.newBytes <= 6 * (5 * 1024 * 1024 + 5), `the rerun reused what landed: ${last.newBytes} new bytes`);
   const full = cli(['--store', store, 'fsck', '--read-data']);
   assert.is(full.code, 0, full.stdout + full.stderr);

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { labelHistory } from '../engine/meta/labels.js';
 import { LocalStorage } from '../engine/storage/local.js';
-import { cli, cliPath, tempDir, writeFile } from './helpers.js';
+import { cli, cliPath, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('meta: labels, WAL and read log');
 
@@ -18,7 +18,7 @@ function storeWithBundles(n: number): { store: string; bundles: string[] } {
     writeFile(src, 'f.txt', `version ${i}`);
     const up = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--message', `v${i}`]);
     assert.is(up.code, 0, up.stderr);
-    bundles.push(JSON.parse(up.stdout.trim().split('\n').pop()!).bundle);
+    bundles.push(summaryOf(up.stdout).bundle);
   }
   return { store, bundles };
 }

@@ -5,11 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { manifestOf, startSession } from './session-helpers.js';
-import { cli, cliAsync, cliAwait, describeTree, listFiles, makeMixedTree, seededBytes, tempDir, writeFile } from './helpers.js';
+import { cli, cliAsync, cliAwait, describeTree, listFiles, makeMixedTree, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('sessions: one bundle from many shard uploads');
 
-const summary = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 
 function storeWithRepo(): string {
   const store = tempDir('sess-store');
@@ -35,14 +34,14 @@ t('4 shard processes (--shard and JOB_COMPLETION_INDEX) then commit: the manifes
     : cliAwait(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--shards', '4'],
       { DATAMOVER_SESSION: session, JOB_COMPLETION_INDEX: String(i) }))));
   for (const r of shards) assert.is(r.code, 0, r.stderr);
-  assert.equal(shards.map((r) => summary(r.stdout).shard), ['0/4', '1/4', '2/4', '3/4']);
+  assert.equal(shards.map((r) => summaryOf(r.stdout).shard), ['0/4', '1/4', '2/4', '3/4']);
   const commit = cli(['--store', store, '--json', 'bundle', 'commit', '--repo', 'r', '--session', session, '--label', 'split']);
   assert.is(commit.code, 0, commit.stderr);
-  assert.is(summary(commit.stdout).bundle, session, 'the bundle takes the session\'s id');
+  assert.is(summaryOf(commit.stdout).bundle, session, 'the bundle takes the session\'s id');
   const single = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'single', '--rehash']);
   assert.is(single.code, 0, single.stderr);
-  assert.is(summary(single.stdout).newBytes, 0, 'the shards stored every byte already');
-  assert.equal(await manifestOf(store, 'r', session), await manifestOf(store, 'r', summary(single.stdout).bundle as string));
+  assert.is(summaryOf(single.stdout).newBytes, 0, 'the shards stored every byte already');
+  assert.equal(await manifestOf(store, 'r', session), await manifestOf(store, 'r', summaryOf(single.stdout).bundle as string));
   const dest = path.join(tempDir('sess-dest'), 'out');
   assert.is(cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'split']).code, 0);
   assert.equal(describeTree(dest), describeTree(src));

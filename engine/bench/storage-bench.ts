@@ -4,6 +4,7 @@
  * they move (a GET's bytes are those its stream delivered), so a row's MB/s is what the store really served.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { forEachLimited } from '../concurrency.js';
 import { newId } from '../meta/ids.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -74,18 +75,13 @@ interface Timing { latencies: number[]; bytes: number; seconds: number; objects?
 async function timed<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<number>): Promise<Timing> {
   const latencies: number[] = [];
   let bytes = 0;
-  let next = 0;
   const started = performance.now();
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      const t0 = performance.now();
-      const moved = await fn(item); // not `bytes += await ...`: that would add to a stale total
-      bytes += moved;
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  await forEachLimited(items, concurrency, async (item) => {
+    const t0 = performance.now();
+    const moved = await fn(item); // not `bytes += await ...`: that would add to a stale total
+    bytes += moved;
+    latencies.push(performance.now() - t0);
+  });
   return { latencies, bytes, seconds: (performance.now() - started) / 1000 };
 }
 

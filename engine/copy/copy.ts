@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { integrityError } from '../errors.js';
 import { type CopyAction, type Reporter, silentReporter } from '../events.js';
+import { forEachLimited } from '../concurrency.js';
 import { type ListEntry, type Storage, readAll } from '../storage/storage.js';
 
 export interface CopyRequest {
@@ -56,9 +57,15 @@ export async function copyTree(req: CopyRequest): Promise<CopyResult> {
   };
   const copier = new ObjectCopier(req.source, req.dest, req.partSize ?? 16 * MiB);
   await forEachLimited(sourceObjects, req.concurrency ?? 8, async ({ key, size = 0 }) => {
-    const identical = destSizes.get(key) === size && await copier.identical(key);
-    if (identical) return act(key, 'skip', size);
-    if (!req.dryRun) await copier.copy(key, size);
+    const sameSize = destSizes.get(key) === size;
+    // One stat of the source: its recorded hash serves both the comparison and the copy's check.
+    const recorded = sameSize || !req.dryRun ? (await req.source.stat(key))?.sha256 : undefined;
+    let sourceSha256 = recorded;
+    if (sameSize) {
+      sourceSha256 ??= await computeSha256(req.source, key);
+      if (sourceSha256 === await sha256Of(req.dest, key)) return act(key, 'skip', size);
+    }
+    if (!req.dryRun) await copier.copy(key, size, recorded, sourceSha256);
     act(key, 'copy', size);
   });
   if (req.delete) {
@@ -85,17 +92,14 @@ async function listObjects(storage: Storage): Promise<ListEntry[]> {
 class ObjectCopier {
   constructor(private readonly source: Storage, private readonly dest: Storage, private readonly partSize: number) {}
 
-  /** Both sides hold the same bytes: compared by SHA-256 (recorded, or computed by reading). */
-  async identical(key: string): Promise<boolean> {
-    const [a, b] = await Promise.all([sha256Of(this.source, key), sha256Of(this.dest, key)]);
-    return a === b;
-  }
-
-  async copy(key: string, size: number): Promise<void> {
-    const recorded = (await this.source.stat(key))?.sha256;
+  /**
+   * Copies `key`. `recorded`: the SHA-256 the source keeps with it; `known`: the same, or one computed by an
+   * earlier read of the source, which a large copy then need not read for again.
+   */
+  async copy(key: string, size: number, recorded: string | undefined, known: string | undefined): Promise<void> {
     if (size <= this.partSize) return this.copySmall(key, recorded);
     // The whole object's hash goes with the multipart upload's start, so it is known before the first part.
-    return this.copyLarge(key, recorded ?? await sha256Of(this.source, key));
+    return this.copyLarge(key, known ?? await computeSha256(this.source, key));
   }
 
   private async copySmall(key: string, recorded: string | undefined): Promise<void> {
@@ -142,7 +146,7 @@ class ObjectCopier {
   /** A store that keeps the hash vouches for it (its server checked the body); the others are read back. */
   private async verifyWritten(key: string, sha256: string): Promise<void> {
     const info = await this.dest.stat(key);
-    const stored = info?.sha256 ?? (info ? await sha256Of(this.dest, key) : undefined);
+    const stored = info && (info.sha256 ?? await computeSha256(this.dest, key));
     if (stored !== sha256) {
       await this.dest.delete([key]).catch(() => undefined);
       throw integrityError(`${where(this.dest, key)}: written content does not match the source's SHA-256`);
@@ -152,8 +156,10 @@ class ObjectCopier {
 
 /** The object's SHA-256: recorded with it, or computed by streaming it. */
 async function sha256Of(storage: Storage, key: string): Promise<string> {
-  const recorded = (await storage.stat(key))?.sha256;
-  if (recorded) return recorded;
+  return (await storage.stat(key))?.sha256 ?? computeSha256(storage, key);
+}
+
+async function computeSha256(storage: Storage, key: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of await storage.get(key)) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -162,17 +168,3 @@ async function sha256Of(storage: Storage, key: string): Promise<string> {
 const where = (storage: Storage, key: string) => (storage.url.endsWith('/') ? storage.url : `${storage.url}/`) + key;
 
 const hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-
-/** Runs `fn` over `items`, at most `limit` at once; the first failure stops new work and is thrown. */
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++]!;
-      try { await fn(item); } catch (err) { failure ??= err; }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
-}

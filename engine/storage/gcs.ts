@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Storage as GcsClient, type Bucket, type File } from '@google-cloud/storage';
 import { createCRC32 } from 'hash-wasm';
 import { CRC32C_POLYNOMIAL, crc32cOf, ResumableSession } from './gcs-resumable.js';
+import { forEachLimited } from '../concurrency.js';
 import { parseBucketUrl } from './bucket-url.js';
 import { gcsCapabilities } from './capabilities.js';
 import { pageEntries } from './list-util.js';
@@ -109,14 +110,11 @@ export class GcsStorage implements Storage {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    const queue = [...keys];
-    const worker = async () => {
-      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
-        await this.file(key).delete({ ignoreNotFound: true })
-          .catch((err) => { throw classify(err, `delete ${key}`, this.url); });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+    // GCS has no batch delete in the JSON API the SDK uses: 16 single deletes at a time.
+    await forEachLimited(keys, 16, async (key) => {
+      await this.file(key).delete({ ignoreNotFound: true })
+        .catch((err) => { throw classify(err, `delete ${key}`, this.url); });
+    });
   }
 
   private file(key: string): File { return this.bucket.file(this.prefix + key); }
