@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { DatamoverError } from '../../engine/errors.js';
+import { DatamoverError, usageError } from '../../engine/errors.js';
 import { downloadBundle } from '../../engine/download/download.js';
+import type { SyncMode } from '../../engine/download/file-restorer.js';
 import { globSelector } from '../../engine/download/select.js';
 import { updateBundle } from '../../engine/download/update.js';
 import { verifyBundle } from '../../engine/download/verify.js';
@@ -62,22 +63,24 @@ export function registerBundle(program: Command, action: Action): Command {
     .option('--include <glob>', 'only paths matching this glob, or under this directory (repeatable)', collect, [])
     .option('--exclude <glob>', 'not paths matching this glob (repeatable)', collect, [])
     .option('--keep-going', 'restore every file that can be, then exit 4 naming the damaged ones')
-    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[]; keepGoing?: boolean }) => {
+    .option(...SYNC_OPTION)
+    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[]; keepGoing?: boolean; sync: string }) => {
       const select = o.include.length || o.exclude.length ? globSelector(o.include, o.exclude) : undefined;
       const r = await downloadBundle({
         storage: ctx.store, repo: o.repo, ref: o, dest, contributor: ctx.contributor(), reporter: ctx.report,
-        concurrency: ctx.intOption('concurrency'), keepGoing: !!o.keepGoing, ...(select ? { select } : {}),
+        concurrency: ctx.intOption('concurrency'), keepGoing: !!o.keepGoing, ...(select ? { select } : {}), sync: syncMode(o.sync),
       });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete`);
     }));
   refOptions(bundle.command('update <dest>').description('bring a directory holding bundle --from to this bundle: fetch only what changed, remove what went'))
     .requiredOption('--from <bundle|label>', 'the bundle the directory holds now (an id or a label)')
-    .action(action('bundle update', async (ctx, dest: string, o: Ref & { from: string }) => {
+    .option(...SYNC_OPTION)
+    .action(action('bundle update', async (ctx, dest: string, o: Ref & { from: string; sync: string }) => {
       const from = refOf(o.from, '--from');
       checkBundleRef(o);
       const r = await updateBundle({
         storage: ctx.store, repo: o.repo, from, to: o, dest, contributor: ctx.contributor(), reporter: ctx.report,
-        concurrency: ctx.intOption('concurrency'),
+        concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync),
       });
       ctx.done({ ...r }, `updated ${r.from} -> ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.removed} removed, ${r.attributesFixed} attributes fixed`);
     }));
@@ -154,4 +157,15 @@ function refOf(value: string, what: string): { bundle?: string; label?: string }
   } catch {
     throw new DatamoverError('USAGE', `${what} ${JSON.stringify(value)}: expected a bundle id or a label name`);
   }
+}
+
+const SYNC_OPTION = [
+  '--sync <when>',
+  'when written files are made durable: end (one file-system sync before success), file (each file fsynced before its rename), none',
+  'end',
+] as const;
+
+function syncMode(value: string): SyncMode {
+  if (value === 'end' || value === 'file' || value === 'none') return value;
+  throw usageError(`--sync ${JSON.stringify(value)}: expected end, file or none`);
 }

@@ -8,8 +8,11 @@ export interface Piece<T> { hash: string; location: BlobLocation; target: T }
 
 export interface RangeRead<T> { pack: string; offset: number; length: number; pieces: Piece<T>[] }
 
+/** The longest coalesced read; one piece longer than this is read alone. */
+export const MAX_READ = 16 * 1024 * 1024;
+
 /** Reads that cover every piece; gaps up to `maxGap` are read through, a read never exceeds `maxRead`. */
-export function coalesce<T>(pieces: Piece<T>[], maxGap = 256 * 1024, maxRead = 16 * 1024 * 1024): RangeRead<T>[] {
+export function coalesce<T>(pieces: Piece<T>[], maxGap = 256 * 1024, maxRead = MAX_READ): RangeRead<T>[] {
   const sorted = [...pieces].sort((a, b) =>
     a.location.pack < b.location.pack ? -1 : a.location.pack > b.location.pack ? 1 : a.location.offset - b.location.offset);
   const reads: RangeRead<T>[] = [];

@@ -12,6 +12,7 @@ import { readEntries } from '../meta/manifest.js';
 import type { Storage } from '../storage/storage.js';
 import type { Contributor, FileEntry } from '../vocab.js';
 import { type DownloadResult, restoreBundle } from './download.js';
+import type { SyncMode } from './file-restorer.js';
 import { DestinationDirs } from './safe-paths.js';
 import { pathSetSelector } from './select.js';
 
@@ -24,6 +25,8 @@ export interface UpdateRequest {
   contributor: Contributor;
   reporter?: Reporter;
   concurrency?: number;
+  /** As for a download (default 'end'). */
+  sync?: SyncMode;
 }
 
 export interface UpdateResult extends DownloadResult { from: string; removed: number; attributesFixed: number }

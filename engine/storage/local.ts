@@ -60,6 +60,24 @@ export class LocalStorage implements Storage {
     return fh.createReadStream(range ? { start: range.offset, end: range.offset + range.length - 1 } : {});
   }
 
+  async readInto(key: string, range: ByteRange, into: Uint8Array): Promise<number> {
+    let fh: fsp.FileHandle | undefined;
+    try {
+      fh = await fsp.open(this.pathOf(key), 'r');
+      let length = 0;
+      while (length < range.length) {
+        const { bytesRead } = await fh.read(into, length, range.length - length, range.offset + length);
+        if (!bytesRead) break;
+        length += bytesRead;
+      }
+      return length;
+    } catch (err) {
+      throw mapError(err, key);
+    } finally {
+      await fh?.close();
+    }
+  }
+
   async put(key: string, body: Body, opts: PutOptions = {}): Promise<PutResult> {
     const tmp = await this.writeTemp(body);
     try {

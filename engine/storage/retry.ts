@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Body, type ByteRange, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo, type PutOptions,
-  type PutResult, type Storage, StorageError, bodyParts, isStorageError, readIfExists,
+  type PutResult, type Storage, StorageError, bodyParts, copyInto, isStorageError, readIfExists,
 } from './storage.js';
 
 export interface RetryPolicy {
@@ -45,6 +45,13 @@ export class RetryingStorage implements Storage {
   async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
     const first = await this.retry(`get ${key}`, () => this.inner.get(key, opts));
     return Readable.from(this.resumingBody(key, opts?.range, first), { objectMode: false });
+  }
+
+  /** Through the inner fast path with retries, else through the resuming `get`. */
+  async readInto(key: string, range: ByteRange, into: Uint8Array): Promise<number> {
+    const inner = this.inner;
+    if (inner.readInto) return this.retry(`get ${key}`, () => inner.readInto!(key, range, into));
+    return copyInto(await this.get(key, { range }), into, range.length);
   }
 
   /**

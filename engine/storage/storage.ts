@@ -67,6 +67,12 @@ export interface Storage {
   get(key: string, opts?: { range?: ByteRange }): Promise<Readable>;
   put(key: string, body: Body, opts?: PutOptions): Promise<PutResult>;
   openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload>;
+  /**
+   * Optional fast path for backends that can read straight into memory (the local store): reads `range` of
+   * `key` into `into` from its start. Returns the bytes read, fewer than asked only where the object ends.
+   * Fails like `get`. Use `readRangeInto`, which falls back to `get`.
+   */
+  readInto?(key: string, range: ByteRange, into: Uint8Array): Promise<number>;
   /** Deletes the keys; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
   /**
@@ -99,6 +105,24 @@ export function bodyLength(body: Body): number {
   let n = 0;
   for (const part of bodyParts(body)) n += part.byteLength;
   return n;
+}
+
+/** Reads `range` of `key` into `into` (no intermediate copies where the storage has `readInto`); see `readInto`. */
+export async function readRangeInto(storage: Storage, key: string, range: ByteRange, into: Uint8Array): Promise<number> {
+  if (storage.readInto) return storage.readInto(key, range, into);
+  return copyInto(await storage.get(key, { range }), into, range.length);
+}
+
+/** Copies a body into `into`, at most `limit` bytes; returns how many. */
+export async function copyInto(body: Readable, into: Uint8Array, limit: number): Promise<number> {
+  let length = 0;
+  for await (const chunk of body) {
+    const bytes = chunk as Uint8Array;
+    const fits = Math.min(bytes.length, limit - length);
+    into.set(bytes.subarray(0, fits), length);
+    length += fits;
+  }
+  return length;
 }
 
 /** Reads a whole object (or range) into one Buffer. For metadata-sized objects. */

@@ -1,0 +1,30 @@
+/**
+ * A pipeline stage run on a piscina pool of one thread per core. Each task's `buffer` is moved in, never copied.
+ * The pool starts on the first task: a run that needs no worker (everything from the file cache, nothing to
+ * restore) never starts threads.
+ */
+import os from 'node:os';
+import { Piscina } from 'piscina';
+
+export class WorkerStage<Task extends { buffer: ArrayBuffer }, Outcome> {
+  private pool?: Piscina<Task, Outcome>;
+
+  constructor(private readonly workerFile: string, readonly threads = defaultWorkerCount()) {}
+
+  /** Tasks that may usefully be in flight: enough to keep every thread busy while results are handled. */
+  get depth(): number { return this.threads * 2; }
+
+  run(task: Task): Promise<Outcome> {
+    this.pool ??= new Piscina({ filename: this.workerFile, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 1_000 });
+    return this.pool.run(task, { transferList: [task.buffer] });
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+  }
+}
+
+/** One worker per core: the work is CPU-bound hashing plus page-cache I/O. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, os.availableParallelism());
+}

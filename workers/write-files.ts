@@ -1,0 +1,124 @@
+/**
+ * The CPU and file-system work of a restore: check every chunk of one read against its SHA-256, write the good
+ * ones into their files' temp files with synchronous I/O, and finish the files the task holds whole (mode,
+ * times, optional fsync, rename). Synchronous calls from a worker cost a fraction of the same calls through
+ * libuv's thread pool from the main thread (measured here: 20,000 small files, half the system time).
+ * Pure, so it is tested without a pool; `write-worker.ts` runs it inside piscina.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+
+export interface WriteFile {
+  /** The temp file beside the target: created on first write (never through a symlink). */
+  tmp: string;
+  /** The final name; set when this task holds the file's last chunks and may finish it. */
+  finish?: { abs: string; mode: number; mtimeMs: number; fsync: boolean };
+}
+
+export interface WritePiece {
+  /** Where the chunk sits in the buffer, and its length. */
+  start: number;
+  length: number;
+  hash: string;
+  /** Index into `files`, and where in that file the chunk goes. */
+  file: number;
+  fileOffset: number;
+}
+
+export interface WriteTask {
+  /** Holds the bytes of one ranged read of a pack from offset 0 (`length` of them). Moved in and out, never copied. */
+  buffer: ArrayBuffer;
+  length: number;
+  pieces: WritePiece[];
+  files: WriteFile[];
+  /** A label for the damage messages: which pack the bytes came from. */
+  pack: string;
+}
+
+/** Why a file could not be written (errno code), and which. */
+export interface WriteFailure { file: number; code: string; message: string }
+
+export interface WriteOutcome {
+  buffer: ArrayBuffer;
+  /** Pieces that were not written, by index, with a phrase to follow "chunk <hash>". */
+  damaged: { piece: number; damage: string }[];
+  /** Files renamed into place (indices into `files`). */
+  finished: number[];
+  bytesWritten: number;
+  /** The first I/O failure: the task stopped there; finished files stay, the failed file's temp is removed. */
+  failure?: WriteFailure;
+}
+
+/**
+ * Writes the task's verified pieces and finishes its whole files. A file with a damaged piece is never finished:
+ * its temp file is removed when this task would have finished it. Damage is a value; so is an I/O failure.
+ */
+export function writeFiles(task: WriteTask): WriteOutcome {
+  const view = new Uint8Array(task.buffer, 0, task.length);
+  const outcome: WriteOutcome = { buffer: task.buffer, damaged: [], finished: [], bytesWritten: 0 };
+  const bad = new Set<number>();
+  task.pieces.forEach((piece, index) => {
+    const damage = checkPiece(view, piece, task.pack);
+    if (damage) {
+      outcome.damaged.push({ piece: index, damage });
+      bad.add(piece.file);
+    }
+  });
+  const fds = new Map<number, number>();
+  let current = -1;
+  try {
+    for (const piece of task.pieces) {
+      if (bad.has(piece.file)) continue;
+      current = piece.file;
+      let fd = fds.get(piece.file);
+      if (fd === undefined) {
+        fd = openSync(task.files[piece.file]!.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+        fds.set(piece.file, fd);
+      }
+      writeExactly(fd, view.subarray(piece.start, piece.start + piece.length), piece.fileOffset);
+      outcome.bytesWritten += piece.length;
+    }
+    for (const [file, fd] of fds) {
+      current = file;
+      fds.delete(file);
+      finishFile(fd, task.files[file]!, outcome, file);
+    }
+    for (const file of bad) {
+      if (task.files[file]!.finish) rmSync(task.files[file]!.tmp, { force: true });
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    outcome.failure = { file: current, code: e.code ?? 'EIO', message: e.message };
+    for (const fd of fds.values()) closeSync(fd);
+    if (current >= 0) rmSync(task.files[current]!.tmp, { force: true });
+  }
+  return outcome;
+}
+
+function checkPiece(view: Uint8Array, piece: WritePiece, pack: string): string | undefined {
+  if (piece.start + piece.length > view.length) return `is in pack ${pack}, which is truncated`;
+  const blob = view.subarray(piece.start, piece.start + piece.length);
+  return createHash('sha256').update(blob).digest('hex') === piece.hash ? undefined : 'does not match its hash';
+}
+
+/** Closes `fd`; when the task may finish the file, sets mode and times through it, syncs if asked, renames. */
+function finishFile(fd: number, file: WriteFile, outcome: WriteOutcome, index: number): void {
+  const finish = file.finish;
+  try {
+    if (finish) {
+      fchmodSync(fd, finish.mode & 0o7777);
+      futimesSync(fd, finish.mtimeMs / 1000, finish.mtimeMs / 1000);
+      if (finish.fsync) fsyncSync(fd);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (!finish) return;
+  renameSync(file.tmp, finish.abs);
+  outcome.finished.push(index);
+}
+
+function writeExactly(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
