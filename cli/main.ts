@@ -3,6 +3,7 @@
  * The `datamover` command: parses arguments (commander), runs engine calls, renders events, maps errors to
  * exit codes (DESIGN §9). One line on stderr per error, naming what failed.
  */
+import './heap.js';
 import { Command, CommanderError } from 'commander';
 import { DatamoverError } from '../engine/errors.js';
 import { registerBench } from './commands/bench.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkManifestPath } from '../engine/download/safe-paths.js';
+import { CompactBlobIndex } from '../engine/meta/compact-index.js';
 import { coalesce } from '../engine/download/fetch-plan.js';
 import { planJobs } from '../engine/plan/jobs.js';
 import type { ScanEntry } from '../engine/scan/walk.js';
@@ -115,6 +116,26 @@ t('coalesce merges neighbouring blobs of a pack into one read', () => {
   const loc = (pack: string, offset: number, length: number) => ({ hash: `${pack}${offset}`, location: { pack, offset, length }, target: offset });
   const reads = coalesce([loc('p1', 100, 50), loc('p1', 0, 100), loc('p2', 0, 10), loc('p1', 10_000_000, 5)], 1024);
   assert.equal(reads.map((r) => [r.pack, r.offset, r.length, r.pieces.length]), [['p1', 0, 150, 2], ['p1', 10_000_000, 5, 1], ['p2', 0, 10, 1]]);
+});
+
+t('CompactBlobIndex agrees with a Map over 50,000 entries through growth; first location wins; bad hashes never match', () => {
+  const index = new CompactBlobIndex(16);
+  const reference = new Map<string, { pack: string; offset: number; length: number }>();
+  const hash = (i: number) => createHash('sha256').update(`h${i}`).digest('hex');
+  for (let i = 0; i < 50_000; i++) {
+    const loc = { pack: `pack${i % 97}`, offset: i * 4096 + 2 ** 33, length: 1 + (i % 4_194_304) };
+    index.set(hash(i), loc);
+    reference.set(hash(i), loc);
+  }
+  index.set(hash(7), { pack: 'other', offset: 0, length: 1 });
+  assert.is(index.size, 50_000);
+  for (let i = 0; i < 50_000; i += 7) assert.equal(index.get(hash(i)), reference.get(hash(i)));
+  assert.is(index.has(hash(50_001)), false);
+  assert.is(index.get(hash(50_001)), undefined);
+  assert.equal(new Map(index), reference, 'iteration yields every entry');
+  index.set('zz'.repeat(32), { pack: 'p', offset: 0, length: 1 });
+  assert.is(index.size, 50_000, 'a malformed hash is not recorded');
+  assert.is(index.has('not-a-hash'), false);
 });
 
 t.run();

@@ -4,6 +4,7 @@
  * label points at an existing bundle. Data (`readData`): every indexed blob that a bundle references is read
  * back and hashed. Problems are values, collected and returned; the caller decides the exit code.
  */
+import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { coalesce, type Piece } from '../download/fetch-plan.js';
 import { readPieces } from '../download/read-pieces.js';
 import { isDatamoverError } from '../errors.js';
@@ -14,7 +15,6 @@ import { readPage } from '../meta/manifest.js';
 import { listLabels } from '../meta/labels.js';
 import { listRepos } from '../meta/repos.js';
 import { type Storage, isStorageError } from '../storage/storage.js';
-import type { BlobLocation } from '../vocab.js';
 
 export interface FsckProblem { what: string; detail: string }
 export interface FsckResult { repos: number; bundles: number; labels: number; packs: number; blobsChecked: number; problems: FsckProblem[] }
@@ -68,7 +68,7 @@ async function listPackSizes(storage: Storage): Promise<Map<string, number>> {
 }
 
 async function readBack(
-  storage: Storage, index: Map<string, BlobLocation>, referenced: Map<string, string>, packSizes: Map<string, number>,
+  storage: Storage, index: CompactBlobIndex, referenced: Map<string, string>, packSizes: Map<string, number>,
   result: FsckResult, concurrency: number,
 ): Promise<void> {
   const pieces: Piece<string>[] = [];

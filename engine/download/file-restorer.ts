@@ -5,6 +5,7 @@
  * with `sync: 'file'` it is also fsynced first. A file whose chunks span several reads is finished here once
  * every write landed.
  */
+import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { integrityError, ioError } from '../errors.js';
 import { BufferPool } from '../pipeline/buffer-pool.js';
 import { WorkerStage } from '../pipeline/worker-stage.js';
 import { isStorageError, readRangeInto, type Storage } from '../storage/storage.js';
-import { type BlobLocation, type FileEntry, keys } from '../vocab.js';
+import { type FileEntry, keys } from '../vocab.js';
 import { coalesce, MAX_READ, type Piece, type RangeRead } from './fetch-plan.js';
 
 interface FileJob {
@@ -47,7 +48,7 @@ export class FileRestorer {
   private failure: unknown;
 
   constructor(
-    private readonly storage: Storage, private readonly index: Map<string, BlobLocation>,
+    private readonly storage: Storage, private readonly index: CompactBlobIndex,
     private readonly opts: { concurrency: number; batchBytes: number; keepGoing?: boolean; sync: SyncMode },
   ) {
     this.buffers = new BufferPool(MAX_READ, MAX_READ * (opts.concurrency + 2));

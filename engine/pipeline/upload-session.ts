@@ -4,6 +4,7 @@
  * manifest in scan order. Manifest pages and indexes wait for their packs: a page is written only after every
  * pack it may reference is durable and indexed (DESIGN §6).
  */
+import type { CompactBlobIndex } from '../meta/compact-index.js';
 import type { CdcParams } from '../../workers/fastcdc.js';
 import type { HashOutcome } from '../../workers/hash-ranges.js';
 import { badInput } from '../errors.js';
@@ -13,7 +14,7 @@ import type { ManifestWriter } from '../meta/manifest.js';
 import type { EntryItem, JobItem } from '../plan/jobs.js';
 import type { ScanEntry } from '../scan/walk.js';
 import type { Storage } from '../storage/storage.js';
-import type { BlobLocation, ChunkRef, ChunkerSpec, FileEntry, IndexEntry } from '../vocab.js';
+import type { ChunkRef, ChunkerSpec, FileEntry, IndexEntry } from '../vocab.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { HashStage } from './hash-stage.js';
 import { type DurablePack, type Lease, Packer } from './packer.js';
@@ -81,7 +82,7 @@ export class UploadSession {
 
   constructor(
     private readonly storage: Storage, private readonly tuning: Tuning,
-    private readonly known: Map<string, BlobLocation>, private readonly hashStage: HashStage,
+    private readonly known: CompactBlobIndex, private readonly hashStage: HashStage,
     private readonly pool: BufferPool, private readonly manifest: ManifestWriter, private readonly report: Reporter,
   ) {
     const { minPartSize } = storage.capabilities;
@@ -239,7 +240,10 @@ export class UploadSession {
 
   private async packDurable(pack: DurablePack): Promise<void> {
     this.totals.packs++;
-    for (const e of pack.entries) this.known.set(e.blob, e);
+    for (const e of pack.entries) {
+      this.known.set(e.blob, e);
+      this.claimed.delete(e.blob); // held only while in flight: the run's memory stays flat however many chunks
+    }
     this.unindexed.push(...pack.entries);
     this.report({ type: 'pack.durable', key: pack.key, bytes: pack.bytes, blobs: pack.entries.length });
     if (++this.packsSinceIndex >= this.tuning.checkpointPacks) await this.writeCheckpoint();

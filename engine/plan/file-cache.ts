@@ -4,10 +4,11 @@
  * reading and hashing the file again. The parent's manifest is merged with the walk (both come in manifest
  * order), one page in memory at a time, so the cache costs no memory per file.
  */
+import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { readEntries } from '../meta/manifest.js';
 import type { ScanEntry } from '../scan/walk.js';
 import type { Storage } from '../storage/storage.js';
-import { type BlobLocation, type BundleDescriptor, type ChunkRef, type FileEntry, comparePaths } from '../vocab.js';
+import { type BundleDescriptor, type ChunkRef, type FileEntry, comparePaths } from '../vocab.js';
 
 export class ParentFiles {
   private readonly entries: AsyncGenerator<FileEntry>;
@@ -15,7 +16,7 @@ export class ParentFiles {
   private started = false;
   private done = false;
 
-  constructor(storage: Storage, parent: BundleDescriptor, private readonly known: ReadonlyMap<string, BlobLocation>) {
+  constructor(storage: Storage, parent: BundleDescriptor, private readonly known: Pick<CompactBlobIndex, 'has'>) {
     this.entries = readEntries(storage, parent.pages);
   }
 
