@@ -4,6 +4,7 @@
  * is printed as a ratio to each peer's. Peak RSS from /usr/bin/time. Full mode writes bench/RESULTS.md.
  * Missing peers are installed with apt-get when root (not in smoke mode, which only uses what is there).
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,11 +28,33 @@ function median(xs: Measure[]): Measure {
   return [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)]!;
 }
 
-/** Runs `prepare` (untimed) then `run` (timed) `runs` times; returns the median. */
+/**
+ * Runs `prepare` (untimed) then `run` (timed) `runs` times; returns the median. Before each timed run the
+ * page cache's dirty data goes to disk (`sync`, untimed): here, writeback left by the run before slowed the
+ * next one by up to 2× (a 2 GiB `cp` 0.6 s clean, 2.6 s behind 4 GiB of dirty pages).
+ */
 function measure(prepare: () => void, run: () => Measure): Measure {
   const out: Measure[] = [];
-  for (let i = 0; i < runs; i++) { prepare(); out.push(run()); }
+  for (let i = 0; i < runs; i++) {
+    prepare();
+    spawnSync('sync');
+    out.push(run());
+  }
   return median(out);
+}
+
+/**
+ * A new, never used directory under `base` for each run: ext4 creates files slowly next to inodes deleted
+ * seconds before (`recently_deleted` took a quarter of a download's kernel time when the target had just been
+ * removed), which would charge one tool for the clean-up after another. `clear` removes them all.
+ */
+function unusedDirs(base: string): { next: () => string; current: () => string; clear: () => void } {
+  let n = 0;
+  return {
+    next: () => { const dir = `${base}-${++n}`; mkdirSync(dir, { recursive: true }); return dir; },
+    current: () => `${base}-${n}`,
+    clear: () => { for (let i = 1; i <= n; i++) rmSync(`${base}-${i}`, { recursive: true, force: true }); },
+  };
 }
 
 const dmEnv = { DATAMOVER_HOME: path.join(work, 'home'), DATAMOVER_AUTHOR: 'Bench <bench@example.com>' };
@@ -70,7 +93,9 @@ function changedRerun(data: DataSet, store: string, restic: Restic): void {
   for (let round = 0; round < runs; round++) {
     const undo = changeOnePercent(data, round + 1);
     try {
+      spawnSync('sync');
       dmTimes.push(upload(store, data.dir));
+      spawnSync('sync');
       if (peersOk.restic) resticTimes.push(restic.backup(data.dir));
     } finally {
       undo();
@@ -82,17 +107,23 @@ function changedRerun(data: DataSet, store: string, restic: Restic): void {
 }
 
 function downloads(data: DataSet, store: string, restic: Restic, cp: Measure, subset?: string): void {
-  const dest = path.join(work, 'dm-dest');
-  const down = measure(fresh(dest), () => dm(store, 'bundle', 'download', path.join(dest, 'out'), '--repo', 'bench', '--label', 'latest'));
-  const peers: [string, Measure][] = [['cp -r', cp]];
-  const rsDest = path.join(work, 'restic-dest');
-  if (peersOk.restic) peers.push(['restic restore', measure(fresh(rsDest), () => restic.restore(rsDest))]);
-  add({ data: data.name, scenario: 'full download', dm: down, gibs: data.bytes / 2 ** 30 / down.seconds, peers });
-  if (!subset) return;
-  const sub = measure(fresh(dest), () => dm(store, 'bundle', 'download', path.join(dest, 'out'), '--repo', 'bench', '--label', 'latest', '--include', subset));
-  const subPeers: [string, Measure][] = [];
-  if (peersOk.restic) subPeers.push(['restic restore --include', measure(fresh(rsDest), () => restic.restore(rsDest, path.join(data.dir, subset)))]);
-  add({ data: data.name, scenario: `subset download (${subset}/, 1%)`, dm: sub, peers: subPeers });
+  const dest = unusedDirs(path.join(work, 'dm-dest'));
+  const rsDest = unusedDirs(path.join(work, 'restic-dest'));
+  const dmDownload = (...extra: string[]) => dm(store, 'bundle', 'download', path.join(dest.current(), 'out'), '--repo', 'bench', '--label', 'latest', ...extra);
+  try {
+    const down = measure(dest.next, () => dmDownload());
+    const peers: [string, Measure][] = [['cp -r', cp]];
+    if (peersOk.restic) peers.push(['restic restore', measure(rsDest.next, () => restic.restore(rsDest.current()))]);
+    add({ data: data.name, scenario: 'full download', dm: down, gibs: data.bytes / 2 ** 30 / down.seconds, peers, note: 'synced at the end (`--sync end`); restic does not sync' });
+    if (!subset) return;
+    const sub = measure(dest.next, () => dmDownload('--include', subset));
+    const subPeers: [string, Measure][] = [];
+    if (peersOk.restic) subPeers.push(['restic restore --include', measure(rsDest.next, () => restic.restore(rsDest.current(), path.join(data.dir, subset)))]);
+    add({ data: data.name, scenario: `subset download (${subset}/, 1%)`, dm: sub, peers: subPeers });
+  } finally {
+    dest.clear();
+    rsDest.clear();
+  }
 }
 
 /** The big file: first upload against the hash/disk ceiling, an identical copy added, 1% changed. */
