@@ -150,3 +150,26 @@ export function sparseFile(root: string, bytes: number): DataSet {
   });
   return { name: `1 × ${(bytes / 2 ** 30).toFixed(0)} GiB sparse file`, dir, bytes, files: 1 };
 }
+
+/**
+ * Reads every file of `data` once (untimed), so the first tool to run does not pay for a cold page cache: the
+ * 200,000-file tree is timed once, and cold it took datamover 19.8 s against 7 s warm.
+ */
+export function warm(data: DataSet): void {
+  const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+  const visit = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) visit(abs);
+      else if (e.isFile()) {
+        const fd = openSync(abs, 'r');
+        try {
+          while (readSync(fd, buf, 0, buf.length, null) > 0);
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+  };
+  visit(data.dir);
+}

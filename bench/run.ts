@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile } from './data.js';
+import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
 import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
 
@@ -67,6 +67,7 @@ function add(row: Row) {
 }
 
 function treeScenarios(data: DataSet, opts: { subset?: string; download?: boolean; changed?: boolean } = {}): void {
+  warm(data);
   const store = path.join(work, 'dm-store');
   const restic = new Restic(path.join(work, 'restic-repo'));
   const initStore = () => { fresh(store)(); dm(store, 'repo', 'create', 'bench'); };
@@ -187,6 +188,7 @@ function ceilingGiBs(file: string): { gibs: number; why: string } {
 
 /** Upload only, for memory: the 200k-file tree, the duplicated subtree, a sparse file. */
 function uploadOnly(data: DataSet, note: (store: string) => string, peersToo: boolean): void {
+  if (data.files > 1) warm(data); // not the sparse file: its holes are never cached
   const store = path.join(work, 'dm-store');
   const up = measure(() => { fresh(store)(); dm(store, 'repo', 'create', 'bench'); }, () => upload(store, data.dir));
   const peers: [string, Measure][] = [];

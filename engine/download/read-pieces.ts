@@ -1,8 +1,8 @@
 /**
- * Reads one coalesced range of a pack and checks every chunk in it against its SHA-256: the one place where
- * stored bytes are read back, for restore, verify and fsck alike.
+ * Reads one coalesced range of a pack and checks every chunk in it against its SHA-256, on this thread: for
+ * verify and fsck (a restore checks in its write workers, with the same `chunkDamage`).
  */
-import { createHash } from 'node:crypto';
+import { chunkDamage } from '../../workers/check-chunk.js';
 import { isStorageError, readAll, type Storage } from '../storage/storage.js';
 import { keys } from '../vocab.js';
 import type { Piece, RangeRead } from './fetch-plan.js';
@@ -23,8 +23,7 @@ export async function readPieces<T>(storage: Storage, read: RangeRead<T>): Promi
   return read.pieces.map((piece) => {
     const start = piece.location.offset - read.offset;
     const blob = data.subarray(start, start + piece.location.length);
-    if (blob.length !== piece.location.length) return { piece, damage: `is in pack ${pack}, which is truncated` };
-    if (createHash('sha256').update(blob).digest('hex') !== piece.hash) return { piece, damage: 'does not match its hash' };
-    return { piece, blob };
+    const damage = chunkDamage(blob, piece.location.length, piece.hash, pack);
+    return damage === undefined ? { piece, blob } : { piece, damage };
   });
 }

@@ -19,8 +19,11 @@ export class WorkerStage<Task extends { buffer: ArrayBuffer }, Outcome> {
     return this.pool.run(task, { transferList: [task.buffer] });
   }
 
+  /** Stops the threads. Idempotent; a later task starts a new pool. */
   async close(): Promise<void> {
-    await this.pool?.destroy();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy();
   }
 }
 
