@@ -9,9 +9,9 @@ import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, ren
 import { chunkDamage } from './check-chunk.js';
 
 export interface WriteFile {
-  /** The temp file beside the target: created on first write (never through a symlink). */
+  /** The temp file beside the target: created on first use (never through a symlink). */
   tmp: string;
-  /** The final name; set when this task holds the file's last chunks and may finish it. */
+  /** The final name; set when this task may finish the file (it holds the file's last chunks, or it has none). */
   finish?: { abs: string; mode: number; mtimeMs: number; fsync: boolean };
 }
 
@@ -72,12 +72,18 @@ export function writeFiles(task: WriteTask): WriteOutcome {
       current = piece.file;
       let fd = fds.get(piece.file);
       if (fd === undefined) {
-        fd = openSync(task.files[piece.file]!.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+        fd = openTemp(task.files[piece.file]!.tmp);
         fds.set(piece.file, fd);
       }
       writeExactly(fd, view.subarray(piece.start, piece.start + piece.length), piece.fileOffset);
       outcome.bytesWritten += piece.length;
     }
+    // Files finished with no bytes here: empty files, and files whose chunks all came in earlier tasks.
+    task.files.forEach((file, index) => {
+      if (!file.finish || bad.has(index) || fds.has(index)) return;
+      current = index;
+      fds.set(index, openTemp(file.tmp));
+    });
     for (const [file, fd] of fds) {
       current = file;
       fds.delete(file);
@@ -110,6 +116,11 @@ function finishFile(fd: number, file: WriteFile, outcome: WriteOutcome, index: n
   if (!finish) return;
   renameSync(file.tmp, finish.abs);
   outcome.finished.push(index);
+}
+
+/** Opens (creating if need be) a temp file for writing, never through a symlink. */
+function openTemp(tmp: string): number {
+  return openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
 }
 
 function writeExactly(fd: number, bytes: Uint8Array, position: number): void {

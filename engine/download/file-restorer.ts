@@ -2,12 +2,12 @@
  * Restores file contents: chunks are gathered into batches, read from packs with coalesced ranged GETs, and
  * handed to write workers that check each chunk against its hash and write it at its offset into a temp file
  * beside the target. A file appears under its final name only complete (mode and mtime set, then rename);
- * with `sync: 'file'` it is also fsynced first. A file whose chunks span several reads is finished here once
- * every write landed.
+ * with `sync: 'file'` it is also fsynced first. The workers do all of it, so files are finished in one place:
+ * a file whose chunks span several reads gets a task of its own once every write landed.
  */
 import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { WriteFile, WriteOutcome, WritePiece, WriteTask } from '../../workers/write-files.js';
 import { integrityError, ioError } from '../errors.js';
@@ -120,23 +120,28 @@ export class FileRestorer {
       if (!data) {
         for (const piece of read.pieces) this.damage(piece, `is in pack ${task.pack}, which is missing`);
       } else {
-        const outcome = await this.writers.run(task).catch((err) => {
-          if (task.buffer.byteLength === MAX_READ) this.buffers.forget();
-          throw err;
-        });
-        this.giveBack(outcome.buffer);
-        this.done.bytes += outcome.bytesWritten;
-        for (const i of outcome.finished) this.finished(jobs[i]!);
-        for (const { piece, damage } of outcome.damaged) this.damage(read.pieces[piece]!, damage);
-        if (outcome.failure) {
-          const err = Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code });
-          throw ioError(jobs[outcome.failure.file]?.abs ?? task.pack, err);
-        }
+        await this.runWrites(task, jobs, read.pieces);
       }
       for (const job of jobs) {
         job.inFlight--;
         if (this.unfinished.has(job) && !job.unassigned && !job.inFlight) await this.finalizeSoon(job);
       }
+    }
+  }
+
+  /** Runs a write task; counts what it wrote and finished; throws IO naming the file it failed on. */
+  private async runWrites(task: WriteTask, jobs: FileJob[], pieces: Piece<Target>[]): Promise<void> {
+    const outcome = await this.writers.run(task).catch((err) => {
+      if (task.buffer.byteLength === MAX_READ) this.buffers.forget();
+      throw err;
+    });
+    this.giveBack(outcome.buffer);
+    this.done.bytes += outcome.bytesWritten;
+    for (const i of outcome.finished) this.finished(jobs[i]!);
+    for (const { piece, damage } of outcome.damaged) this.damage(pieces[piece]!, damage);
+    if (outcome.failure) {
+      const err = Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code });
+      throw ioError(jobs[outcome.failure.file]?.abs ?? task.pack, err);
     }
   }
 
@@ -181,8 +186,7 @@ export class FileRestorer {
     });
     const files: WriteFile[] = jobs.map((job) => {
       const whole = !job.unassigned && job.inFlight === 1 && !job.damaged;
-      const finish = { abs: job.abs, mode: job.entry.mode, mtimeMs: job.entry.mtime, fsync: this.opts.sync === 'file' };
-      return whole ? { tmp: job.tmp, finish } : { tmp: job.tmp };
+      return whole ? this.finishing(job) : { tmp: job.tmp };
     });
     const { buffer, length } = data ?? { buffer: new ArrayBuffer(0), length: 0 };
     return { task: { buffer, length, pieces, files, pack: read.pack.slice(0, 12) }, jobs };
@@ -214,31 +218,18 @@ export class FileRestorer {
     if (this.failure) throw this.failure;
   }
 
-  /** Finishes a file the workers did not: an empty one, one whose chunks came in several reads, a damaged one. */
+  /**
+   * Finishes a file no read finished: an empty one, one whose chunks came in several reads (in a write task of
+   * its own), or a damaged one (its temp file removed: nothing damaged is ever written under its final name).
+   */
   private async finalize(job: FileJob): Promise<void> {
-    if (job.damaged) {
-      // Nothing damaged is ever written under its final name.
-      await fsp.rm(job.tmp, { force: true });
-      this.unfinished.delete(job);
-      return;
-    }
-    try {
-      // Through one handle: no path lookups, and one fsync covers data, mode and times.
-      const flags = job.entry.chunks?.length ? constants.O_RDWR | constants.O_NOFOLLOW : 'wx';
-      const fh = await fsp.open(job.tmp, flags, 0o600);
-      try {
-        await fh.chmod(job.entry.mode & 0o7777);
-        const mtime = job.entry.mtime / 1000;
-        await fh.utimes(mtime, mtime);
-        if (this.opts.sync === 'file') await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(job.tmp, job.abs);
-    } catch (err) {
-      throw ioError(job.abs, err);
-    }
-    this.finished(job);
+    if (!job.damaged) return this.runWrites({ buffer: new ArrayBuffer(0), length: 0, pieces: [], files: [this.finishing(job)], pack: '' }, [job], []);
+    await fsp.rm(job.tmp, { force: true });
+    this.unfinished.delete(job);
+  }
+
+  private finishing(job: FileJob): WriteFile {
+    return { tmp: job.tmp, finish: { abs: job.abs, mode: job.entry.mode, mtimeMs: job.entry.mtime, fsync: this.opts.sync === 'file' } };
   }
 }
 

@@ -49,7 +49,7 @@ export class CompactBlobIndex {
    * hash (not 64 hex digits) is not recorded: no chunk can refer to it.
    */
   set(hash: string, location: BlobLocation): this {
-    if (this.find(hash) >= 0 || !this.load(hash)) return this;
+    if (!this.load(hash) || this.lookup() >= 0) return this;
     if ((this.count + 1) / this.slots > MAX_LOAD) {
       this.grow();
       this.load(hash); // grow used the probe as scratch
@@ -91,7 +91,11 @@ export class CompactBlobIndex {
 
   /** Loads `hash` into `probe` and returns its slot, or -1 (also for a malformed hash). */
   private find(hash: string): number {
-    if (!this.load(hash)) return -1;
+    return this.load(hash) ? this.lookup() : -1;
+  }
+
+  /** The slot of the key in `probe`, or -1. */
+  private lookup(): number {
     const mask = this.slots - 1;
     const w = this.probeWords;
     for (let slot = w[0]! & mask; this.packOf[slot]; slot = (slot + 1) & mask) {
