@@ -39,6 +39,13 @@ export class CommandContext {
     this.stopProgress = r.stop;
   }
 
+  /** Checks the global numeric flags once, whether or not the command uses them: USAGE naming the flag. */
+  checkGlobalFlags(): void {
+    this.intOption('workers');
+    this.intOption('concurrency');
+    this.openOptions();
+  }
+
   /** `--store`, then DATAMOVER_STORE, then the context (`--context`, DATAMOVER_CONTEXT, `context use`, default). */
   get store(): Storage {
     if (this.storage) return this.storage;
@@ -54,7 +61,7 @@ export class CommandContext {
 
   /** Endpoint, idle timeout and retry policy from the global flags; retries are reported as events. */
   private openOptions(): OpenOptions {
-    const retries = positiveInt(this.opts.retries, '--retries');
+    const retries = boundedInt(this.opts.retries, '--retries', FLAG_MAXIMA.retries, 0);
     const deadlineMs = duration(this.opts.retryDeadline, '--retry-deadline');
     return {
       endpoint: this.opts.endpoint,
@@ -86,7 +93,7 @@ export class CommandContext {
   }
 
   intOption(name: 'concurrency' | 'workers'): number | undefined {
-    return positiveInt(this.opts[name], `--${name}`);
+    return boundedInt(this.opts[name], `--${name}`, FLAG_MAXIMA[name]);
   }
 
   /** Prints the command's result: the summary object with --json, else the human text (unless --quiet). */
@@ -101,11 +108,19 @@ export class CommandContext {
   }
 }
 
-/** Parses a positive integer flag value; fails with USAGE naming the flag. */
-export function positiveInt(value: string | undefined, flag: string): number | undefined {
+/**
+ * The largest values the numeric flags take (README "Commands"): beyond them a typo would start threads or
+ * connections until memory runs out, or retry for days.
+ */
+export const FLAG_MAXIMA = { workers: 256, concurrency: 1024, retries: 100 } as const;
+
+/** Parses an integer flag value in [min, max]; fails with USAGE naming the flag and the range. */
+export function boundedInt(value: string | undefined, flag: string, max: number, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw usageError(`${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
+  if (!/^\s*\d+\s*$/.test(value) || n < min || n > max) {
+    throw usageError(`${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
   return n;
 }
 

@@ -5,7 +5,7 @@
  */
 import './heap.js';
 import { Command, CommanderError } from 'commander';
-import { DatamoverError } from '../engine/errors.js';
+import { DatamoverError, usageError } from '../engine/errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerBundle } from './commands/bundle.js';
 import { registerContext } from './commands/context.js';
@@ -27,13 +27,48 @@ const action: Action = (name, fn) => async (...args) => {
   const cmd = args[args.length - 1] as Command;
   const opts = cmd.optsWithGlobals() as GlobalOptions;
   jsonMode = !!opts.json;
+  refuseEmptyValues(cmd);
   const ctx = new CommandContext(name, opts);
+  ctx.checkGlobalFlags();
   try {
     await fn(ctx, ...args.slice(0, -1));
   } finally {
     ctx.stopProgress();
   }
 };
+
+/**
+ * `--label ''` or `--store ''` is a mistake (an unset shell variable, most often), never a way to say "absent":
+ * refused with USAGE naming the flag, before anything runs.
+ */
+const FREE_TEXT = new Set(['--message', '--description']);
+
+function refuseEmptyValues(cmd: Command): void {
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    for (const option of c.options) {
+      if (c.getOptionValueSource(option.attributeName()) !== 'cli' || FREE_TEXT.has(option.long ?? '')) continue;
+      const value: unknown = c.getOptionValue(option.attributeName());
+      const values = Array.isArray(value) ? value : [value];
+      if (values.some((v) => typeof v === 'string' && v.trim() === '')) {
+        throw usageError(`${option.long ?? option.flags}: empty value (leave the flag out to use the default)`);
+      }
+    }
+  }
+  for (const arg of cmd.args) {
+    if (arg.trim() === '') throw usageError(`${cmd.name()}: an argument is empty`);
+  }
+}
+
+/**
+ * A reader that goes away (`--json ... | head -1`) must not stop the work half done and must not make a false
+ * success: the rest of the output is dropped, the command runs to its end, and its exit code stands.
+ */
+function dropOutputOnceClosed(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
 
 function buildProgram(): Command {
   const program = new Command('datamover')
@@ -75,11 +110,8 @@ function fail(err: unknown): number {
 }
 
 async function main(argv: string[]): Promise<number> {
-  // A closed pipe (`datamover bundle files | head`) ends output quietly, as for any Unix filter.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(EXIT.ok);
-    throw err;
-  });
+  dropOutputOnceClosed(process.stdout);
+  dropOutputOnceClosed(process.stderr);
   process.once('SIGINT', () => {
     process.stderr.write('datamover: interrupted\n');
     process.exit(EXIT.interrupted);

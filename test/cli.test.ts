@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { asNobody, cli, describeTree, listFiles, makeMixedTree, summaryOf, tempDir, writeFile } from './helpers.js';
+import { asNobody, cli, runsIf, describeTree, listFiles, makeMixedTree, summaryOf, tempDir, writeFile } from './helpers.js';
 
 function storeWithRepo(): string {
   const store = tempDir('cli-store');
@@ -73,11 +73,8 @@ t('bad input: a store of an unknown format version', () => {
 
 const isRoot = process.getuid?.() === 0;
 const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
-const unreadableName = isRoot && !hasSetpriv
-  ? 'bad input: unreadable file (SKIPPED: running as root without setpriv to drop privileges)'
-  : 'bad input: unreadable file';
-t(unreadableName, () => {
-  if (isRoot && !hasSetpriv) return console.log(`  skipped: ${unreadableName}`);
+const withUnprivilegedUser = runsIf(t, isRoot && !hasSetpriv ? 'running as root without setpriv to drop privileges' : undefined);
+withUnprivilegedUser('bad input: unreadable file', () => {
   const store = storeWithRepo();
   const src = tempDir('cli-unreadable');
   writeFile(src, 'a-secret.bin', 'no peeking');
@@ -95,8 +92,7 @@ t(unreadableName, () => {
   rmSync(src, { recursive: true, force: true });
 });
 
-t(`${unreadableName.replace('bad input: unreadable file', 'upload --skip-on-error leaves out an unreadable file')}, records and reports it, exit 3`, () => {
-  if (isRoot && !hasSetpriv) return console.log('  skipped: --skip-on-error test (running as root without setpriv)');
+withUnprivilegedUser('upload --skip-on-error leaves out an unreadable file, records and reports it, exit 3', () => {
   const store = storeWithRepo();
   const src = tempDir('cli-skip');
   writeFile(src, 'a-secret.bin', 'no peeking');

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { asNobody, cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
+import { asNobody, cli, runsIf, describeTree, listFiles, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('disk faults: ENOSPC, EACCES, unreadable directories');
 
@@ -47,9 +47,9 @@ function assertNothingPartial(dest: string, src: string) {
   }
 }
 
-const mountName = canMount ? '' : ' (SKIPPED: needs root and tmpfs mounts)';
-t(`download onto a full disk fails with one line naming ENOSPC and the file, leaves nothing partial; a rerun with room completes${mountName}`, () => {
-  if (!canMount) return console.log(`  skipped: ENOSPC test${mountName}`);
+const withMounts = runsIf(t, canMount ? undefined : 'needs root and tmpfs mounts');
+const withPrivileges = runsIf(t, canDropPrivileges ? undefined : 'needs root and setpriv to drop privileges');
+withMounts('download onto a full disk fails with one line naming ENOSPC and the file, leaves nothing partial; a rerun with room completes', () => {
   const { store, src } = storeWithBundle();
   const disk = tempDir('disk-full');
   assert.is(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk]).status, 0);
@@ -70,9 +70,7 @@ t(`download onto a full disk fails with one line naming ENOSPC and the file, lea
   }
 });
 
-const privName = canDropPrivileges ? '' : ' (SKIPPED: needs root with setpriv to act as an unprivileged user)';
-t(`download into a directory it may not write fails with one line naming EACCES and the path, exit 1, nothing written${privName}`, () => {
-  if (!canDropPrivileges) return console.log(`  skipped: EACCES download test${privName}`);
+withPrivileges('download into a directory it may not write fails with one line naming EACCES and the path, exit 1, nothing written', () => {
   const { store, src } = storeWithBundle();
   const uploaded = describeTree(src); // before the modes are opened up for nobody
   const parent = tempDir('disk-eacces');
@@ -93,8 +91,7 @@ t(`download into a directory it may not write fails with one line naming EACCES 
   assert.equal(describeTree(dest), uploaded);
 });
 
-t(`upload of a tree with an unreadable directory: exit 1 naming it; with --skip-on-error it is left out, reported, exit 3${privName}`, () => {
-  if (!canDropPrivileges) return console.log(`  skipped: unreadable directory test${privName}`);
+withPrivileges('upload of a tree with an unreadable directory: exit 1 naming it; with --skip-on-error it is left out, reported, exit 3', () => {
   const store = tempDir('disk-unreadable-store');
   assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
   const src = tempDir('disk-unreadable-src');

@@ -171,3 +171,18 @@ export function cliAsync(args: string[], env: Record<string, string> = {}) {
     env: { ...baseEnv(), ...env }, stdio: 'pipe',
   });
 }
+
+type TestFn = () => void | Promise<void>;
+type Register = (name: string, fn: TestFn) => void;
+
+/**
+ * `t` itself when `why` is undefined, else a registrar that counts the test as skipped and prints the reason:
+ * a test that cannot run on this machine never passes by returning early.
+ */
+export function runsIf(t: { (name: string, fn: TestFn): void; skip: Register }, why: string | undefined): Register {
+  if (why === undefined) return (name, fn) => t(name, fn);
+  return (name, fn) => {
+    console.log(`skipped: ${name} (${why})`);
+    t.skip(`${name} [skipped: ${why}]`, fn);
+  };
+}

@@ -2,10 +2,13 @@
 import type { Command } from 'commander';
 import { type BenchOp, type BenchRow, benchStorage } from '../../engine/bench/storage-bench.js';
 import { usageError } from '../../engine/errors.js';
-import { byteSize, positiveInt } from '../context.js';
+import { FLAG_MAXIMA, boundedInt, byteSize } from '../context.js';
 import type { Action } from '../main.js';
 
 const OPS: BenchOp[] = ['put', 'get', 'list', 'delete'];
+/** Beyond these a typo would fill the bucket or memory: S3's largest single object, a million objects a row. */
+const MAX_SIZE = 5 * 2 ** 30;
+const MAX_OBJECTS = 1_000_000;
 
 export function registerBench(program: Command, action: Action): void {
   program.command('bench').description('measure the store: PUT/GET/LIST/DELETE objects/s, MB/s and latency percentiles (writes and removes bench/<id>/)')
@@ -15,15 +18,15 @@ export function registerBench(program: Command, action: Action): void {
     .option('--ops <list>', 'operations to report', OPS.join(','))
     .action(action('bench', async (ctx, o: { sizes: string; concurrencies: string; objects?: string; ops: string }) => {
       const sizes = o.sizes.split(',').map((s) => byteSize(s, '--sizes')!);
-      const concurrencies = o.concurrencies.split(',').map((c) => positiveInt(c, '--concurrencies')!);
+      const concurrencies = o.concurrencies.split(',').map((c) => boundedInt(c, '--concurrencies', FLAG_MAXIMA.concurrency)!);
       const ops = o.ops.split(',').map((op) => {
         if (!OPS.includes(op as BenchOp)) throw usageError(`--ops: unknown operation ${JSON.stringify(op)} (use ${OPS.join(', ')})`);
         return op as BenchOp;
       });
-      if (sizes.some((s) => s < 1)) throw usageError('--sizes: every size must be at least 1 byte');
+      if (sizes.some((s) => s < 1 || s > MAX_SIZE)) throw usageError('--sizes: every size must be from 1 byte to 5GiB');
       if (!ctx.opts.json && !ctx.opts.quiet) process.stdout.write(`${header()}\n`);
       const rows = await benchStorage({
-        storage: ctx.store, sizes, concurrencies, objects: positiveInt(o.objects, '--objects'), ops,
+        storage: ctx.store, sizes, concurrencies, objects: boundedInt(o.objects, '--objects', MAX_OBJECTS), ops,
         onRow: (row) => {
           if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'bench.row', ...row })}\n`);
           else if (!ctx.opts.quiet) process.stdout.write(`${line(row)}\n`);

@@ -1,10 +1,10 @@
 /** Split uploads: `session start`, `bundle upload --session --shard`, `bundle commit --session` (DESIGN §8). */
 import type { Command } from 'commander';
 import { usageError } from '../../engine/errors.js';
-import { type ShardSpec, commitSession, parseShard, startSession } from '../../engine/meta/sessions.js';
+import { type ShardSpec, commitSession, MAX_SHARDS, parseShard, startSession } from '../../engine/meta/sessions.js';
 import { uploadShard } from '../../engine/pipeline/upload.js';
 import type { CommandContext } from '../context.js';
-import { positiveInt } from '../context.js';
+import { boundedInt } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import type { Action } from '../main.js';
 
@@ -41,7 +41,7 @@ export function shardOf(o: ShardOptions, env = process.env): ShardSpec | undefin
   }
   if (o.label) throw usageError('--label goes on `bundle commit` for a split upload, not on a shard');
   if (o.shard) return parseShard(o.shard);
-  const count = positiveInt(o.shards ?? env.DATAMOVER_SHARDS, o.shards ? '--shards' : 'DATAMOVER_SHARDS');
+  const count = boundedInt(o.shards ?? env.DATAMOVER_SHARDS, o.shards ? '--shards' : 'DATAMOVER_SHARDS', MAX_SHARDS);
   const index = env.JOB_COMPLETION_INDEX;
   if (count === undefined || index === undefined) {
     throw usageError('--session needs --shard i/N, or JOB_COMPLETION_INDEX with --shards N (or DATAMOVER_SHARDS)');

@@ -43,11 +43,14 @@ export function shardOf(path: string, count: number): number {
 }
 
 /** Parses `i/N` (0 ≤ i < N); fails with USAGE naming `flag`. */
+/** More shards than this is a typo: a commit lists and merges every shard record. */
+export const MAX_SHARDS = 10_000;
+
 export function parseShard(value: string, flag = '--shard'): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(value.trim());
   const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
-  if (!(count >= 1 && index >= 0 && index < count)) {
-    throw usageError(`${flag} ${JSON.stringify(value)}: expected i/N with 0 <= i < N (shards count from 0, like JOB_COMPLETION_INDEX)`);
+  if (!(count >= 1 && count <= MAX_SHARDS && index >= 0 && index < count)) {
+    throw usageError(`${flag} ${JSON.stringify(value)}: expected i/N with 0 <= i < N <= ${MAX_SHARDS} (shards count from 0, like JOB_COMPLETION_INDEX)`);
   }
   return { index, count };
 }
