@@ -112,7 +112,7 @@ export class CommandContext {
  * The largest values the numeric flags take (README "Commands"): beyond them a typo would start threads or
  * connections until memory runs out, or retry for days.
  */
-export const FLAG_MAXIMA = { workers: 256, concurrency: 1024, retries: 100 } as const;
+export const FLAG_MAXIMA = { workers: 256, concurrency: 1024, retries: 10_000 } as const;
 
 /** Parses an integer flag value in [min, max]; fails with USAGE naming the flag and the range. */
 export function boundedInt(value: string | undefined, flag: string, max: number, min = 1): number | undefined {
