@@ -122,7 +122,7 @@ t('bad shard flags are usage errors (exit 2) naming the flag; a session of anoth
     [['--repo', 'r', '--session', session, '--shard', '2/2'], /--shard "2\/2": expected i\/N/],
     [['--repo', 'r', '--session', session, '--shard', 'x'], /--shard "x"/],
     [['--repo', 'r', '--session', session], /--session needs --shard i\/N, or JOB_COMPLETION_INDEX/],
-    [['--repo', 'r', '--session', session, '--shards', '0'], /--shards: expected a positive integer/, { JOB_COMPLETION_INDEX: '0' }],
+    [['--repo', 'r', '--session', session, '--shards', '0'], /--shards: expected an integer from 1 to 10000/, { JOB_COMPLETION_INDEX: '0' }],
     [['--repo', 'r', '--session', session, '--shard', '0/2', '--label', 'l'], /--label goes on `bundle commit`/],
     [['--repo', 'r', '--session', 'nope', '--shard', '0/2'], /session id "nope" is malformed/],
   ];
