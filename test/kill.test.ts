@@ -14,38 +14,67 @@ function countFiles(dir: string): number {
   return n;
 }
 
-t('SIGKILL mid-upload leaves no bundle; the rerun completes, reuses what landed, and round-trips', async () => {
-  const store = tempDir('kill-store');
-  assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
-  const src = tempDir('kill-src');
-  const fileSize = 3 * 1024 * 1024 + 17;
-  for (let i = 0; i < 60; i++) writeFile(src, `f${String(i).padStart(3, '0')}.bin`, seededBytes(500 + i, fileSize));
-  const total = 60 * fileSize;
-
-  const child = cliAsync(['--store', store, '--workers', '1', '--concurrency', '1', 'bundle', 'upload', src, '--repo', 'r',
-    '--label', 'latest', '--pack-size', '4MiB', '--budget', '16MiB']);
+/**
+ * Starts an upload with --json and SIGKILLs it as soon as `landed` packs are durable (its `pack.durable`
+ * events), before it could finish. Returns the blob bytes of the packs seen landing (a lower bound: a pack
+ * may land between the last event read and the kill).
+ */
+async function killAfterPacks(args: string[], landed: number): Promise<{ code: number | null; landedBytes: number; packs: number }> {
+  const child = cliAsync(['--json', ...args]);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (countFiles(path.join(store, 'blobs/index')) < 1 && Date.now() < deadline) await sleep(2);
-  child.kill('SIGKILL');
+  let landedBytes = 0;
+  let packs = 0;
+  let buffered = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      const event = JSON.parse(line) as { type: string; bytes?: number };
+      if (event.type !== 'pack.durable') continue;
+      landedBytes += event.bytes!;
+      if (++packs === landed) child.kill('SIGKILL');
+    }
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   const code = await exited;
-  assert.is(code, null, 'killed before it finished (raise the data size if this machine is faster)');
+  clearTimeout(timer);
+  return { code, landedBytes, packs };
+}
 
-  assert.is(countFiles(path.join(store, 'meta/repos/r/labels')), 0, 'no label');
-  const bundles = path.join(store, 'meta/repos/r/bundles');
-  const descriptors = existsSync(bundles) ? readdirSync(bundles).filter((id) => existsSync(path.join(bundles, id, 'bundle.json'))) : [];
-  assert.equal(descriptors, [], 'no visible bundle');
-  assert.ok(cli(['--store', store, 'bundle', 'list', '--repo', 'r']).stdout.trim() === '', 'bundle list is empty');
+for (const landed of [1, 3]) {
+  t(`SIGKILL after ${landed} durable pack(s) leaves no bundle; the rerun reuses every landed byte and round-trips`, async () => {
+    const store = tempDir('kill-store');
+    assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
+    const src = tempDir('kill-src');
+    const fileSize = 3 * 1024 * 1024 + 17;
+    for (let i = 0; i < 60; i++) writeFile(src, `f${String(i).padStart(3, '0')}.bin`, seededBytes(500 + i, fileSize));
+    const total = 60 * fileSize;
 
-  const rerun = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'latest']);
-  assert.is(rerun.code, 0, rerun.stderr);
-  const summary = summaryOf(rerun.stdout);
-  assert.is(summary.bytes, total);
-  assert.ok(summary.newBytes < total, `rerun reused what landed: ${summary.newBytes} new of ${total}`);
-  const dest = tempDir('kill-dest');
-  assert.is(cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'latest']).code, 0);
-  assert.equal(describeTree(dest), describeTree(src));
-});
+    const killed = await killAfterPacks(['--store', store, '--workers', '1', '--concurrency', '1', 'bundle', 'upload', src,
+      '--repo', 'r', '--label', 'latest', '--pack-size', '4MiB', '--budget', '16MiB'], landed);
+    assert.is(killed.code, null, 'killed before it finished (raise the data size if this machine is faster)');
+    assert.ok(killed.packs >= landed, `${killed.packs} packs landed`);
+
+    assert.is(countFiles(path.join(store, 'meta/repos/r/labels')), 0, 'no label');
+    const bundles = path.join(store, 'meta/repos/r/bundles');
+    const descriptors = existsSync(bundles) ? readdirSync(bundles).filter((id) => existsSync(path.join(bundles, id, 'bundle.json'))) : [];
+    assert.equal(descriptors, [], 'no visible bundle');
+    assert.ok(cli(['--store', store, 'bundle', 'list', '--repo', 'r']).stdout.trim() === '', 'bundle list is empty');
+
+    const rerun = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'latest']);
+    assert.is(rerun.code, 0, rerun.stderr);
+    const summary = summaryOf(rerun.stdout);
+    assert.is(summary.bytes, total);
+    assert.ok(summary.newBytes <= total - killed.landedBytes,
+      `rerun reused what landed: ${summary.newBytes} new of ${total}, ${killed.landedBytes} landed in ${killed.packs} packs`);
+    const check = cli(['--store', store, 'fsck', '--read-data']);
+    assert.is(check.code, 0, check.stdout + check.stderr);
+    const dest = tempDir('kill-dest');
+    assert.is(cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'latest']).code, 0);
+    assert.equal(describeTree(dest), describeTree(src));
+  });
+}
 
 t('staged writes a killed upload leaves in the local store are removed by fsck --abort-stale-uploads', async () => {
   const store = tempDir('stale-local');
