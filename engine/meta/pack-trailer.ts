@@ -90,7 +90,8 @@ export async function verifyListed(storage: Storage, pack: string, entries: read
   let i = 0;
   let hasher = createHash('sha256');
   const finish = (e: IndexEntry) => {
-    (hasher.digest('hex') === e.blob ? good.push(e) : bad.push(e.blob));
+    if (hasher.digest('hex') === e.blob) good.push(e);
+    else bad.push(e.blob);
     hasher = createHash('sha256');
     i++;
   };
