@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { fsck } from '../../engine/check/fsck.js';
+import type { IndexRepair } from '../../engine/check/repair-index.js';
 import { integrityError } from '../../engine/errors.js';
 import { duration } from '../context.js';
 import type { Action } from '../main.js';
@@ -8,13 +9,16 @@ import type { Action } from '../main.js';
 export function registerFsck(program: Command, action: Action): void {
   program.command('fsck').description('check the store: packs, indexes, manifests, labels (--read-data: every chunk\'s bytes)')
     .option('--read-data', 'also read back every referenced chunk and check its hash')
+    .option('--repair-index', 'first rebuild the blob index from the packs\' trailers (damaged index objects, packs of killed uploads)')
     .option('--abort-stale-uploads <age>', 'abort multipart uploads (and staged local writes) older than this, e.g. 24h: what killed uploads leave')
-    .action(action('fsck', async (ctx, o: { readData?: boolean; abortStaleUploads?: string }) => {
+    .action(action('fsck', async (ctx, o: { readData?: boolean; abortStaleUploads?: string; repairIndex?: boolean }) => {
       const age = o.abortStaleUploads === undefined ? undefined : duration(o.abortStaleUploads, '--abort-stale-uploads');
-      const r = await fsck(ctx.store, { readData: !!o.readData, concurrency: ctx.intOption('concurrency') });
+      const r = await fsck(ctx.store, { readData: !!o.readData, concurrency: ctx.intOption('concurrency'), repairIndex: !!o.repairIndex });
+      printRepair(r.repair, !!ctx.opts.json);
       // Only packs are uploaded in parts; younger uploads may belong to an upload still running.
       const aborted = age === undefined ? [] : await ctx.store.abortStaleUploads?.('blobs/', age) ?? [];
       for (const key of aborted) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'aborted', key })}\n` : `aborted\t${key}\n`);
+      for (const n of r.notes) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'note', ...n })}\n` : `note\t${n.what}\t${n.detail}\n`);
       for (const p of r.problems) {
         process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'problem', ...p })}\n` : `problem\t${p.what}\t${p.detail}\n`);
       }
@@ -22,6 +26,18 @@ export function registerFsck(program: Command, action: Action): void {
       if (r.problems.length) {
         throw integrityError(`fsck: ${r.problems.length} problem(s) in ${ctx.store.url} (${counts}); first: ${r.problems[0]!.what}: ${r.problems[0]!.detail}`);
       }
-      ctx.done({ ...r, problems: 0, abortedUploads: aborted.length }, `no problems: ${counts}${age === undefined ? '' : `; ${aborted.length} stale upload(s) aborted`}`);
+      ctx.done({ ...r, problems: 0, notes: r.notes.length, repair: undefined, abortedUploads: aborted.length }, `no problems: ${counts}${r.orphanPacks ? `; ${r.orphanPacks} orphan pack(s), ${r.orphanBytes} bytes` : ''}${age === undefined ? '' : `; ${aborted.length} stale upload(s) aborted`}`);
     }));
+}
+
+function printRepair(repair: IndexRepair | undefined, json: boolean): void {
+  if (!repair) return;
+  const { indexed } = repair;
+  const line = (type: string, fields: Record<string, unknown>, text: string) =>
+    process.stdout.write(json ? `${JSON.stringify({ type, ...fields })}\n` : `${text}\n`);
+  line('reindexed', { packs: indexed.packs, blobs: indexed.blobs, bytes: indexed.bytes, key: indexed.key ?? null },
+    `reindexed\t${indexed.packs} pack(s), ${indexed.blobs} blob(s), ${indexed.bytes} bytes${indexed.key ? ` into ${indexed.key}` : ''}`);
+  for (const d of indexed.damaged) line('unindexable', d, `unindexable\tpack ${d.pack}\t${d.reason}`);
+  for (const key of repair.removed) line('removed', { key }, `removed\t${key}\tdamaged index object, superseded by the rebuilt index`);
+  for (const k of repair.kept) line('kept', k, `kept\t${k.key}\t${k.reason}`);
 }

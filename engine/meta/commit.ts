@@ -1,9 +1,12 @@
 /**
- * The last steps of the commit protocol (DESIGN §6): descriptor (create-only) → `bundle.commit` WAL record →
+ * The last steps of the commit protocol (DESIGN §6): `bundle.commit` WAL record → descriptor (create-only) →
  * label moved by compare-and-swap. The caller has already made packs durable, indexes and manifest pages written.
+ * The WAL record comes first so that a visible bundle always has one: a command that fails (or is killed)
+ * before the descriptor lands leaves only a record of an attempt whose bundle never appeared, which `fsck`
+ * notes as information; the descriptor is the one write that makes the bundle visible.
  */
-import { DatamoverError } from '../errors.js';
-import type { Storage } from '../storage/storage.js';
+import { DatamoverError, isDatamoverError } from '../errors.js';
+import { type Storage, StorageError, isStorageError } from '../storage/storage.js';
 import { type BundleDescriptor, type LabelRecord, keys } from '../vocab.js';
 import { setLabel } from './labels.js';
 import { putJson } from './objects.js';
@@ -13,11 +16,23 @@ import { appendWal } from './wal.js';
 export async function commitBundle(
   storage: Storage, bundle: BundleDescriptor, label?: string, walFields: Record<string, unknown> = {},
 ): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {
-  const written = await putJson(storage, keys.bundle(bundle.repo, bundle.id), bundle, { ifAbsent: true });
-  if (written.status !== 'written') throw new DatamoverError('ALREADY_EXISTS', `bundle ${bundle.id} already exists`);
   await appendWal(storage, 'bundle.commit', bundle.repo, bundle.contributor, {
     bundle: bundle.id, files: bundle.files, bytes: bundle.bytes, message: bundle.message, ...walFields,
   });
+  const written = await putJson(storage, keys.bundle(bundle.repo, bundle.id), bundle, { ifAbsent: true });
+  if (written.status !== 'written') throw new DatamoverError('ALREADY_EXISTS', `bundle ${bundle.id} already exists`);
   if (!label) return { bundle };
-  return { bundle, label: await setLabel(storage, bundle.repo, label, bundle.id, bundle.contributor) };
+  try {
+    return { bundle, label: await setLabel(storage, bundle.repo, label, bundle.id, bundle.contributor) };
+  } catch (err) {
+    throw labelNotMoved(err, `bundle ${bundle.id} of repo ${bundle.repo} is committed, but label ${label} was not moved`);
+  }
+}
+
+/** The same error (same code, so the same exit code), its message saying what did take effect. */
+function labelNotMoved(err: unknown, what: string): unknown {
+  const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+  if (isStorageError(err)) return new StorageError(err.kind, message, { cause: err });
+  if (isDatamoverError(err)) return new DatamoverError(err.code, message, { cause: err });
+  return err;
 }

@@ -37,6 +37,11 @@ export class CompactBlobIndex {
     return this.find(hash) >= 0;
   }
 
+  /** Whether any entry lies in pack `pack`. */
+  hasPack(pack: string): boolean {
+    return this.packNumbers.has(pack);
+  }
+
   /** The location of `hash` (a fresh object), or undefined. */
   get(hash: string): BlobLocation | undefined {
     const slot = this.find(hash);

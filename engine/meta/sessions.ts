@@ -115,7 +115,7 @@ export interface SessionCommit {
 
 /**
  * Merges every shard's manifest (a streaming k-way merge, one page per shard in memory) into the pages of one
- * bundle with the session's id, then commits it: descriptor create-only, WAL, label by CAS. Errors as for
+ * bundle with the session's id, then commits it: WAL, descriptor create-only, label by CAS. Errors as for
  * `openSession`, plus NOT_FOUND (a shard missing) and CONFLICT (shards disagree on N, or about a path).
  */
 export async function commitSession(req: SessionCommit): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {

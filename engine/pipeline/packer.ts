@@ -3,10 +3,12 @@
  * (one part per `partSize` bytes), and completes it at `packSize`. Blob bytes are not copied: a part is the
  * list of slices of pooled buffers, which are released once the part is written.
  * Pack ids are random, not content hashes: the key must exist before the first part streams out. Integrity
- * is per blob (its name is its SHA-256) and per part.
+ * is per blob (its name is its SHA-256) and per part. The last part ends with the pack's trailer (the list of
+ * its blobs, meta/pack-trailer.ts), so a pack that landed can be indexed from itself alone.
  */
 import { randomBytes } from 'node:crypto';
 import type { MultipartUpload, Storage } from '../storage/storage.js';
+import { encodeTrailer } from '../meta/pack-trailer.js';
 import { type IndexEntry, keys } from '../vocab.js';
 
 /** Keeps a pooled buffer alive while a slice of it waits to be written. */
@@ -23,6 +25,7 @@ export interface PackerOptions {
 
 const noLease: Lease = { retain() {}, release() {} };
 
+/** `bytes`: the blob bytes (the pack object is longer by its trailer). */
 export interface DurablePack { id: string; key: string; bytes: number; entries: IndexEntry[] }
 
 interface OpenPack {
@@ -138,7 +141,8 @@ export class Packer {
     this.open = undefined;
     const done = (async () => {
       if (!pack.upload) return this.putWholePack(pack);
-      if (pack.pending.length) await this.writePart(pack);
+      this.appendTrailer(pack);
+      await this.writePart(pack);
       const upload = await pack.upload;
       const parts = await Promise.allSettled(pack.parts);
       const failed = parts.find((r) => r.status === 'rejected');
@@ -157,8 +161,16 @@ export class Packer {
     this.closing.push(done);
   }
 
+  /** Ends the pack's bytes with its trailer: written with (or as) the last part. */
+  private appendTrailer(pack: OpenPack): void {
+    const trailer = encodeTrailer(pack.entries);
+    pack.pending.push({ data: trailer, lease: noLease });
+    pack.pendingBytes += trailer.byteLength;
+  }
+
   /** A pack that fits in one part goes out as one put: one request instead of three. */
   private async putWholePack(pack: OpenPack): Promise<void> {
+    this.appendTrailer(pack);
     const slices = pack.pending;
     pack.pending = [];
     try {

@@ -38,6 +38,9 @@ export interface Tuning {
 
 const MiB = 1024 * 1024;
 
+/** The longest a durable pack waits for its index checkpoint (unless no other pack lands meanwhile). */
+const CHECKPOINT_MS = 10_000;
+
 /** Entries held for the manifest before the walk waits: about 8 MiB of scan entries and chunk lists. */
 const MAX_PENDING_ENTRIES = 8192;
 
@@ -71,6 +74,7 @@ export class UploadSession {
   private readonly packer: Packer;
   private unindexed: IndexEntry[] = [];
   private packsSinceIndex = 0;
+  private lastCheckpoint = Date.now();
   private inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private handling: Promise<void> = Promise.resolve();
@@ -246,7 +250,18 @@ export class UploadSession {
     }
     this.unindexed.push(...pack.entries);
     this.report({ type: 'pack.durable', key: pack.key, bytes: pack.bytes, blobs: pack.entries.length });
-    if (++this.packsSinceIndex >= this.tuning.checkpointPacks) await this.writeCheckpoint();
+    if (this.checkpointDue()) await this.writeCheckpoint();
+  }
+
+  /**
+   * A checkpoint indexes the packs that landed so a killed run's rerun reuses them: after the first pack (a
+   * kill early in a long run loses little), then every `checkpointPacks` packs or CHECKPOINT_MS, whichever
+   * comes first. (Packs landed after the last checkpoint are found by their trailers: meta/adopt-packs.ts.)
+   */
+  private checkpointDue(): boolean {
+    ++this.packsSinceIndex;
+    return this.totals.packs === 1 || this.packsSinceIndex >= this.tuning.checkpointPacks
+      || Date.now() - this.lastCheckpoint >= CHECKPOINT_MS;
   }
 
   private async writeCheckpoint(): Promise<void> {
@@ -254,6 +269,7 @@ export class UploadSession {
     const entries = this.unindexed;
     this.unindexed = [];
     this.packsSinceIndex = 0;
+    this.lastCheckpoint = Date.now();
     const key = await writeBlobIndex(this.storage, entries);
     this.report({ type: 'index.written', key, entries: entries.length });
   }

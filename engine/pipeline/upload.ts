@@ -3,7 +3,9 @@
  * Stages are joined by bounded hand-offs: the buffer pool (the byte budget) and the hash stage's depth.
  */
 import { type Reporter, silentReporter } from '../events.js';
+import { adoptPacks, listPacks } from '../meta/adopt-packs.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
+import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { commitBundle } from '../meta/commit.js';
 import { openFormat } from '../meta/format.js';
 import { newId } from '../meta/ids.js';
@@ -52,7 +54,8 @@ export interface UploadResult {
 /**
  * Uploads `source` as a new bundle of `repo`. Returns the committed descriptor.
  * Errors: BAD_INPUT (missing/unreadable source, a file changed while read), NOT_FOUND (repo), FORMAT, STORAGE.
- * On failure no bundle becomes visible; packs that landed are indexed so a rerun reuses them.
+ * On failure no bundle becomes visible; packs that landed are indexed (or, after a kill, found by the rerun
+ * from their trailers) so a rerun reuses them.
  */
 export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
   const format = await openFormat(req.storage, true);
@@ -96,6 +99,7 @@ export async function storeTree(
   const started = Date.now();
   const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker);
   const known = await loadBlobIndex(req.storage);
+  await adoptUnindexedPacks(req.storage, known, report);
   const hashStage = new HashStage(tuning.workers || undefined);
   const pool = new BufferPool(tuning.chunkSize, tuning.budgetBytes);
   const manifest = new ManifestWriter(req.storage, pageKey, tuning.pageSize);
@@ -120,6 +124,17 @@ export async function storeTree(
     seconds: (Date.now() - started) / 1000,
   };
   return { pages, totals, stats, skipped: session.skipped, hashThreads: [...session.hashThreads], peakPendingEntries: session.maxPending };
+}
+
+/**
+ * Packs no index names were left by a run killed before its checkpoint: index them from their trailers, so
+ * this run reuses what landed (packs of an upload still running are adopted too, which is harmless).
+ */
+async function adoptUnindexedPacks(storage: Storage, known: CompactBlobIndex, report: Reporter): Promise<void> {
+  const packs = [...await listPacks(storage)].filter(([pack]) => !known.hasPack(pack));
+  if (!packs.length) return;
+  const adopted = await adoptPacks(storage, known, packs);
+  if (adopted.key) report({ type: 'index.written', key: adopted.key, entries: adopted.blobs });
 }
 
 async function* selectEntries(walk: AsyncIterable<ScanEntry>, select?: (path: string) => boolean): AsyncGenerator<ScanEntry> {

@@ -78,25 +78,33 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /** Errors name `key`; the staged temp file is removed whether the write succeeds or fails. */
   async put(key: string, body: Body, opts: PutOptions = {}): Promise<PutResult> {
-    const tmp = await this.writeTemp(body);
+    const tmp = this.tempPath();
     try {
+      await this.writeTemp(tmp, body);
       return await this.publish(tmp, key, opts);
+    } catch (err) {
+      throw mapError(err, key);
     } finally {
-      await fsp.rm(tmp, { force: true });
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
     }
   }
 
   async openMultipart(key: string): Promise<MultipartUpload> {
     const target = this.pathOf(key);
     const tmp = this.tempPath();
-    await fsp.mkdir(path.dirname(tmp), { recursive: true });
-    const fh = await fsp.open(tmp, 'wx');
-    return new LocalMultipart(key, target, tmp, fh);
+    try {
+      await fsp.mkdir(path.dirname(tmp), { recursive: true });
+      return new LocalMultipart(key, target, tmp, await fsp.open(tmp, 'wx'));
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw mapError(err, key);
+    }
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    for (const key of keys) await fsp.rm(this.pathOf(key), { force: true });
+    for (const key of keys) await fsp.rm(this.pathOf(key), { force: true }).catch((err: unknown) => { throw mapError(err, key); });
   }
 
   /** Staged writes a killed process left in `.tmp/` (they name no key, so `prefix` cannot narrow them). */
@@ -127,8 +135,7 @@ export class LocalStorage implements Storage {
     return path.join(this.root, TMP, randomBytes(12).toString('hex'));
   }
 
-  private async writeTemp(body: Body): Promise<string> {
-    const tmp = this.tempPath();
+  private async writeTemp(tmp: string, body: Body): Promise<void> {
     await fsp.mkdir(path.dirname(tmp), { recursive: true });
     const fh = await fsp.open(tmp, 'wx');
     try {
@@ -137,7 +144,6 @@ export class LocalStorage implements Storage {
     } finally {
       await fh.close();
     }
-    return tmp;
   }
 
   private async publish(tmp: string, key: string, opts: PutOptions): Promise<PutResult> {
@@ -224,16 +230,22 @@ class LocalMultipart implements MultipartUpload {
     }
   }
 
+  /** Errors name the key; on failure the staged file stays until `abort` (which the uploader always calls). */
   async complete(): Promise<ObjectInfo> {
     await Promise.all([...this.partDone.values()].map((d) => d.promise));
-    this.closed = true;
-    await this.fh.sync();
-    await this.fh.close();
-    await fsp.mkdir(path.dirname(this.target), { recursive: true });
-    await fsp.rename(this.tmp, this.target);
-    await syncDir(path.dirname(this.target));
-    const st = await fsp.stat(this.target, { bigint: true });
-    return { key: this.key, size: Number(st.size), etag: etagOf(st) };
+    try {
+      this.closed = true;
+      await this.fh.sync();
+      await this.fh.close();
+      await fsp.mkdir(path.dirname(this.target), { recursive: true });
+      await fsp.rename(this.tmp, this.target);
+      await syncDir(path.dirname(this.target));
+      const st = await fsp.stat(this.target, { bigint: true });
+      return { key: this.key, size: Number(st.size), etag: etagOf(st) };
+    } catch (err) {
+      await this.fh.close().catch(() => undefined);
+      throw mapError(err, this.key);
+    }
   }
 
   async abort(): Promise<void> {
