@@ -95,9 +95,20 @@ export function cutToBytes(s: string, max: number): string {
   return s.slice(0, i);
 }
 
-/** For messages and listings: each escaped byte shown as `\xNN`; the rest as is. */
+/**
+ * For messages: each escaped byte shown as `\xNN`, control characters as `\n`, `\t`, `\xNN` (a name never
+ * breaks a message's one line); the rest as is. Display only: not reversible (`bundle files` quotes exactly).
+ */
 export function displayName(s: string): string {
-  return wellFormed(s) ? s : s.replace(/[\udc80-\udcff]/gu, (c) => `\\x${(c.charCodeAt(0) - ESCAPE_BASE).toString(16).toUpperCase().padStart(2, '0')}`);
+  // eslint-disable-next-line no-control-regex
+  if (wellFormed(s) && !/[\u0000-\u001f\u007f]/.test(s)) return s;
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\udc80-\udcff\u0000-\u001f\u007f]/gu, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    const code = c.charCodeAt(0);
+    return `\\x${(code >= 0xdc80 ? code - ESCAPE_BASE : code).toString(16).toUpperCase().padStart(2, '0')}`;
+  });
 }
 
 /** The length of the valid UTF-8 sequence starting at `i` (1-4), or 0 when the byte there starts none. */

@@ -152,6 +152,22 @@ t('bundle files quotes names with control characters or non-UTF-8 bytes as ls do
   assert.ok(json.stdout.includes('"caf\\udce9"'), 'the raw byte is escaped in the JSON text, never replaced');
 });
 
+t('an error naming a path with a newline or a non-UTF-8 byte stays one line, the name escaped', () => {
+  const src = tempDir('msg-src');
+  writeFile(src, 'new\nline', 'x');
+  writeFileSync(raw(src, [0x63, 0x61, 0x66, 0xe9]), 'y');
+  const store = storeWith(src);
+  for (const [name, shown] of [['new\nline', 'new\\nline'], [[0x63, 0x61, 0x66, 0xe9], 'caf\\xE9']] as const) {
+    const dest = tempDir('msg-dest');
+    mkdirSync(raw(dest, typeof name === 'string' ? name : [...name])); // a directory where the bundle has a file
+    writeFileSync(raw(dest, typeof name === 'string' ? name : [...name], 'keep'), 'k');
+    const r = cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'l']);
+    assert.is(r.code, 1, r.stderr);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(r.stderr.includes(shown), `${r.stderr} names ${shown}`);
+  }
+});
+
 /** Runs the walk to its end; returns what it yielded and what it reported, or the error it threw. */
 async function walkAll(root: string, skipOnError: boolean, afterList: (dir: string) => void) {
   const entries: ScanEntry[] = [];

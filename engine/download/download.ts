@@ -96,7 +96,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     ...(Object.keys(filter).length ? { filter } : {}),
   });
   if (restorer.damaged.length) {
-    const names = restorer.damaged.slice(0, 10).map((d) => d.path).join(', ');
+    const names = restorer.damaged.slice(0, 10).map((d) => displayName(d.path)).join(', ');
     throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored`);
   }
   return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };

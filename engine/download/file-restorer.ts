@@ -75,7 +75,7 @@ export class FileRestorer {
     for (const [hash, length] of chunks) {
       const location = this.index.get(hash);
       if (!location) {
-        const err = integrityError(`${entry.path}: chunk ${hash.slice(0, 12)} is missing from the store`);
+        const err = integrityError(`${displayName(entry.path)}: chunk ${hash.slice(0, 12)} is missing from the store`);
         if (!this.opts.keepGoing) throw err;
         job.unassigned = 0;
         this.markDamaged(job, err.message);
@@ -211,7 +211,7 @@ export class FileRestorer {
   }
 
   private damage(piece: Piece<Target>, damage: string): void {
-    const message = `${piece.target.job.entry.path}: chunk ${piece.hash.slice(0, 12)} ${damage}`;
+    const message = `${displayName(piece.target.job.entry.path)}: chunk ${piece.hash.slice(0, 12)} ${damage}`;
     if (!this.opts.keepGoing) throw integrityError(message);
     this.markDamaged(piece.target.job, message);
   }
