@@ -123,9 +123,17 @@ t('raw-byte, 255-byte, newline and NFD/NFC-twin names round-trip byte for byte (
   assert.is(again.code, 0, again.stderr);
   assert.is(summaryOf(again.stdout).files, 0);
   assert.equal(rawTree(dest), rawTree(src));
-  // update and verify take the same names.
   const verify = cli(['--store', store, 'bundle', 'verify', '--repo', 'r', '--label', 'l']);
   assert.is(verify.code, 0, verify.stderr);
+  // update takes the same names: one raw-named file removed, one rewritten, a raw-named directory's mode changed.
+  rmSync(raw(src, 'd', [0xff, 0xfe]));
+  writeFileSync(raw(src, 'd', [0x63, 0x61, 0x66, 0xe9]), 'rewritten');
+  chmodSync(raw(src, [0x64, 0x69, 0x72, 0xe9]), 0o700);
+  writeFileSync(raw(src, [0x64, 0x69, 0x72, 0xe9], [0xe9, 0x0a]), 'new, raw and a newline');
+  assert.is(cli(['--store', store, 'bundle', 'upload', src, '--repo', 'r', '--label', 'l2']).code, 0);
+  const update = cli(['--store', store, 'bundle', 'update', dest, '--repo', 'r', '--label', 'l2', '--from', 'l']);
+  assert.is(update.code, 0, update.stderr);
+  assert.equal(rawTree(dest), rawTree(src));
 });
 
 t('bundle files quotes names with control characters or non-UTF-8 bytes as ls does; --json stays exact', () => {
