@@ -25,8 +25,6 @@ export function checkManifestPath(rel: string): string {
 
 export class DestinationDirs {
   private readonly verified = new Set<string>();
-  /** Stale temp names removed from the directories this run writes (see temp-names.ts). */
-  staleTempsRemoved = 0;
 
   /** With `cleanTemps`, each existing directory is rid of stale temp names when first used (the root included). */
   constructor(readonly root: string, private readonly cleanTemps = false) {}
@@ -40,7 +38,7 @@ export class DestinationDirs {
   async ensure(relDir: string): Promise<void> {
     if (this.verified.has(relDir)) return;
     if (!this.verified.has('')) {
-      if (this.cleanTemps) this.staleTempsRemoved += removeStaleTemps(this.root);
+      if (this.cleanTemps) removeStaleTemps(this.root);
       this.verified.add('');
     }
     if (!relDir) return;
@@ -50,7 +48,7 @@ export class DestinationDirs {
       const rel = parts.slice(0, i + 1).join('/');
       current = path.join(current, parts[i]);
       if (this.verified.has(rel)) continue;
-      if (await ensureRealDir(current, rel) && this.cleanTemps) this.staleTempsRemoved += removeStaleTemps(current);
+      if (await ensureRealDir(current, rel) && this.cleanTemps) removeStaleTemps(current);
       this.verified.add(rel);
     }
   }
