@@ -1,4 +1,5 @@
 import { DatamoverError } from '../engine/errors.js';
+import { displayName } from '../engine/fs-path.js';
 import { StorageError } from '../engine/storage/storage.js';
 
 /** DESIGN §9: 0 ok, 1 failed, 2 bad usage, 3 partial, 4 integrity failure, 130 interrupted. */
@@ -24,5 +25,5 @@ export function errorCodeOf(err: unknown): string {
 /** One line: what failed and on what. */
 export function errorLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n')[0];
+  return displayName(message.split('\n')[0]!); // bytes that are not UTF-8 in a name show as \xNN
 }

@@ -6,6 +6,7 @@
 import './heap.js';
 import { Command, CommanderError } from 'commander';
 import { DatamoverError, usageError } from '../engine/errors.js';
+import { runInterruptCleanups } from '../engine/interrupt.js';
 import { registerBench } from './commands/bench.js';
 import { registerBundle } from './commands/bundle.js';
 import { registerContext } from './commands/context.js';
@@ -112,10 +113,17 @@ function fail(err: unknown): number {
 async function main(argv: string[]): Promise<number> {
   dropOutputOnceClosed(process.stdout);
   dropOutputOnceClosed(process.stderr);
-  process.once('SIGINT', () => {
+  // Interrupted: undo what is in progress (a restore removes its temp files), then exit 130. A second signal
+  // exits at once.
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(EXIT.interrupted);
+    interrupted = true;
     process.stderr.write('datamover: interrupted\n');
-    process.exit(EXIT.interrupted);
-  });
+    void runInterruptCleanups().finally(() => process.exit(EXIT.interrupted));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok; // a command may end partial (3)

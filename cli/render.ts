@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { EngineEvent, Reporter } from '../engine/events.js';
+import { quoteName } from './quote.js';
 
 export interface OutputMode { json: boolean; quiet: boolean }
 
@@ -26,7 +27,7 @@ function lineReporter(): { report: Reporter; stop: () => void } {
   let printed = false;
   let pending: string | undefined;
   const report: Reporter = (e) => {
-    if (e.type === 'scan.skip') process.stderr.write(`skipped ${e.path}: ${e.reason}\n`);
+    if (e.type === 'scan.skip') process.stderr.write(`skipped ${quoteName(e.path)}: ${e.reason}\n`);
     if (e.type === 'retry') process.stderr.write(`retrying ${e.op} (attempt ${e.attempt}): ${e.error}\n`);
     const line = describe(e);
     if (!line) return;
@@ -48,7 +49,7 @@ function barReporter(): { report: Reporter; stop: () => void } {
   let started = false;
   const report: Reporter = (e) => {
     if (e.type === 'download.plan' && !started) { bar.start(Math.ceil(e.bytes / 2 ** 20), 0, { status: '' }); started = true; }
-    if (e.type === 'scan.skip') process.stderr.write(`skipped ${e.path}: ${e.reason}\n`);
+    if (e.type === 'scan.skip') process.stderr.write(`skipped ${quoteName(e.path)}: ${e.reason}\n`);
     const status = describe(e);
     if (!status) return;
     if (!started) { bar.start(0, 0, { status }); started = true; }

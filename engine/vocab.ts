@@ -21,7 +21,11 @@ export type FileType = 'file' | 'dir' | 'symlink';
 /** One chunk of a file: [hex hash, length]. */
 export type ChunkRef = [string, number];
 
-/** A manifest line. `path` is relative, `/`-separated, NFC, never absolute, never containing `..`. */
+/**
+ * A manifest line. `path` is relative, `/`-separated, never absolute, never containing `..`; its names are the
+ * bytes on disk, not normalised, with bytes that are not UTF-8 as lone surrogates (engine/fs-path.ts). So is
+ * a symlink's `target`.
+ */
 export interface FileEntry {
   path: string;
   type: FileType;

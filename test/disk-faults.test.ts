@@ -42,7 +42,7 @@ function storeWithBundle(): { store: string; src: string } {
 function assertNothingPartial(dest: string, src: string) {
   const want = describeTree(src); // contents only: modes may have been opened up since
   for (const [rel, got] of describeTree(dest)) {
-    assert.not.match(rel, /\.dm-[0-9a-z]+$/, `temp file left: ${rel}`);
+    assert.not.match(rel, /\.dm-(tmp-|[0-9a-z]+$)/, `temp file left: ${rel}`);
     if (got.type === 'file') assert.equal(got.sha, want.get(rel)?.sha, `${rel} is under its final name but not complete`);
   }
 }

@@ -5,10 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { fsPath } from '../engine/fs-path.js';
 import { type CdcParams, cdcCuts } from './fastcdc.js';
 
 export interface ReadRange {
-  /** Absolute path of the file. */
+  /** Absolute path of the file (string form of engine/fs-path.ts: bytes that are not UTF-8 escaped). */
   abs: string;
   offset: number;
   length: number;
@@ -72,7 +73,7 @@ export function hashRanges(task: HashTask, threadId = 0): HashOutcome {
           fd = -1;
           fdPath = range.abs;
           // Never through a symlink: a file swapped for a link since the scan fails with ELOOP.
-          fd = openSync(range.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+          fd = openSync(fsPath(range.abs), constants.O_RDONLY | constants.O_NOFOLLOW);
           if (range.ino !== undefined && fstatSync(fd).ino !== range.ino) {
             throw Object.assign(new Error('file was replaced since the scan'), { code: 'CHANGED' });
           }

@@ -6,10 +6,11 @@
  * Pure, so it is tested without a pool; `write-worker.ts` runs it inside piscina.
  */
 import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { fsPath } from '../engine/fs-path.js';
 import { chunkDamage } from './check-chunk.js';
 
 export interface WriteFile {
-  /** The temp file beside the target: created on first use (never through a symlink). */
+  /** The temp file beside the target: created on first use (never through a symlink). Paths are in the string form of engine/fs-path.ts. */
   tmp: string;
   /** The final name; set when this task may finish the file (it holds the file's last chunks, or it has none). */
   finish?: { abs: string; mode: number; mtimeMs: number; fsync: boolean };
@@ -90,13 +91,13 @@ export function writeFiles(task: WriteTask): WriteOutcome {
       finishFile(fd, task.files[file]!, outcome, file);
     }
     for (const file of bad) {
-      if (task.files[file]!.finish) rmSync(task.files[file]!.tmp, { force: true });
+      if (task.files[file]!.finish) rmSync(fsPath(task.files[file]!.tmp), { force: true });
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     outcome.failure = { file: current, code: e.code ?? 'EIO', message: e.message };
     for (const fd of fds.values()) closeSync(fd);
-    if (current >= 0) rmSync(task.files[current]!.tmp, { force: true });
+    if (current >= 0) rmSync(fsPath(task.files[current]!.tmp), { force: true });
   }
   return outcome;
 }
@@ -114,13 +115,13 @@ function finishFile(fd: number, file: WriteFile, outcome: WriteOutcome, index: n
     closeSync(fd);
   }
   if (!finish) return;
-  renameSync(file.tmp, finish.abs);
+  renameSync(fsPath(file.tmp), fsPath(finish.abs));
   outcome.finished.push(index);
 }
 
 /** Opens (creating if need be) a temp file for writing, never through a symlink. */
 function openTemp(tmp: string): number {
-  return openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  return openSync(fsPath(tmp), constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
 }
 
 function writeExactly(fd: number, bytes: Uint8Array, position: number): void {

@@ -14,6 +14,7 @@ import { appendReadLog } from '../../engine/meta/readlog.js';
 import { uploadBundle } from '../../engine/pipeline/upload.js';
 import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { quoteName } from '../quote.js';
 import type { Action } from '../main.js';
 import { type ShardOptions, runShardUpload, shardOf } from './session.js';
 
@@ -54,7 +55,7 @@ export function registerBundle(program: Command, action: Action): Command {
       ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null, skipped: result.skipped },
         ctx.opts.quiet ? b.id : `bundle ${b.id}: ${b.files} files, ${b.bytes} bytes, ${b.stats.newBytes} new, ${b.stats.seconds.toFixed(2)} s`);
       if (result.skipped.length) {
-        const names = result.skipped.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join(', ');
+        const names = result.skipped.slice(0, 5).map((f) => `${quoteName(f.path)} (${f.reason})`).join(', ');
         process.stderr.write(`datamover: warning: ${result.skipped.length} file(s) left out of bundle ${b.id}: ${names}${result.skipped.length > 5 ? ', ...' : ''}\n`);
         process.exitCode = EXIT.partial;
       }
@@ -97,7 +98,7 @@ export function registerBundle(program: Command, action: Action): Command {
         if (c.kind === 'removed') counts.removedBytes += c.entry.size;
         const sizes = c.kind === 'changed' ? `${c.before.size} -> ${c.entry.size}${c.content ? '' : ' (mode/mtime only)'}` : String(c.entry.size);
         if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'change', kind: c.kind, path: c.entry.path, entryType: c.entry.type, size: c.entry.size, ...(c.kind === 'changed' ? { before: c.before.size, content: c.content } : {}) })}\n`);
-        else process.stdout.write(`${c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : 'M'}\t${c.entry.type}\t${sizes}\t${c.entry.path}\n`);
+        else process.stdout.write(`${c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : 'M'}\t${c.entry.type}\t${sizes}\t${quoteName(c.entry.path)}\n`);
       }
       ctx.done({ a: ba.id, b: bb.id, ...counts }, `${counts.added} added (${counts.addedBytes} bytes), ${counts.removed} removed (${counts.removedBytes} bytes), ${counts.changed} changed`);
     }));
@@ -133,7 +134,7 @@ export function registerBundle(program: Command, action: Action): Command {
         entries++;
         if (e.type === 'file') count++;
         if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'file', entry: { ...e, chunks: undefined } })}\n`);
-        else process.stdout.write(`${e.type}\t${e.size}\t${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}\n`);
+        else process.stdout.write(`${e.type}\t${e.size}\t${quoteName(e.path)}${e.target !== undefined ? ` -> ${quoteName(e.target)}` : ''}\n`);
       }
       await appendReadLog(ctx.store, { type: 'bundle.files', repo: o.repo, bundle: b.id, contributor: ctx.contributor(), files: count, bytes: b.bytes });
       ctx.done({ bundle: b.id, files: count, entries }, []);

@@ -3,9 +3,8 @@
  * directories and files; then symlinks; then directory modes and mtimes, last, since creating entries
  * changes a directory's mtime. A rerun skips files already complete (same size and mtime).
  */
-import { promises as fsp, lstatSync } from 'node:fs';
-import path from 'node:path';
-import { DatamoverError, errnoCode, integrityError } from '../errors.js';
+import { promises as fsp, lstatSync, readlinkSync } from 'node:fs';
+import { DatamoverError, errnoCode, integrityError, ioError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/bundles.js';
@@ -14,10 +13,12 @@ import { readPage } from '../meta/manifest.js';
 import { type ReadRecord, appendReadLog } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
 import { type BundleDescriptor, type Contributor, type FileEntry, comparePaths } from '../vocab.js';
+import { displayName, fsPath, nameFromBytes } from '../fs-path.js';
 import { FileRestorer, type SyncMode } from './file-restorer.js';
-import { DestinationDirs, checkManifestPath } from './safe-paths.js';
+import { DestinationDirs, checkManifestPath, setAttributesNoFollow } from './safe-paths.js';
 import { type PathSelector, everything } from './select.js';
 import { syncFileSystem } from './sync-fs.js';
+import { tempNameFor } from './temp-names.js';
 
 export interface DownloadRequest {
   storage: Storage;
@@ -64,7 +65,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   const entries = (types: FileEntry['type'][]) => selectedEntries(req.storage, pages, select, types);
   const index = await loadBlobIndex(req.storage);
   const root = await prepareDestination(req.dest);
-  const dirs = new DestinationDirs(root);
+  const dirs = new DestinationDirs(root, true);
   report({ type: 'download.plan', files: bundle.files, bytes: bundle.bytes });
   const sync = req.sync ?? 'end';
   const restorer = new FileRestorer(req.storage, index, { concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024, keepGoing: req.keepGoing, sync });
@@ -95,7 +96,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     ...(Object.keys(filter).length ? { filter } : {}),
   });
   if (restorer.damaged.length) {
-    const names = restorer.damaged.slice(0, 10).map((d) => d.path).join(', ');
+    const names = restorer.damaged.slice(0, 10).map((d) => displayName(d.path)).join(', ');
     throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored`);
   }
   return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };
@@ -137,7 +138,7 @@ async function prepareDestination(dest: string): Promise<string> {
 /** Synchronous: a cached lstat costs microseconds, far less than a round trip through libuv's thread pool. */
 function isComplete(abs: string, entry: FileEntry): boolean {
   try {
-    const st = lstatSync(abs);
+    const st = lstatSync(fsPath(abs));
     return st.isFile() && st.size === entry.size && Math.floor(st.mtimeMs / 1000) === Math.floor(entry.mtime / 1000);
   } catch {
     return false;
@@ -148,25 +149,33 @@ async function restoreSymlinks(links: AsyncIterable<FileEntry>, dirs: Destinatio
   for await (const entry of links) {
     const abs = dirs.resolve(entry.path);
     await dirs.ensure(parentOf(entry.path));
-    const current = await fsp.readlink(abs).catch(() => undefined);
-    if (current !== entry.target) {
-      const tmp = path.join(path.dirname(abs), `.${path.basename(abs).slice(0, 100)}.dm-link-${process.pid}`);
-      await fsp.rm(tmp, { force: true });
-      await fsp.symlink(entry.target ?? '', tmp);
-      await fsp.rename(tmp, abs);
+    if (currentTarget(abs) !== entry.target) {
+      const tmp = tempNameFor(abs);
+      try {
+        await fsp.symlink(fsPath(entry.target ?? ''), fsPath(tmp));
+        await fsp.rename(fsPath(tmp), fsPath(abs));
+      } catch (err) {
+        await fsp.rm(fsPath(tmp), { force: true });
+        throw ioError(displayName(abs), err);
+      }
     }
     const mtime = entry.mtime / 1000;
-    await fsp.lutimes(abs, mtime, mtime);
+    await fsp.lutimes(fsPath(abs), mtime, mtime);
   }
 }
 
-async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: DestinationDirs): Promise<void> {
-  for await (const entry of dirEntries) {
-    const abs = dirs.resolve(entry.path);
-    await fsp.chmod(abs, entry.mode & 0o7777);
-    const mtime = entry.mtime / 1000;
-    await fsp.utimes(abs, mtime, mtime);
+/** The target of the link at `abs` (string form), or undefined when there is none. */
+function currentTarget(abs: string): string | undefined {
+  try {
+    return nameFromBytes(readlinkSync(fsPath(abs), { encoding: 'buffer' }));
+  } catch {
+    return undefined;
   }
+}
+
+/** Never through a link: a directory replaced by one since it was made is refused (UNSAFE_PATH), not followed. */
+async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: DestinationDirs): Promise<void> {
+  for await (const entry of dirEntries) setAttributesNoFollow(dirs.resolve(entry.path), entry.path, 'dir', entry.mode, entry.mtime);
 }
 
 function parentOf(rel: string): string {

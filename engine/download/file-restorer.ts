@@ -6,16 +6,17 @@
  * a file whose chunks span several reads gets a task of its own once every write landed.
  */
 import type { CompactBlobIndex } from '../meta/compact-index.js';
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import type { WriteFile, WriteOutcome, WritePiece, WriteTask } from '../../workers/write-files.js';
-import { integrityError, ioError } from '../errors.js';
+import { DatamoverError, integrityError, ioError } from '../errors.js';
+import { displayName, fsPath } from '../fs-path.js';
+import { onInterrupt } from '../interrupt.js';
 import { BufferPool } from '../pipeline/buffer-pool.js';
 import { WorkerStage } from '../pipeline/worker-stage.js';
 import { isStorageError, readRangeInto, type Storage } from '../storage/storage.js';
 import { type FileEntry, keys } from '../vocab.js';
 import { coalesce, MAX_READ, type Piece, type RangeRead } from './fetch-plan.js';
+import { tempNameFor } from './temp-names.js';
 
 interface FileJob {
   entry: FileEntry; abs: string; tmp: string;
@@ -46,6 +47,14 @@ export class FileRestorer {
   /** Reused read buffers (fresh memory is expensive, and buffers moved to a worker are freed late there). */
   private readonly buffers: BufferPool;
   private failure: unknown;
+  private interrupted = false;
+  /** On SIGINT/SIGTERM: stop the writers, then remove every temp file (the process exits right after). */
+  private readonly offInterrupt = onInterrupt(async () => {
+    this.interrupted = true;
+    this.failure ??= new DatamoverError('INTERRUPTED', 'restore interrupted');
+    await this.writers.close();
+    await this.cleanup();
+  });
 
   constructor(
     private readonly storage: Storage, private readonly index: CompactBlobIndex,
@@ -66,7 +75,7 @@ export class FileRestorer {
     for (const [hash, length] of chunks) {
       const location = this.index.get(hash);
       if (!location) {
-        const err = integrityError(`${entry.path}: chunk ${hash.slice(0, 12)} is missing from the store`);
+        const err = integrityError(`${displayName(entry.path)}: chunk ${hash.slice(0, 12)} is missing from the store`);
         if (!this.opts.keepGoing) throw err;
         job.unassigned = 0;
         this.markDamaged(job, err.message);
@@ -93,12 +102,15 @@ export class FileRestorer {
         throw this.failure;
       }
     } finally {
+      this.offInterrupt();
       await this.writers.close();
     }
   }
 
+  /** Removes the temp file of every file not finished; the restorer is done with. */
   async cleanup(): Promise<void> {
-    for (const job of this.unfinished) await fsp.rm(job.tmp, { force: true });
+    this.offInterrupt();
+    for (const job of this.unfinished) await fsp.rm(fsPath(job.tmp), { force: true });
   }
 
   private async dispatch(): Promise<void> {
@@ -131,6 +143,7 @@ export class FileRestorer {
 
   /** Runs a write task; counts what it wrote and finished; throws IO naming the file it failed on. */
   private async runWrites(task: WriteTask, jobs: FileJob[], pieces: Piece<Target>[]): Promise<void> {
+    if (this.interrupted) throw this.failure; // the writers are stopped for good: no temp file after the cleanup
     const outcome = await this.writers.run(task).catch((err) => {
       if (task.buffer.byteLength === MAX_READ) this.buffers.forget();
       throw err;
@@ -141,7 +154,7 @@ export class FileRestorer {
     for (const { piece, damage } of outcome.damaged) this.damage(pieces[piece]!, damage);
     if (outcome.failure) {
       const err = Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code });
-      throw ioError(jobs[outcome.failure.file]?.abs ?? task.pack, err);
+      throw ioError(displayName(jobs[outcome.failure.file]?.abs ?? task.pack), err);
     }
   }
 
@@ -198,7 +211,7 @@ export class FileRestorer {
   }
 
   private damage(piece: Piece<Target>, damage: string): void {
-    const message = `${piece.target.job.entry.path}: chunk ${piece.hash.slice(0, 12)} ${damage}`;
+    const message = `${displayName(piece.target.job.entry.path)}: chunk ${piece.hash.slice(0, 12)} ${damage}`;
     if (!this.opts.keepGoing) throw integrityError(message);
     this.markDamaged(piece.target.job, message);
   }
@@ -224,7 +237,7 @@ export class FileRestorer {
    */
   private async finalize(job: FileJob): Promise<void> {
     if (!job.damaged) return this.runWrites({ buffer: new ArrayBuffer(0), length: 0, pieces: [], files: [this.finishing(job)], pack: '' }, [job], []);
-    await fsp.rm(job.tmp, { force: true });
+    await fsp.rm(fsPath(job.tmp), { force: true });
     this.unfinished.delete(job);
   }
 
@@ -234,11 +247,3 @@ export class FileRestorer {
 }
 
 const FINALIZING_LIMIT = 64;
-
-/** Random per process, then counted: unique without a random draw per file. */
-const tempTag = randomBytes(6).toString('hex');
-let tempCount = 0;
-
-function tempNameFor(abs: string): string {
-  return path.join(path.dirname(abs), `.${path.basename(abs).slice(0, 100)}.dm-${tempTag}${(tempCount++).toString(36)}`);
-}

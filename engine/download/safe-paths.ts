@@ -1,14 +1,24 @@
 /**
- * Keeps every write inside the destination: manifest paths are checked before use, and parent directories are
- * created one component at a time, refusing any component that is a symlink (never write through a link).
+ * Keeps every write inside the destination: manifest paths are checked before use, parent directories are
+ * created one component at a time, refusing any component that is a symlink (never write through a link), and
+ * modes and times are set through file descriptors opened without following links.
  */
-import { promises as fsp } from 'node:fs';
+import {
+  chmodSync, closeSync, constants, fchmodSync, fstatSync, futimesSync, lstatSync, openSync, promises as fsp, type Stats, utimesSync,
+} from 'node:fs';
 import path from 'node:path';
-import { DatamoverError, errnoCode } from '../errors.js';
+import { DatamoverError, errnoCode, ioError } from '../errors.js';
+import { displayName, fsPath, isCanonicalName } from '../fs-path.js';
+import { removeStaleTemps } from './temp-names.js';
 
-/** Returns `rel` if it is a safe manifest path; fails with UNSAFE_PATH otherwise. */
+/**
+ * Returns `rel` if it is a safe manifest path; fails with UNSAFE_PATH otherwise. Besides escapes (`..`, absolute,
+ * NUL, empty components), a path no walk can produce is refused: one holding a lone surrogate that stands for no
+ * byte, or escaped bytes that spell valid UTF-8 (a second spelling of another path's bytes).
+ */
 export function checkManifestPath(rel: string): string {
-  const bad = !rel || rel.startsWith('/') || rel.includes('\0') || rel.split('/').some((s) => s === '' || s === '.' || s === '..');
+  const bad = !rel || rel.startsWith('/') || rel.includes('\0') || rel.split('/').some((s) => s === '' || s === '.' || s === '..')
+    || !isCanonicalName(rel);
   if (bad) throw new DatamoverError('UNSAFE_PATH', `manifest path ${JSON.stringify(rel)} is not a safe relative path`);
   return rel;
 }
@@ -16,7 +26,8 @@ export function checkManifestPath(rel: string): string {
 export class DestinationDirs {
   private readonly verified = new Set<string>();
 
-  constructor(readonly root: string) {}
+  /** With `cleanTemps`, each existing directory is rid of stale temp names when first used (the root included). */
+  constructor(readonly root: string, private readonly cleanTemps = false) {}
 
   /** Absolute path of manifest path `rel` under the root. */
   resolve(rel: string): string {
@@ -25,28 +36,96 @@ export class DestinationDirs {
 
   /** Makes sure every directory of `relDir` exists as a real directory (not a link). '' is the root. */
   async ensure(relDir: string): Promise<void> {
-    if (!relDir || this.verified.has(relDir)) return;
+    if (this.verified.has(relDir)) return;
+    if (!this.verified.has('')) {
+      if (this.cleanTemps) removeStaleTemps(this.root);
+      this.verified.add('');
+    }
+    if (!relDir) return;
     const parts = checkManifestPath(relDir).split('/');
     let current = this.root;
     for (let i = 0; i < parts.length; i++) {
       const rel = parts.slice(0, i + 1).join('/');
       current = path.join(current, parts[i]);
       if (this.verified.has(rel)) continue;
-      await ensureRealDir(current, rel);
+      if (await ensureRealDir(current, rel) && this.cleanTemps) removeStaleTemps(current);
       this.verified.add(rel);
     }
   }
 }
 
-async function ensureRealDir(abs: string, rel: string): Promise<void> {
+/** Creates directory `abs` or checks that it is a real one; returns whether it existed already. */
+async function ensureRealDir(abs: string, rel: string): Promise<boolean> {
   try {
-    await fsp.mkdir(abs);
-    return;
+    await fsp.mkdir(fsPath(abs));
+    return false;
   } catch (err) {
     if (errnoCode(err) !== 'EEXIST') throw err;
   }
-  const st = await fsp.lstat(abs);
+  const st = await fsp.lstat(fsPath(abs));
   if (!st.isDirectory()) {
-    throw new DatamoverError('UNSAFE_PATH', `${rel} in the destination is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; refusing to write through it`);
+    throw new DatamoverError('UNSAFE_PATH', `${displayName(rel)} in the destination is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; refusing to write through it`);
+  }
+  return true;
+}
+
+/**
+ * Sets the mode and mtime of the file or directory at `abs` (manifest path `rel`) without following a link:
+ * through a descriptor opened with O_NOFOLLOW (O_DIRECTORY too for a directory), after an lstat says the entry
+ * is of the expected type, and checked to be that same inode. Anything else there (a link, another type) is
+ * refused with UNSAFE_PATH naming `rel`, and nothing is changed.
+ */
+export function setAttributesNoFollow(abs: string, rel: string, type: 'file' | 'dir', mode: number, mtimeMs: number): void {
+  const p = fsPath(abs);
+  const refuse = (what: string) => new DatamoverError('UNSAFE_PATH',
+    `${displayName(rel)} in the destination is ${what}, not the ${type === 'dir' ? 'directory' : 'file'} of the bundle; refusing to change it`);
+  let before: Stats;
+  try {
+    before = lstatSync(p);
+  } catch (err) {
+    throw ioError(displayName(abs), err);
+  }
+  if (before.isSymbolicLink()) throw refuse('a symlink');
+  if (type === 'dir' ? !before.isDirectory() : !before.isFile()) throw refuse('of another type');
+  const handle = openNoFollow(p, type, abs, refuse);
+  try {
+    const st = fstatSync(handle.fd);
+    if (st.ino !== before.ino || st.dev !== before.dev) throw refuse('an entry that was replaced while being changed');
+    if (handle.proc) {
+      chmodSync(handle.proc, mode & 0o7777);
+      utimesSync(handle.proc, mtimeMs / 1000, mtimeMs / 1000);
+    } else {
+      fchmodSync(handle.fd, mode & 0o7777);
+      futimesSync(handle.fd, mtimeMs / 1000, mtimeMs / 1000);
+    }
+  } catch (err) {
+    throw err instanceof DatamoverError ? err : ioError(displayName(abs), err);
+  } finally {
+    closeSync(handle.fd);
+  }
+}
+
+/** Linux's O_PATH (not in Node's constants): a descriptor that names an inode without reading it. */
+const O_PATH = 0o10000000;
+
+/**
+ * Opens `p` without following a link. An entry we may not read (mode 0 and not root) is opened with O_PATH
+ * instead, and changed through /proc/self/fd, which names that inode and no path (Linux only).
+ */
+function openNoFollow(p: string | Buffer, type: 'file' | 'dir', abs: string, refuse: (what: string) => Error): { fd: number; proc?: string } {
+  const kind = type === 'dir' ? constants.O_DIRECTORY : 0;
+  try {
+    return { fd: openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | kind) };
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ELOOP') throw refuse('a symlink');
+    if (code === 'ENOTDIR') throw refuse('of another type');
+    if (code !== 'EACCES' || process.platform !== 'linux') throw ioError(displayName(abs), err);
+  }
+  try {
+    const fd = openSync(p, O_PATH | constants.O_NOFOLLOW | kind);
+    return { fd, proc: `/proc/self/fd/${fd}` };
+  } catch (err) {
+    throw ioError(displayName(abs), err);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `bundle update`: brings a directory that holds bundle A to bundle B, from the two manifests: downloads only
  * entries added or whose content changed, fixes mode and mtime of entries that changed only there, and removes
- * what B no longer has. Nothing outside the destination is touched (the same path checks as a download).
+ * what B no longer has. Nothing outside the destination is touched (the same path checks as a download), and
+ * nothing is changed through a link: modes and mtimes are set through descriptors opened with O_NOFOLLOW.
  */
 import { promises as fsp } from 'node:fs';
 import type { Reporter } from '../events.js';
@@ -13,7 +14,8 @@ import type { Storage } from '../storage/storage.js';
 import type { Contributor, FileEntry } from '../vocab.js';
 import { type DownloadResult, restoreBundle } from './download.js';
 import type { SyncMode } from './file-restorer.js';
-import { DestinationDirs } from './safe-paths.js';
+import { fsPath } from '../fs-path.js';
+import { DestinationDirs, setAttributesNoFollow } from './safe-paths.js';
 import { pathSetSelector } from './select.js';
 
 export interface UpdateRequest {
@@ -65,16 +67,17 @@ async function removeEntries(entries: FileEntry[], dirs: DestinationDirs): Promi
     const abs = dirs.resolve(entry.path);
     // Parents must be real directories: never remove through a link that leads out of the destination.
     await dirs.ensure(entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '');
-    if (entry.type === 'dir') await fsp.rm(abs, { recursive: true, force: true });
-    else await fsp.rm(abs, { force: true });
+    // rm removes a link itself, never what it points to.
+    if (entry.type === 'dir') await fsp.rm(fsPath(abs), { recursive: true, force: true });
+    else await fsp.rm(fsPath(abs), { force: true });
   }
 }
 
+/** Fails with UNSAFE_PATH naming the entry when it is a link (or another type) where B has a file or directory. */
 async function fixAttributes(entry: FileEntry, dirs: DestinationDirs): Promise<void> {
   const abs = dirs.resolve(entry.path);
   await dirs.ensure(entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '');
   const mtime = entry.mtime / 1000;
-  if (entry.type === 'symlink') return fsp.lutimes(abs, mtime, mtime);
-  await fsp.chmod(abs, entry.mode & 0o7777);
-  await fsp.utimes(abs, mtime, mtime);
+  if (entry.type === 'symlink') return fsp.lutimes(fsPath(abs), mtime, mtime);
+  setAttributesNoFollow(abs, entry.path, entry.type, entry.mode, entry.mtime);
 }

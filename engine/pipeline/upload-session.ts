@@ -8,6 +8,7 @@ import type { CompactBlobIndex } from '../meta/compact-index.js';
 import type { CdcParams } from '../../workers/fastcdc.js';
 import type { HashOutcome } from '../../workers/hash-ranges.js';
 import { badInput } from '../errors.js';
+import { displayName } from '../fs-path.js';
 import type { Reporter } from '../events.js';
 import { writeBlobIndex } from '../meta/blob-index.js';
 import type { ManifestWriter } from '../meta/manifest.js';
@@ -169,7 +170,7 @@ export class UploadSession {
       const failed = new Map((outcome.failures ?? []).map((f) => [f.index, f]));
       const first = outcome.failures?.[0];
       if (first && !this.tuning.skipOnError) {
-        throw badInput(`cannot read ${first.abs}: ${first.code === 'CHANGED' ? first.message : `${first.code}: ${first.message}`}`);
+        throw badInput(`cannot read ${displayName(first.abs)}: ${first.code === 'CHANGED' ? first.message : `${first.code}: ${first.message}`}`);
       }
       if (outcome.failures?.length !== job.ranges.length) this.hashThreads.add(outcome.threadId);
       const view = new Uint8Array(outcome.buffer);
