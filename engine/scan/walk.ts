@@ -3,7 +3,7 @@
  * (`comparePaths`) without sorting the whole tree: memory holds one listing per level, not the tree.
  * fast-glob lists each directory (lstat included, links not followed).
  */
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import { constants, promises as fsp, lstatSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { badInput, errnoCode } from '../errors.js';
@@ -95,6 +95,10 @@ async function listDir(dirAbs: string): Promise<Listed[]> {
     });
   } catch (err) {
     throw badInput(`cannot list ${dirAbs}: ${(err as Error).message}`, err);
+  }
+  // fast-glob lists a directory that vanished (renamed or removed since its parent was listed) as empty.
+  if (!entries.length && !lstatSync(dirAbs, { throwIfNoEntry: false })?.isDirectory()) {
+    throw badInput(`cannot list ${dirAbs}: ENOENT: no longer a directory (renamed or removed during the scan)`, Object.assign(new Error(), { code: 'ENOENT' }));
   }
   const listed = entries.map((e) => ({ name: e.name, stats: e.stats! }));
   listed.sort((a, b) => {
