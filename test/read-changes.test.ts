@@ -10,6 +10,11 @@ import { closeSync, openSync, renameSync, rmSync, statSync, writeFileSync, write
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ManifestWriter } from '../engine/meta/manifest.js';
+import { ParentFiles } from '../engine/plan/file-cache.js';
+import type { ScanEntry } from '../engine/scan/walk.js';
+import { MemoryStorage } from '../engine/storage/memory.js';
+import type { BundleDescriptor, ChunkRef } from '../engine/vocab.js';
 import { RACY_MS, hashRanges } from '../workers/hash-ranges.js';
 import { type CliResult, cli, cliAsync, seededBytes, summaryOf, tempDir } from './helpers.js';
 
@@ -155,6 +160,40 @@ t('hashRanges: a file replaced by another of the same size and times is refused 
   const out = hashRanges({ buffer: new ArrayBuffer(10), ranges: [{ abs, offset: 0, length: 10, ...scanned }] });
   assert.is(out.failure?.code, 'CHANGED');
   assert.match(out.failure!.message, /was replaced since the scan/);
+});
+
+t('hashRanges takes the scan\'s milliseconds as Node rounds them (x.999999999 s is floored to the next ms by Stats.mtimeMs)', () => {
+  const dir = tempDir('hr-ms');
+  const abs = path.join(dir, 'f');
+  writeFileSync(abs, 'abc');
+  execFileSync('touch', ['-m', '-d', '@1700000000.999999999', abs]);
+  const scanned = scanOf(abs);
+  assert.is(scanned.mtime, 1_700_000_001_000, 'Stats.mtimeMs rounded up past the exact millisecond');
+  const out = hashRanges({ buffer: new ArrayBuffer(3), ranges: [{ abs, offset: 0, length: 3, ...scanned }] });
+  assert.is(out.failure, undefined);
+});
+
+t('file cache: a file whose ctime differs from the parent\'s only below the millisecond is not taken as unchanged', async () => {
+  const dir = tempDir('fc-ns');
+  const abs = path.join(dir, 'f');
+  writeFileSync(abs, 'abcdefghij');
+  const st = statSync(abs, { bigint: true });
+  const scanned = scanOf(abs);
+  const entry: ScanEntry = { path: 'f', abs, type: 'file', size: 10, mode: 0o644, mtime: scanned.mtime, ino: scanned.ino, ctime: scanned.ctime };
+  const chunks: ChunkRef[] = [['ab'.repeat(32), 10]];
+  const storage = new MemoryStorage();
+  let n = 0;
+  const parentWith = async (ctimeNs?: string) => {
+    const writer = new ManifestWriter(storage, (page) => `pages/${n++}/${page}`);
+    await writer.add({ path: 'f', type: 'file', size: 10, mode: 0o644, mtime: entry.mtime, ino: entry.ino, ctime: entry.ctime, chunks, ...(ctimeNs ? { ctimeNs } : {}) });
+    return { pages: await writer.finish() } as BundleDescriptor;
+  };
+  const known = { has: () => true };
+  const exact = String(st.ctimeNs);
+  const sameMsOtherNs = String(st.ctimeNs % 1_000_000n === 999_999n ? st.ctimeNs - 1n : st.ctimeNs + 1n);
+  assert.equal(await new ParentFiles(storage, await parentWith(exact), known).unchanged(entry), { chunks, ctimeNs: exact });
+  assert.is(await new ParentFiles(storage, await parentWith(sameMsOtherNs), known).unchanged(entry), undefined);
+  assert.equal(await new ParentFiles(storage, await parentWith(), known).unchanged(entry), { chunks }, 'a parent without ns: ms as before');
 });
 
 t.run();

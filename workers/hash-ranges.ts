@@ -157,21 +157,30 @@ function openChecked(range: ReadRange): OpenFile {
 function differenceFromScan(st: BigIntStats, range: ReadRange): string | undefined {
   if (range.ino !== undefined && st.ino !== BigInt(range.ino)) return 'was replaced';
   if (st.size !== BigInt(range.fileSize)) return 'changed size';
-  if (range.mtime !== undefined && msOf(st.mtimeNs) !== range.mtime) return 'was modified';
-  if (range.ctime !== undefined && msOf(st.ctimeNs) !== range.ctime) return 'changed status';
+  if (range.mtime !== undefined && !sameMs(st.mtimeNs, range.mtime)) return 'was modified';
+  if (range.ctime !== undefined && !sameMs(st.ctimeNs, range.ctime)) return 'changed status';
   return undefined;
 }
 
-/** Floored milliseconds, as the scan records them (also before 1970). */
-function msOf(ns: bigint): number {
-  const ms = ns / 1_000_000n;
-  return Number(ns < 0n && ms * 1_000_000n !== ns ? ms - 1n : ms);
+/**
+ * Whether the scan's floored milliseconds `ms` are those of `ns`: computed exactly, or as Node computes
+ * `Stats.mtimeMs` (a double, `sec * 1000 + nsec / 1e6`, which can round up to the next millisecond).
+ */
+function sameMs(ns: bigint, ms: number): boolean {
+  const sec = floorDiv(ns, 1_000_000_000n);
+  const nsec = ns - sec * 1_000_000_000n;
+  return ms === Number(floorDiv(ns, 1_000_000n)) || ms === Math.floor(Number(sec) * 1000 + Number(nsec) / 1e6);
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a < 0n && q * b !== a ? q - 1n : q;
 }
 
 /** Sleeps until `st`'s ctime is older than the racy window (see RACY_MS); true if it slept. */
 function waitUntilSettled(st: BigIntStats): boolean {
   const window = st.ctimeNs % 1_000_000_000n === 0n ? COARSE_RACY_MS : RACY_MS;
-  const wait = msOf(st.ctimeNs) + window + 1 - Date.now();
+  const wait = Number(floorDiv(st.ctimeNs, 1_000_000n)) + window + 1 - Date.now();
   // A ctime further ahead than the window is clock skew (a remote file system): no wait would make it old.
   if (wait <= 0 || wait > 2 * window) return false;
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
