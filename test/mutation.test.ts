@@ -6,18 +6,20 @@
  * never a silently missing one. Runs alternate between both modes.
  *
  * DATAMOVER_MUTATION_SEED repeats a run (the seed is printed, and named on failure); DATAMOVER_MUTATION_RUNS
- * sets the number of runs (20).
+ * sets the number of runs (20); DATAMOVER_MUTATION_KINDS (comma-separated: rewrite, grow, truncate, delete, fifo,
+ * rename) only those mutations.
  */
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type CliResult, cli, cliAsync, seededBytes, summaryOf, tempDir } from './helpers.js';
-import { MutatedTree, rng } from './mutator.js';
+import { MUTATION_KINDS, MutatedTree, rng } from './mutator.js';
 
 const t = suite('mutation: files changed at random moments while an upload runs');
 const MiB = 1024 * 1024;
 const seed = Number(process.env.DATAMOVER_MUTATION_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const RUNS = Number(process.env.DATAMOVER_MUTATION_RUNS ?? 20);
+const KINDS = process.env.DATAMOVER_MUTATION_KINDS?.split(',') ?? MUTATION_KINDS;
 const SMALL_FILES = 80;
 const LARGE_FILES = 3;
 
@@ -57,7 +59,7 @@ function judge(store: string, tree: MutatedTree, label: string, skip: boolean, r
 }
 
 t(`every run fails naming a changed file, reports exactly its skips, or stores whole versions (seed ${seed})`, async () => {
-  console.log(`  mutation seed ${seed} (DATAMOVER_MUTATION_SEED=${seed} repeats it), ${RUNS} runs`);
+  console.log(`  mutation seed ${seed} (DATAMOVER_MUTATION_SEED=${seed} repeats it), ${RUNS} runs of ${KINDS.join(', ')}`);
   const pool = seededBytes(seed, 16 * MiB);
   const store = tempDir('mut-store');
   assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
@@ -71,7 +73,7 @@ t(`every run fails naming a changed file, reports exactly its skips, or stores w
   for (let i = 0; i < RUNS; i++) {
     const random = rng(seed + 7919 * (i + 1));
     const skip = i % 2 === 1;
-    const tree = new MutatedTree(tempDir('mut-src'), pool, random, SMALL_FILES, LARGE_FILES);
+    const tree = new MutatedTree(tempDir('mut-src'), pool, random, SMALL_FILES, LARGE_FILES, KINDS);
     const moments = Array.from({ length: 2 + Math.floor(random() * 7) }, () => random() * window);
     const run = await upload(store, tree.root, `run${i}`, skip, moments, () => tree.mutate());
     const problems = judge(store, tree, `run${i}`, skip, run);

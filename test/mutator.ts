@@ -11,6 +11,8 @@ import path from 'node:path';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+export const MUTATION_KINDS = ['rewrite', 'grow', 'truncate', 'delete', 'fifo', 'rename'] as const;
+
 /** A seeded generator (mulberry32): every choice of a run follows from its seed. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -49,7 +51,10 @@ export class MutatedTree {
    * The tree: `small` files of 64-128 KiB and `large` ones of 4-8.5 MiB (2-3 chunks of 4 MiB) in directories
    * d0..d5, some nested.
    */
-  constructor(readonly root: string, private readonly pool: Buffer, private readonly random: () => number, small: number, large: number) {
+  constructor(
+    readonly root: string, private readonly pool: Buffer, private readonly random: () => number, small: number, private readonly large: number,
+    private readonly kinds: readonly string[] = MUTATION_KINDS,
+  ) {
     for (let d = 0; d < 6; d++) this.dirs.push(`d${d}`);
     for (let i = 0; i < small + large; i++) {
       const size = i < large ? 4 * MiB + 1 + this.int(4.5 * MiB) : 64 * KiB + this.int(64 * KiB);
@@ -64,10 +69,10 @@ export class MutatedTree {
 
   /** One random mutation; returns what it did. */
   mutate(): string {
-    const kinds: [number, () => string][] = [
-      [5, () => this.rewrite()], [2, () => this.grow()], [2, () => this.truncate()], [1, () => this.remove()],
-      [1, () => this.fifo()], [1, () => this.renameDir()],
-    ];
+    const kinds = ([
+      ['rewrite', 5, () => this.rewrite()], ['grow', 2, () => this.grow()], ['truncate', 2, () => this.truncate()],
+      ['delete', 1, () => this.remove()], ['fifo', 1, () => this.fifo()], ['rename', 1, () => this.renameDir()],
+    ] as const).filter(([kind]) => this.kinds.includes(kind)).map(([, weight, run]) => [weight, run] as const);
     let pick = this.random() * kinds.reduce((n, [w]) => n + w, 0);
     for (const [weight, run] of kinds) {
       if ((pick -= weight) < 0) {
@@ -153,8 +158,10 @@ export class MutatedTree {
     return what;
   }
 
+  /** A file still there: half the time a large one, whose ranges are read by several tasks (where tears hide). */
   private live(): Tracked | undefined {
-    const alive = this.files.filter((f) => !f.gone);
+    const large = this.files.slice(0, this.large).filter((f) => !f.gone);
+    const alive = this.random() < 0.5 && large.length ? large : this.files.filter((f) => !f.gone);
     return alive.length ? alive[this.int(alive.length)] : undefined;
   }
 
