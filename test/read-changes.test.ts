@@ -7,6 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -90,7 +92,7 @@ const scanOf = (abs: string) => {
 };
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-t('hashRanges refuses a FIFO at once (no reader blocks), and a socket-like non-file, as CHANGED', () => {
+t('hashRanges refuses a FIFO at once (no reader blocks), a device and a socket, as CHANGED', async () => {
   const dir = tempDir('hr-fifo');
   const abs = path.join(dir, 'f');
   writeFileSync(abs, 'abcdefgh');
@@ -103,6 +105,17 @@ t('hashRanges refuses a FIFO at once (no reader blocks), and a socket-like non-f
   assert.is(out.failure?.code, 'CHANGED');
   assert.match(out.failure!.message, /no longer a regular file/);
   assert.is(out.buffer.byteLength, 8, 'the buffer comes back');
+  const device = hashRanges({ buffer: new ArrayBuffer(8), ranges: [{ abs: '/dev/null', offset: 0, length: 8, fileSize: 8 }] });
+  assert.is(device.failure?.code, 'CHANGED', 'a character device');
+  const socketPath = path.join(dir, 'sock');
+  const server = createServer().listen(socketPath);
+  await once(server, 'listening');
+  try {
+    const socket = hashRanges({ buffer: new ArrayBuffer(8), ranges: [{ abs: socketPath, offset: 0, length: 8, fileSize: 8 }] });
+    assert.is(socket.failure?.code, 'CHANGED', 'a socket');
+  } finally {
+    server.close();
+  }
 });
 
 t('hashRanges: a same-size rewrite after the scan is CHANGED; between two tasks of one file, the stamps differ', () => {

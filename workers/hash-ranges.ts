@@ -135,8 +135,9 @@ interface OpenFile { abs: string; fd: number; stamp: string }
 function openChecked(range: ReadRange): OpenFile {
   let fd: number;
   try {
-    // Never through a symlink (ELOOP), never blocking on a FIFO or device swapped in since the scan.
-    fd = openSync(range.abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // Never through a symlink (ELOOP), never blocking on a FIFO or device swapped in since the scan, and never
+    // making a terminal swapped in this process's controlling terminal.
+    fd = openSync(range.abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw changed('is no longer a regular file (a socket?)');
     throw err;
