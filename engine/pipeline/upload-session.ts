@@ -57,8 +57,8 @@ export function resolveTuning(overrides: Partial<Tuning> | undefined, chunker: C
 
 /**
  * `chunks[i]`: the chunks of the file's i-th planned range (one, or several with content-defined chunking).
- * `stamp`: the file version (`stampOf`) its ranges were read from, or the parent's ctime for a file taken from
- * the file cache.
+ * `stamp`: the file version (`stampOf`) its ranges were read from; `ctimeNs`: the exact ctime the parent
+ * recorded, for a file taken from the file cache.
  */
 interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[][]; remaining: number; skipped?: string; stamp?: string; ctimeNs?: string }
 
