@@ -38,6 +38,8 @@ export interface FileEntry {
   /** Files: inode and status-change time (ms) when read; the file cache's key for the next upload, nothing else. */
   ino?: number;
   ctime?: number;
+  /** The same ctime to the nanosecond (decimal), of the version read: the file cache compares it exactly. */
+  ctimeNs?: string;
 }
 
 export interface ManifestPage { key: string; first: string; last: string; count: number; sha256: string }

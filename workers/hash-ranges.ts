@@ -4,19 +4,22 @@
  * synchronous, so it is tested without a pool; `hash-worker.ts` runs it inside piscina.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { fsPath } from '../engine/fs-path.js';
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { type CdcParams, cdcCuts } from './fastcdc.js';
+import { fsPath } from '../engine/fs-path.js';
 
 export interface ReadRange {
   /** Absolute path of the file (string form of engine/fs-path.ts: bytes that are not UTF-8 escaped). */
   abs: string;
   offset: number;
   length: number;
-  /** The size the scan saw; a file found larger or smaller was changed while read. */
+  /** The size the scan saw; a file found larger or smaller was changed since. */
   fileSize: number;
   /** The inode the scan saw; another inode at the path means the file was replaced since. */
   ino?: number;
+  /** The mtime and ctime the scan saw (ms, floored); a file found with others was changed since. */
+  mtime?: number;
+  ctime?: number;
 }
 
 export interface HashTask {
@@ -27,13 +30,22 @@ export interface HashTask {
   cdc?: CdcParams;
 }
 
-/** Why a range could not be read: errno code (`ENOENT`, `EACCES`, ...) or `CHANGED` (size moved under us). */
+/**
+ * Why a range could not be read: errno code (`ENOENT`, `EACCES`, ...) or `CHANGED` (the file is not the one the
+ * scan saw, is no longer a regular file, or changed while read).
+ */
 export interface ReadFailure { code: string; abs: string; message: string }
 
 export interface HashOutcome {
   buffer: ArrayBuffer;
   /** Hex SHA-256 per range, in order; '' for a range that failed (or was cut into `chunks`). */
   digests: string[];
+  /**
+   * Per range, the file's stamp (`stampOf`) seen both before and after the range was read; '' for a range that
+   * failed. The ranges of one file are read one version only if all of them carry the same stamp: the caller
+   * checks that across tasks (within one task it is checked here).
+   */
+  stamps: string[];
   /** With `cdc`: per range, its chunks as [hex SHA-256, length] in order ([] for a range that failed). */
   chunks?: [string, number][][];
   /** The first failure, if any. */
@@ -44,64 +56,141 @@ export interface HashOutcome {
 }
 
 /**
+ * A write that began at most this long before a file's ctime was read may still be copying its bytes without
+ * changing the stamp again, and a second write within the clock tick of the first leaves the stamp unchanged
+ * too. So a file whose ctime is younger than this is read only once it is this old: any later write then shows
+ * as a new ctime. (On a file system with whole-second times, a ctime of a whole second, the window is
+ * COARSE_RACY_MS.) A single write syscall still copying after that long goes unseen: the residual risk.
+ */
+export const RACY_MS = 100;
+const COARSE_RACY_MS = 2100;
+
+/**
  * Reads and hashes every range of `task`. A read error is a value (`failures`), so the buffer still comes back
- * and the ranges of other files in the task are still hashed.
+ * and the ranges of other files in the task are still hashed. A file is opened without following links and
+ * without blocking (a FIFO or device swapped in is refused, never waited on), must be a regular file whose
+ * size, inode, mtime and ctime are those the scan saw, and must keep the same stamp while each range is read.
  */
 export function hashRanges(task: HashTask, threadId = 0): HashOutcome {
   const view = new Uint8Array(task.buffer);
   const digests: string[] = [];
+  const stamps: string[] = [];
   const chunks: [string, number][][] | undefined = task.cdc ? [] : undefined;
   const failures: (ReadFailure & { index: number })[] = [];
   const failedFiles = new Map<string, ReadFailure>();
   let at = 0;
-  let fd = -1;
-  let fdPath = '';
+  let open: OpenFile | undefined;
+  const fail = (range: ReadRange, index: number, failure: ReadFailure) => {
+    failedFiles.set(range.abs, failure);
+    failures.push({ ...failure, index });
+    digests.push('');
+    stamps.push('');
+    chunks?.push([]);
+  };
   try {
     task.ranges.forEach((range, index) => {
       const slice = view.subarray(at, at + range.length);
       at += range.length;
       const earlier = failedFiles.get(range.abs);
-      if (earlier) {
-        failures.push({ ...earlier, index });
-        digests.push('');
-        chunks?.push([]);
-        return;
-      }
+      if (earlier) return fail(range, index, earlier);
       try {
-        if (range.abs !== fdPath) {
-          if (fd >= 0) closeSync(fd);
-          fd = -1;
-          fdPath = range.abs;
-          // Never through a symlink: a file swapped for a link since the scan fails with ELOOP.
-          fd = openSync(fsPath(range.abs), constants.O_RDONLY | constants.O_NOFOLLOW);
-          if (range.ino !== undefined && fstatSync(fd).ino !== range.ino) {
-            throw Object.assign(new Error('file was replaced since the scan'), { code: 'CHANGED' });
-          }
+        if (open?.abs !== range.abs) {
+          if (open) closeSync(open.fd);
+          open = undefined;
+          open = openChecked(range);
         }
-        readExactly(fd, slice, range);
-        if (range.offset + range.length === range.fileSize && fstatSync(fd).size !== range.fileSize) {
-          throw Object.assign(new Error('file changed size while being read'), { code: 'CHANGED' });
-        }
+        readExactly(open.fd, slice, range);
+        if (stampOf(fstatSync(open.fd, { bigint: true })) !== open.stamp) throw changed('changed while being read');
         if (chunks) {
           chunks.push(cutAndHash(slice, task.cdc!));
           digests.push('');
         } else {
           digests.push(createHash('sha256').update(slice).digest('hex'));
         }
+        stamps.push(open.stamp);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        const failure = { code: e.code ?? 'EIO', abs: range.abs, message: e.message };
-        failedFiles.set(range.abs, failure);
-        failures.push({ ...failure, index });
-        digests.push('');
-        chunks?.push([]);
+        fail(range, index, { code: e.code ?? 'EIO', abs: range.abs, message: e.message });
       }
     });
   } finally {
-    if (fd >= 0) closeSync(fd);
+    if (open) closeSync(open.fd);
   }
-  const outcome: HashOutcome = { buffer: task.buffer, digests, threadId, ...(chunks ? { chunks } : {}) };
+  const outcome: HashOutcome = { buffer: task.buffer, digests, stamps, threadId, ...(chunks ? { chunks } : {}) };
   return failures.length ? { ...outcome, failure: failures[0], failures } : outcome;
+}
+
+/** One version of a file: device, inode, size, mtime and ctime to the nanosecond. */
+export function stampOf(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** The ctime (ns, decimal) a stamp records. */
+export function stampCtimeNs(stamp: string): string {
+  return stamp.slice(stamp.lastIndexOf(':') + 1);
+}
+
+interface OpenFile { abs: string; fd: number; stamp: string }
+
+/** Opens the file of `range` as the scan saw it, or throws (CHANGED, or the errno of the open). */
+function openChecked(range: ReadRange): OpenFile {
+  let fd: number;
+  try {
+    // Never through a symlink (ELOOP), never blocking on a FIFO or device swapped in since the scan, and never
+    // making a terminal swapped in this process's controlling terminal.
+    fd = openSync(fsPath(range.abs), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw changed('is no longer a regular file (a socket?)');
+    throw err;
+  }
+  try {
+    let st = fstatSync(fd, { bigint: true });
+    if (!st.isFile()) throw changed('is no longer a regular file');
+    if (waitUntilSettled(st)) st = fstatSync(fd, { bigint: true });
+    const whatChanged = differenceFromScan(st, range);
+    if (whatChanged) throw changed(`${whatChanged} since the scan`);
+    return { abs: range.abs, fd, stamp: stampOf(st) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+function differenceFromScan(st: BigIntStats, range: ReadRange): string | undefined {
+  if (range.ino !== undefined && st.ino !== BigInt(range.ino)) return 'was replaced';
+  if (st.size !== BigInt(range.fileSize)) return 'changed size';
+  if (range.mtime !== undefined && !sameMs(st.mtimeNs, range.mtime)) return 'was modified';
+  if (range.ctime !== undefined && !sameMs(st.ctimeNs, range.ctime)) return 'changed status';
+  return undefined;
+}
+
+/**
+ * Whether the scan's floored milliseconds `ms` are those of `ns`: computed exactly, or as Node computes
+ * `Stats.mtimeMs` (a double, `sec * 1000 + nsec / 1e6`, which can round up to the next millisecond).
+ */
+function sameMs(ns: bigint, ms: number): boolean {
+  const sec = floorDiv(ns, 1_000_000_000n);
+  const nsec = ns - sec * 1_000_000_000n;
+  return ms === Number(floorDiv(ns, 1_000_000n)) || ms === Math.floor(Number(sec) * 1000 + Number(nsec) / 1e6);
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a < 0n && q * b !== a ? q - 1n : q;
+}
+
+/** Sleeps until `st`'s ctime is older than the racy window (see RACY_MS); true if it slept. */
+function waitUntilSettled(st: BigIntStats): boolean {
+  const window = st.ctimeNs % 1_000_000_000n === 0n ? COARSE_RACY_MS : RACY_MS;
+  const wait = Number(floorDiv(st.ctimeNs, 1_000_000n)) + window + 1 - Date.now();
+  // A ctime further ahead than the window is clock skew (a remote file system): no wait would make it old.
+  if (wait <= 0 || wait > 2 * window) return false;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+  return true;
+}
+
+function changed(message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`file ${message}`), { code: 'CHANGED' });
 }
 
 function cutAndHash(slice: Uint8Array, cdc: CdcParams): [string, number][] {
@@ -118,11 +207,7 @@ function readExactly(fd: number, into: Uint8Array, range: ReadRange): void {
   let done = 0;
   while (done < into.length) {
     const n = readSync(fd, into, done, into.length - done, range.offset + done);
-    if (n === 0) {
-      const e = new Error('file shrank while being read') as NodeJS.ErrnoException;
-      e.code = 'CHANGED';
-      throw e;
-    }
+    if (n === 0) throw changed('shrank while being read');
     done += n;
   }
 }

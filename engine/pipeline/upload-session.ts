@@ -6,7 +6,7 @@
  */
 import type { CompactBlobIndex } from '../meta/compact-index.js';
 import type { CdcParams } from '../../workers/fastcdc.js';
-import type { HashOutcome } from '../../workers/hash-ranges.js';
+import { type HashOutcome, type ReadFailure, stampCtimeNs } from '../../workers/hash-ranges.js';
 import { badInput } from '../errors.js';
 import { displayName } from '../fs-path.js';
 import type { Reporter } from '../events.js';
@@ -59,8 +59,12 @@ export function resolveTuning(overrides: Partial<Tuning> | undefined, chunker: C
   return t;
 }
 
-/** `chunks[i]`: the chunks of the file's i-th planned range (one, or several with content-defined chunking). */
-interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[][]; remaining: number; skipped?: string }
+/**
+ * `chunks[i]`: the chunks of the file's i-th planned range (one, or several with content-defined chunking).
+ * `stamp`: the file version (`stampOf`) its ranges were read from; `ctimeNs`: the exact ctime the parent
+ * recorded, for a file taken from the file cache.
+ */
+interface PendingEntry { entry: ScanEntry; chunks: ChunkRef[][]; remaining: number; skipped?: string; stamp?: string; ctimeNs?: string }
 
 /** A file left out of the bundle with --skip-on-error, and why. */
 export interface SkippedFile { path: string; reason: string }
@@ -103,7 +107,11 @@ export class UploadSession {
     for await (const item of items) {
       if (this.failure) break;
       if (item.kind === 'entry') {
-        this.pending.set(item.seq, { entry: item.entry, chunks: item.known ? [item.known] : new Array(item.chunkCount), remaining: item.chunkCount });
+        const { known } = item;
+        this.pending.set(item.seq, {
+          entry: item.entry, chunks: known ? [known.chunks] : new Array(item.chunkCount), remaining: item.chunkCount,
+          ...(known?.ctimeNs !== undefined ? { ctimeNs: known.ctimeNs } : {}),
+        });
         if (item.known) this.totals.unchangedBytes += item.entry.size;
         if (item.chunkCount === 0) this.chain(() => this.drain());
         this.maxPending = Math.max(this.maxPending, this.pending.size);
@@ -168,10 +176,6 @@ export class UploadSession {
     const lease = this.lease(outcome.buffer);
     try {
       const failed = new Map((outcome.failures ?? []).map((f) => [f.index, f]));
-      const first = outcome.failures?.[0];
-      if (first && !this.tuning.skipOnError) {
-        throw badInput(`cannot read ${displayName(first.abs)}: ${first.code === 'CHANGED' ? first.message : `${first.code}: ${first.message}`}`);
-      }
       if (outcome.failures?.length !== job.ranges.length) this.hashThreads.add(outcome.threadId);
       const view = new Uint8Array(outcome.buffer);
       let at = 0;
@@ -179,8 +183,9 @@ export class UploadSession {
         const hash = outcome.digests[i]!;
         const length = job.ranges[i]!.length;
         const state = this.pending.get(job.refs[i]!.seq)!;
-        const failure = failed.get(i);
-        if (failure) state.skipped ??= failure.code === 'CHANGED' ? failure.message : `${failure.code}: ${failure.message}`;
+        const failure = failed.get(i) ?? otherVersion(state, outcome.stamps[i]!, job.ranges[i]!.abs);
+        if (failure && !this.tuning.skipOnError) throw badInput(`cannot read ${displayName(failure.abs)}: ${reasonOf(failure)}`);
+        if (failure) state.skipped ??= reasonOf(failure);
         // A skipped file's chunks are not stored (any claimed before it failed stay as unreferenced pack bytes).
         else if (!state.skipped) {
           const pieces = outcome.chunks?.[i] ?? [[hash, length]];
@@ -284,9 +289,25 @@ export class UploadSession {
   }
 }
 
-function toFileEntry({ entry, chunks }: PendingEntry): FileEntry {
+/**
+ * A file is stored only if every one of its ranges was read from one version: the same stamp, which the worker
+ * checked before and after each range and against the scan. A range of another version (the file was rewritten
+ * between two ranges read by different tasks, even with the same size) fails the file as CHANGED.
+ */
+function otherVersion(state: PendingEntry, stamp: string, abs: string): ReadFailure | undefined {
+  if (state.stamp === undefined) state.stamp = stamp;
+  return state.stamp === stamp ? undefined : { code: 'CHANGED', abs, message: 'file changed while being read' };
+}
+
+function reasonOf(failure: ReadFailure): string {
+  return failure.code === 'CHANGED' ? failure.message : `${failure.code}: ${failure.message}`;
+}
+
+function toFileEntry({ entry, chunks, stamp, ctimeNs }: PendingEntry): FileEntry {
   const out: FileEntry = { path: entry.path, type: entry.type, size: entry.size, mode: entry.mode, mtime: entry.mtime };
   if (entry.target !== undefined) out.target = entry.target;
   if (entry.type === 'file') Object.assign(out, { chunks: chunks.flat(), ino: entry.ino, ctime: entry.ctime });
+  const exactCtime = stamp === undefined ? ctimeNs : stampCtimeNs(stamp);
+  if (entry.type === 'file' && exactCtime !== undefined) out.ctimeNs = exactCtime;
   return out;
 }

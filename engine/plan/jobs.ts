@@ -7,8 +7,11 @@ import type { ReadRange } from '../../workers/hash-ranges.js';
 import type { ScanEntry } from '../scan/walk.js';
 import type { ChunkRef } from '../vocab.js';
 
+/** A file unchanged since the parent bundle: its chunks there, and its exact ctime recorded there (if any). */
+export interface KnownFile { chunks: ChunkRef[]; ctimeNs?: string }
+
 /** The entry `seq` was scanned; `chunkCount` of its chunks follow in jobs, or `known` gives them all. */
-export interface EntryItem { kind: 'entry'; seq: number; entry: ScanEntry; chunkCount: number; known?: ChunkRef[] }
+export interface EntryItem { kind: 'entry'; seq: number; entry: ScanEntry; chunkCount: number; known?: KnownFile }
 
 /** One pool task. `refs[i]` says which entry and chunk `ranges[i]` is. */
 export interface JobItem { kind: 'job'; ranges: ReadRange[]; refs: { seq: number; chunk: number }[]; bytes: number }
@@ -18,7 +21,7 @@ export interface PlanOptions { chunkSize: number; bufferSize: number; maxRangesP
 /** Every entry, in scan order, each followed (eventually) by the jobs carrying its chunks. */
 export async function* planJobs(
   entries: AsyncIterable<ScanEntry>, opts: PlanOptions,
-  unchanged: (entry: ScanEntry) => Promise<ChunkRef[] | undefined> = async () => undefined,
+  unchanged: (entry: ScanEntry) => Promise<KnownFile | undefined> = async () => undefined,
 ): AsyncGenerator<EntryItem | JobItem> {
   let job = emptyJob();
   let seq = 0;
@@ -37,7 +40,7 @@ export async function* planJobs(
         yield job;
         job = emptyJob();
       }
-      job.ranges.push({ abs: entry.abs, offset, length, fileSize: entry.size, ino: entry.ino });
+      job.ranges.push({ abs: entry.abs, offset, length, fileSize: entry.size, ino: entry.ino, mtime: entry.mtime, ctime: entry.ctime });
       job.refs.push({ seq, chunk });
       job.bytes += length;
     }
