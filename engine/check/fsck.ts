@@ -1,64 +1,67 @@
 /**
- * `fsck`: checks a whole store. Structure (always): every index entry lies inside an existing pack; every
- * bundle's manifest pages exist and match their checksums; every chunk a bundle references is indexed; every
- * label points at an existing bundle. Data (`readData`): every indexed blob that a bundle references is read
- * back and hashed. Problems are values, collected and returned; the caller decides the exit code.
+ * `fsck`: checks a whole store and lists every problem it finds — it never stops at the first. Structure
+ * (always): format.json is valid; every index object is readable and each entry lies inside an existing pack;
+ * the metadata of every repo (fsck-meta.ts: descriptors, manifest pages, labels and their WAL chains, WAL
+ * records, sessions) is readable and consistent; every chunk a bundle references is indexed. Data
+ * (`readData`): every indexed blob that a bundle references is read back and hashed. Problems are values,
+ * collected in `FsckRun.problems`; the caller decides the exit code. A check is a function of the run: new
+ * checks add their problems the same way.
  */
 import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { coalesce, type Piece } from '../download/fetch-plan.js';
 import { readPieces } from '../download/read-pieces.js';
 import { isDatamoverError } from '../errors.js';
-import { loadBlobIndex } from '../meta/blob-index.js';
-import { listBundles } from '../meta/bundles.js';
+import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { openFormat } from '../meta/format.js';
-import { readPage } from '../meta/manifest.js';
-import { listLabels } from '../meta/labels.js';
-import { listRepos } from '../meta/repos.js';
-import { type Storage, isStorageError } from '../storage/storage.js';
+import type { Storage } from '../storage/storage.js';
+import { checkRepos, checkSessions } from './fsck-meta.js';
 
 export interface FsckProblem { what: string; detail: string }
 export interface FsckResult { repos: number; bundles: number; labels: number; packs: number; blobsChecked: number; problems: FsckProblem[] }
 
+/** What every check shares: the store, the index as loaded (damaged objects left out), the result so far. */
+export interface FsckRun {
+  storage: Storage;
+  index: LoadedBlobIndex;
+  packSizes: Map<string, number>;
+  result: FsckResult;
+  /** Blob → a file that uses it (`repo/bundle: path`), for the read-back. */
+  referenced: Map<string, string>;
+  problem(what: string, detail: string): void;
+}
+
 export async function fsck(storage: Storage, opts: { readData?: boolean; concurrency?: number } = {}): Promise<FsckResult> {
-  await openFormat(storage, false);
-  const index = await loadBlobIndex(storage);
   const result: FsckResult = { repos: 0, bundles: 0, labels: 0, packs: 0, blobsChecked: 0, problems: [] };
-  const problem = (what: string, detail: string) => result.problems.push({ what, detail });
+  const problem = (what: string, detail: string) => { result.problems.push({ what, detail }); };
+  await checkFormat(storage, problem);
+  const index = await loadBlobIndex(storage, { tolerateDamage: true });
+  for (const d of index.damaged) problem(`index ${d.key}`, `damaged, its entries are not used: ${d.problem}`);
   const packSizes = await listPackSizes(storage);
   result.packs = packSizes.size;
+  const run: FsckRun = { storage, index, packSizes, result, referenced: new Map(), problem };
+  checkIndexedPacks(run);
+  await checkRepos(run);
+  await checkSessions(run);
+  if (opts.readData) await readBack(run, opts.concurrency ?? 4);
+  return result;
+}
+
+/** A damaged format.json is listed and the check goes on; a store without one (or of another version) is not checked. */
+async function checkFormat(storage: Storage, problem: FsckRun['problem']): Promise<void> {
+  try {
+    await openFormat(storage, false);
+  } catch (err) {
+    if (!isDatamoverError(err, 'INTEGRITY')) throw err;
+    problem('format.json', err.message);
+  }
+}
+
+function checkIndexedPacks({ index, packSizes, problem }: FsckRun): void {
   for (const [blob, loc] of index) {
     const size = packSizes.get(loc.pack);
     if (size === undefined) problem(`pack ${loc.pack.slice(0, 12)}`, `missing (indexed blob ${blob.slice(0, 12)})`);
     else if (loc.offset + loc.length > size) problem(`pack ${loc.pack.slice(0, 12)}`, `truncated: blob ${blob.slice(0, 12)} ends at ${loc.offset + loc.length}, pack has ${size} bytes`);
   }
-  const referenced = new Map<string, string>(); // blob → a file that uses it
-  for (const repo of await listRepos(storage)) {
-    result.repos++;
-    const bundles = await listBundles(storage, repo.name);
-    result.bundles += bundles.length;
-    const ids = new Set(bundles.map((b) => b.id));
-    for (const bundle of bundles) {
-      for (const page of bundle.pages) {
-        try {
-          for (const e of await readPage(storage, page)) {
-            for (const [hash] of e.chunks ?? []) {
-              if (!index.has(hash)) problem(`${repo.name}/${bundle.id}: ${e.path}`, `chunk ${hash.slice(0, 12)} is in no index`);
-              else if (!referenced.has(hash)) referenced.set(hash, `${repo.name}/${bundle.id}: ${e.path}`);
-            }
-          }
-        } catch (err) {
-          if (!isDatamoverError(err, 'INTEGRITY') && !isStorageError(err, 'notFound')) throw err;
-          problem(`${repo.name}/${bundle.id}`, `manifest page ${page.key}: ${(err as Error).message}`);
-        }
-      }
-    }
-    for (const label of await listLabels(storage, repo.name)) {
-      result.labels++;
-      if (!ids.has(label.bundle)) problem(`${repo.name} label ${label.name}`, `points at ${label.bundle}, which is not a committed bundle`);
-    }
-  }
-  if (opts.readData) await readBack(storage, index, referenced, packSizes, result, opts.concurrency ?? 4);
-  return result;
 }
 
 async function listPackSizes(storage: Storage): Promise<Map<string, number>> {
@@ -67,13 +70,11 @@ async function listPackSizes(storage: Storage): Promise<Map<string, number>> {
   return sizes;
 }
 
-async function readBack(
-  storage: Storage, index: CompactBlobIndex, referenced: Map<string, string>, packSizes: Map<string, number>,
-  result: FsckResult, concurrency: number,
-): Promise<void> {
+async function readBack(run: FsckRun, concurrency: number): Promise<void> {
+  const { storage, index, packSizes, referenced, result } = run;
   const pieces: Piece<string>[] = [];
   for (const [hash, user] of referenced) {
-    const location = index.get(hash)!;
+    const location = (index as CompactBlobIndex).get(hash)!;
     const size = packSizes.get(location.pack);
     if (size !== undefined && location.offset + location.length <= size) pieces.push({ hash, location, target: user });
   }
@@ -84,7 +85,7 @@ async function readBack(
       for (const checked of await readPieces(storage, reads[i]!)) {
         result.blobsChecked++;
         const { hash, target } = checked.piece;
-        if (checked.damage !== undefined) result.problems.push({ what: target, detail: `chunk ${hash.slice(0, 12)} ${checked.damage}` });
+        if (checked.damage !== undefined) run.problem(target, `chunk ${hash.slice(0, 12)} ${checked.damage}`);
       }
     }
   };

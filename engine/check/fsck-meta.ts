@@ -1,0 +1,123 @@
+/**
+ * fsck's metadata checks: every repo descriptor, bundle descriptor, manifest page, label (and the WAL chain of
+ * its moves), WAL record and session record is read through the same validating readers the commands use; a
+ * damaged or missing object is a problem naming it, and the check goes on with the next object.
+ */
+import { isDatamoverError } from '../errors.js';
+import { type BundleDescriptor, keys } from '../vocab.js';
+import { scanBundles } from '../meta/bundles.js';
+import { labelHistory } from '../meta/labels.js';
+import { checkOrder, readPage } from '../meta/manifest.js';
+import { readJson } from '../meta/objects.js';
+import { labelRecord, repoDescriptor, sessionRecord, shardRecord } from '../meta/validate.js';
+import { readWal } from '../meta/wal.js';
+import { type Storage, isStorageError } from '../storage/storage.js';
+import type { FsckRun } from './fsck.js';
+
+const BATCH = 16;
+
+/** Runs `fn`; a damaged object (INTEGRITY, UNSAFE_PATH) or a missing one becomes a problem of `what`. */
+async function guarded(run: FsckRun, what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!isDatamoverError(err, 'INTEGRITY') && !isDatamoverError(err, 'UNSAFE_PATH') && !isStorageError(err, 'notFound')) throw err;
+    run.problem(what, (err as Error).message);
+  }
+}
+
+/** Names of the sub-"directories" of `prefix`. */
+async function childNames(storage: Storage, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of storage.list(prefix, { delimiter: '/' })) if (e.isPrefix) names.push(e.key.slice(prefix.length, -1));
+  return names;
+}
+
+async function keysUnder(storage: Storage, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of storage.list(prefix)) out.push(e.key);
+  return out;
+}
+
+/** Every repo named by metadata or by a WAL: a repo whose descriptor is lost still has its log. */
+export async function checkRepos(run: FsckRun): Promise<void> {
+  const { storage } = run;
+  const names = new Set([...await childNames(storage, keys.reposPrefix), ...await childNames(storage, 'wal/')]);
+  for (const repo of [...names].sort()) {
+    await guarded(run, `repo ${repo}`, async () => {
+      const descriptor = await readJson(storage, keys.repo(repo), repoDescriptor(repo));
+      if (!descriptor) run.problem(`repo ${repo}`, `${keys.repo(repo)} is missing`);
+      else run.result.repos++;
+    });
+    const { bundles, damaged } = await scanBundles(storage, repo);
+    for (const d of damaged) run.problem(`${repo} bundle descriptor`, d.problem);
+    run.result.bundles += bundles.length;
+    for (const bundle of bundles) await checkManifest(run, bundle);
+    const damagedIds = new Set(damaged.map((d) => d.key.split('/').at(-2)!));
+    await checkLabels(run, repo, new Set(bundles.map((b) => b.id)), damagedIds);
+    await checkWal(run, repo);
+  }
+}
+
+/** Every page of the bundle (each checked against its record, and order across pages); chunks indexed. */
+async function checkManifest(run: FsckRun, bundle: BundleDescriptor): Promise<void> {
+  const where = `${bundle.repo}/${bundle.id}`;
+  let last: string | undefined;
+  for (const page of bundle.pages) {
+    await guarded(run, where, async () => {
+      const entries = await readPage(run.storage, page);
+      if (last !== undefined) checkOrder(page.key, last, entries[0]!.path);
+      for (const e of entries) {
+        for (const [hash] of e.chunks ?? []) {
+          if (!run.index.has(hash)) run.problem(`${where}: ${e.path}`, `chunk ${hash.slice(0, 12)} is in no index${run.index.missingHint()}`);
+          else if (!run.referenced.has(hash)) run.referenced.set(hash, `${where}: ${e.path}`);
+        }
+      }
+    });
+    last = page.last;
+  }
+}
+
+async function checkLabels(run: FsckRun, repo: string, committed: Set<string>, damaged: Set<string>): Promise<void> {
+  const prefix = keys.labelsPrefix(repo);
+  for (const key of await keysUnder(run.storage, prefix)) {
+    if (!key.endsWith('.json')) continue;
+    const name = key.slice(prefix.length, -'.json'.length);
+    await guarded(run, `${repo} label ${name}`, async () => {
+      const label = await readJson(run.storage, key, labelRecord(name));
+      if (!label) return;
+      if (!label.deleted) {
+        run.result.labels++;
+        if (!committed.has(label.bundle) && !damaged.has(label.bundle)) {
+          run.problem(`${repo} label ${name}`, `points at ${label.bundle}, which is not a committed bundle`);
+        }
+      }
+      await labelHistory(run.storage, repo, name); // the chain of its moves: present, acyclic
+    });
+  }
+}
+
+/** Every WAL record of the repo is readable and valid. */
+async function checkWal(run: FsckRun, repo: string): Promise<void> {
+  const ids = (await keysUnder(run.storage, keys.walPrefix(repo)))
+    .map((k) => /([0-9A-HJKMNP-TV-Z]{26})\.json$/.exec(k)?.[1]).filter((id): id is string => !!id);
+  for (let i = 0; i < ids.length; i += BATCH) {
+    await Promise.all(ids.slice(i, i + BATCH).map((id) => guarded(run, `${repo} WAL`, async () => {
+      if (!await readWal(run.storage, repo, id)) run.problem(`${repo} WAL`, `${keys.wal(repo, id)} vanished while checked`);
+    })));
+  }
+}
+
+/** Every split-upload session: its record present and valid, each shard record valid. */
+export async function checkSessions(run: FsckRun): Promise<void> {
+  const prefix = 'meta/sessions/';
+  for (const id of await childNames(run.storage, prefix)) {
+    await guarded(run, `session ${id}`, async () => {
+      const session = await readJson(run.storage, keys.session(id), sessionRecord(id));
+      if (!session) run.problem(`session ${id}`, `${keys.session(id)} is missing, yet the session has shards or pages`);
+    });
+    for (const key of await keysUnder(run.storage, keys.shardsPrefix(id))) {
+      await guarded(run, `session ${id}`, async () => { await readJson(run.storage, key, shardRecord(id)); });
+    }
+  }
+}
