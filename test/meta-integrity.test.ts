@@ -217,11 +217,12 @@ const roName = canDropPrivileges ? '' : ' [skipped: needs root with setpriv to a
     const d = asNobody(['--store', s.store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'a']);
     assert.is(d.code, 0, d.stderr);
     assert.equal(describeTree(dest), describeTree(s.srcA));
-    for (const args of [['bundle', 'verify', '--repo', 'r', '--label', 'a'], ['bundle', 'files', '--repo', 'r', '--label', 'a']]) {
+    const others = [['bundle', 'verify', '--repo', 'r', '--label', 'a'], ['bundle', 'files', '--repo', 'r', '--label', 'a']].map((args) => {
       const r = asNobody(['--store', s.store, ...args]);
       assert.is(r.code, 0, `${args[1]}: ${r.stderr}`);
-    }
-    for (const r of [d]) {
+      return r;
+    });
+    for (const r of [d, ...others]) {
       const lines = r.stderr.trim().split('\n');
       assert.is(lines.length, 1, r.stderr);
       assert.match(lines[0]!, /warning: .*could not be recorded in the read log/);

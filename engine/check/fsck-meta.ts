@@ -54,8 +54,11 @@ export async function checkRepos(run: FsckRun): Promise<void> {
     run.result.bundles += bundles.length;
     for (const bundle of bundles) await checkManifest(run, bundle);
     const damagedIds = new Set(damaged.map((d) => d.key.split('/').at(-2)!));
-    await checkLabels(run, repo, new Set(bundles.map((b) => b.id)), damagedIds);
-    await checkWal(run, repo);
+    const labels = await checkLabels(run, repo, new Set(bundles.map((b) => b.id)), damagedIds);
+    const existed = await checkWal(run, repo);
+    for (const [name, record] of existed) {
+      if (!labels.has(name)) run.problem(`${repo} label ${name}`, `${keys.label(repo, name)} is missing, yet WAL record ${keys.wal(repo, record)} moved it from an existing value (labels are never removed: a delete leaves a tombstone)`);
+    }
   }
 }
 
@@ -78,11 +81,14 @@ async function checkManifest(run: FsckRun, bundle: BundleDescriptor): Promise<vo
   }
 }
 
-async function checkLabels(run: FsckRun, repo: string, committed: Set<string>, damaged: Set<string>): Promise<void> {
+/** Checks every label object; returns the names of those present (damaged or not). */
+async function checkLabels(run: FsckRun, repo: string, committed: Set<string>, damaged: Set<string>): Promise<Set<string>> {
   const prefix = keys.labelsPrefix(repo);
+  const names = new Set<string>();
   for (const key of await keysUnder(run.storage, prefix)) {
     if (!key.endsWith('.json')) continue;
     const name = key.slice(prefix.length, -'.json'.length);
+    names.add(name);
     await guarded(run, `${repo} label ${name}`, async () => {
       const label = await readJson(run.storage, key, labelRecord(name));
       if (!label) return;
@@ -95,17 +101,27 @@ async function checkLabels(run: FsckRun, repo: string, committed: Set<string>, d
       await labelHistory(run.storage, repo, name); // the chain of its moves: present, acyclic
     });
   }
+  return names;
 }
 
-/** Every WAL record of the repo is readable and valid. */
-async function checkWal(run: FsckRun, repo: string): Promise<void> {
+/**
+ * Every WAL record of the repo is readable and valid. Returns the labels the WAL proves existed — a move
+ * recorded with a `previousWal` was made against an existing label object — each with such a record. (A label
+ * set only once may be missing because that first set was interrupted before the label was written, which the
+ * WAL cannot tell from a lost label; it is not listed.)
+ */
+async function checkWal(run: FsckRun, repo: string): Promise<Map<string, string>> {
+  const existed = new Map<string, string>();
   const ids = (await keysUnder(run.storage, keys.walPrefix(repo)))
     .map((k) => /([0-9A-HJKMNP-TV-Z]{26})\.json$/.exec(k)?.[1]).filter((id): id is string => !!id);
   for (let i = 0; i < ids.length; i += BATCH) {
     await Promise.all(ids.slice(i, i + BATCH).map((id) => guarded(run, `${repo} WAL`, async () => {
-      if (!await readWal(run.storage, repo, id)) run.problem(`${repo} WAL`, `${keys.wal(repo, id)} vanished while checked`);
+      const record = await readWal(run.storage, repo, id);
+      if (!record) run.problem(`${repo} WAL`, `${keys.wal(repo, id)} vanished while checked`);
+      else if (typeof record.label === 'string' && typeof record.previousWal === 'string') existed.set(record.label, id);
     })));
   }
+  return existed;
 }
 
 /** Every split-upload session: its record present and valid, each shard record valid. */
