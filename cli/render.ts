@@ -10,8 +10,15 @@ export interface OutputMode { json: boolean; quiet: boolean }
 
 export function makeReporter(mode: OutputMode): { report: Reporter; stop: () => void } {
   if (mode.json) return { report: (e) => process.stdout.write(`${JSON.stringify(e)}\n`), stop: () => undefined };
-  if (mode.quiet) return { report: () => undefined, stop: () => undefined };
-  return process.stderr.isTTY ? barReporter() : lineReporter();
+  const inner = mode.quiet ? { report: () => undefined, stop: () => undefined } : process.stderr.isTTY ? barReporter() : lineReporter();
+  return { report: (e) => { warn(e); inner.report(e); }, stop: inner.stop };
+}
+
+/** Warnings are printed even with --quiet: one stderr line each. */
+function warn(e: EngineEvent): void {
+  if (e.type === 'readlog.unwritten') {
+    process.stderr.write(`datamover: warning: the ${e.read} of bundle ${e.bundle} succeeded but could not be recorded in the read log: ${e.error}\n`);
+  }
 }
 
 function describe(e: EngineEvent): string | undefined {

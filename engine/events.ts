@@ -13,6 +13,8 @@ export type EngineEvent =
   | { type: 'download.plan'; files: number; bytes: number }
   | { type: 'download.progress'; filesDone: number; bytesDone: number; skipped: number }
   | { type: 'retry'; op: string; attempt: number; error: string }
+  /** A read succeeded but could not be recorded in the read log (a read-only store): a warning, not a failure. */
+  | { type: 'readlog.unwritten'; repo: string; bundle: string; read: string; error: string }
   | { type: 'copy.object'; key: string; action: CopyAction; bytes: number }
   | { type: 'copy.progress'; objects: number; bytes: number; skipped: number };
 

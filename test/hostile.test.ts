@@ -68,7 +68,9 @@ t('duplicate and out-of-order paths are refused before they are written (INTEGRI
   const { storage, file, commit } = await craftingStore();
   const dup = await refused(storage, await commit([file('a.txt'), file('a.txt')]), 'INTEGRITY', 'duplicate or out of order');
   assert.not.ok(existsSync(path.join(dup, 'a.txt')) && readdirSync(dup).length > 1);
-  await refused(storage, await commit([file('b.txt'), file('a.txt')]), 'INTEGRITY', '"a.txt" comes after "b.txt"');
+  await refused(storage, await commit([file('a.txt'), file('c.txt'), file('b.txt')]), 'INTEGRITY', '"b.txt" comes after "c.txt"');
+  // A page whose record's first sorts after its last is refused at the descriptor, before any page is read.
+  await refused(storage, await commit([file('b.txt'), file('a.txt')]), 'INTEGRITY', 'first "b.txt" sorts after last "a.txt"');
 });
 
 t('a symlink out of the destination is restored as a link, and nothing is ever written through it', async () => {

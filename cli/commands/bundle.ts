@@ -7,11 +7,12 @@ import { updateBundle } from '../../engine/download/update.js';
 import { verifyBundle } from '../../engine/download/verify.js';
 import { diffBundles } from '../../engine/meta/diff.js';
 import { checkName, isBundleId } from '../../engine/meta/ids.js';
-import { checkBundleRef, getBundle, listBundles, resolveBundle } from '../../engine/meta/bundles.js';
+import { checkBundleRef, getBundle, resolveBundle, scanBundles } from '../../engine/meta/bundles.js';
 import { openFormat } from '../../engine/meta/format.js';
 import { readEntries } from '../../engine/meta/manifest.js';
-import { appendReadLog } from '../../engine/meta/readlog.js';
+import { logRead } from '../../engine/meta/readlog.js';
 import { uploadBundle } from '../../engine/pipeline/upload.js';
+import type { BundleDescriptor } from '../../engine/vocab.js';
 import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { quoteName } from '../quote.js';
@@ -105,15 +106,22 @@ export function registerBundle(program: Command, action: Action): Command {
   refOptions(bundle.command('verify').description('re-read every chunk of a bundle from the store and check its hash'))
     .action(action('bundle verify', async (ctx, o: Ref) => {
       checkBundleRef(o);
-      const r = await verifyBundle({ storage: ctx.store, repo: o.repo, ref: o, contributor: ctx.contributor(), concurrency: ctx.intOption('concurrency') });
+      const r = await verifyBundle({ storage: ctx.store, repo: o.repo, ref: o, contributor: ctx.contributor(), concurrency: ctx.intOption('concurrency'), reporter: ctx.report });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files, ${r.chunks} chunks (${r.bytes} bytes) verified`);
     }));
   bundle.command('list').description('list the bundles of a repo, oldest first')
     .requiredOption('--repo <repo>', 'repo')
     .action(action('bundle list', async (ctx, o: { repo: string }) => {
-      await openFormat(ctx.store, false);
-      const bundles = (await listBundles(ctx.store, o.repo)).map(({ pages: _pages, ...rest }) => rest);
-      ctx.done({ bundles }, bundles.map((b) => `${b.id}\t${b.created}\t${b.files} files\t${b.bytes} bytes\t${b.stats.newBytes} new\t${b.contributor.name} <${b.contributor.email}>\t${b.message}`));
+      await ctx.openRepo(o.repo);
+      const scan = await scanBundles(ctx.store, o.repo);
+      const bundles = scan.bundles.map(({ pages: _pages, ...rest }) => rest);
+      // A damaged descriptor hides no other bundle: the good ones are listed, then the command fails naming it.
+      if (scan.damaged.length) {
+        for (const b of bundles) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'bundle', bundle: b })}\n` : `${bundleLine(b)}\n`);
+        const first = scan.damaged[0]!;
+        throw new DatamoverError('INTEGRITY', `${scan.damaged.length} bundle descriptor(s) of repo ${o.repo} are damaged and not listed: ${first.problem}${scan.damaged.length > 1 ? `; also ${scan.damaged.slice(1, 4).map((d) => d.key).join(', ')}` : ''}`);
+      }
+      ctx.done({ bundles }, bundles.map(bundleLine));
     }));
   bundle.command('get <id>').description('show a bundle descriptor')
     .requiredOption('--repo <repo>', 'repo')
@@ -136,10 +144,14 @@ export function registerBundle(program: Command, action: Action): Command {
         if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'file', entry: { ...e, chunks: undefined } })}\n`);
         else process.stdout.write(`${e.type}\t${e.size}\t${quoteName(e.path)}${e.target !== undefined ? ` -> ${quoteName(e.target)}` : ''}\n`);
       }
-      await appendReadLog(ctx.store, { type: 'bundle.files', repo: o.repo, bundle: b.id, contributor: ctx.contributor(), files: count, bytes: b.bytes });
+      await logRead(ctx.store, { type: 'bundle.files', repo: o.repo, bundle: b.id, contributor: ctx.contributor(), files: count, bytes: b.bytes }, ctx.report);
       ctx.done({ bundle: b.id, files: count, entries }, []);
     }));
   return bundle;
+}
+
+function bundleLine(b: Omit<BundleDescriptor, 'pages'>): string {
+  return `${b.id}\t${b.created}\t${b.files} files\t${b.bytes} bytes\t${b.stats.newBytes} new\t${b.contributor.name} <${b.contributor.email}>\t${b.message}`;
 }
 
 function refOptions(cmd: Command): Command {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { usageError } from '../../engine/errors.js';
 import { CHUNKERS, openFormat } from '../../engine/meta/format.js';
 import { createRepo, getRepo, listRepos } from '../../engine/meta/repos.js';
-import { readIfExists } from '../../engine/storage/storage.js';
+import { type Storage, readIfExists } from '../../engine/storage/storage.js';
 import { keys } from '../../engine/vocab.js';
 import type { Action } from '../main.js';
 
@@ -19,7 +19,8 @@ export function registerRepo(program: Command, action: Action): void {
     }));
   repo.command('list').description('list repos')
     .action(action('repo list', async (ctx) => {
-      const exists = await readIfExists(ctx.store, keys.format);
+      // A new, empty store lists no repos; one holding repos but no format.json is refused (FORMAT), not empty.
+      const exists = await readIfExists(ctx.store, keys.format) !== undefined || await holdsAny(ctx.store, keys.reposPrefix);
       if (exists) await openFormat(ctx.store, false);
       const repos = exists ? await listRepos(ctx.store) : [];
       ctx.done({ repos }, repos.map((r) => `${r.name}\t${r.created}\t${r.contributor.email}\t${r.description}`));
@@ -31,4 +32,9 @@ export function registerRepo(program: Command, action: Action): void {
       ctx.done({ repo: r }, [`name: ${r.name}`, `description: ${r.description}`, `created: ${r.created}`,
         `contributor: ${r.contributor.name} <${r.contributor.email}>`]);
     }));
+}
+
+async function holdsAny(storage: Storage, prefix: string): Promise<boolean> {
+  for await (const _ of storage.list(prefix)) return true;
+  return false;
 }

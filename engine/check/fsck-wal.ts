@@ -6,8 +6,7 @@
  * whose record was not in that first reading is looked up again in a fresh listing before it is reported, since
  * a concurrent commit may have written both in between.
  */
-import type { WalRecord } from '../meta/wal.js';
-import { readJson } from '../meta/objects.js';
+import { type WalRecord, readWal } from '../meta/wal.js';
 import { isStorageError, type Storage } from '../storage/storage.js';
 import { type LabelRecord, keys } from '../vocab.js';
 
@@ -27,13 +26,18 @@ async function readNew(storage: Storage, view: WalView, problem: Report): Promis
   for await (const e of storage.list(keys.walPrefix(view.repo))) {
     if (view.records.has(e.key)) continue;
     try {
-      view.records.set(e.key, await readJson<WalRecord>(storage, e.key));
+      view.records.set(e.key, await readWal(storage, view.repo, walId(e.key)));
     } catch (err) {
       if (isStorageError(err) && !isStorageError(err, 'notFound')) throw err;
       view.records.set(e.key, undefined);
       problem(`WAL record ${e.key}`, `unreadable: ${(err as Error).message}`);
     }
   }
+}
+
+/** The record id of a WAL key (`wal/<repo>/<id>.json`). */
+function walId(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
 }
 
 function commits(view: WalView): Map<string, string> {
@@ -60,7 +64,7 @@ export async function checkWal(
   for (const label of labels) {
     if (!label.wal) continue; // written before labels named their record
     const key = keys.wal(view.repo, label.wal);
-    const record = view.records.has(key) ? view.records.get(key) : await readJson<WalRecord>(storage, key).catch(() => undefined);
+    const record = view.records.has(key) ? view.records.get(key) : await readWal(storage, view.repo, label.wal).catch(() => undefined);
     const what = `${view.repo} label ${label.name}`;
     if (!record) problem(what, `its WAL record ${label.wal} is missing or unreadable`);
     else if (record.type !== 'label.set' || record.bundle !== label.bundle) {

@@ -1,23 +1,25 @@
 /**
- * `fsck`: checks a whole store. Structure (always): every index entry lies inside an existing pack; every
- * bundle's manifest pages exist and match their checksums; every chunk a bundle references is indexed; every
- * label points at an existing bundle; the WAL agrees with bundles and labels; orphan packs are noted. Data (`readData`): every indexed blob that a bundle references is read
- * back and hashed. Problems are values, collected and returned; the caller decides the exit code.
+ * `fsck`: checks a whole store and lists every problem it finds — it never stops at the first. Structure
+ * (always): format.json is valid; the metadata of every repo (fsck-meta.ts: labels and their WAL chains, WAL
+ * records against bundles and labels, descriptors, manifest pages, sessions) is readable and consistent; every
+ * chunk a bundle references is indexed; every index object is readable and each entry lies inside an existing
+ * pack; orphan packs are noted. Data (`readData`): every indexed blob that a bundle references is read back and
+ * hashed. Problems and notes are values, collected in the run; the caller decides the exit code. A check is a
+ * function of the run: new checks add their problems the same way.
+ *
+ * The store is read in reverse commit order (writers go packs → indexes → pages → WAL → descriptor → label):
+ * labels and WAL first, then descriptors and pages, then index objects, then packs. Whatever an object read
+ * earlier references was written before it, so it is visible when read later: uploads committing meanwhile
+ * cause no false problems.
  */
-import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { coalesce, type Piece } from '../download/fetch-plan.js';
 import { readPieces } from '../download/read-pieces.js';
 import { isDatamoverError } from '../errors.js';
 import { listPacks } from '../meta/adopt-packs.js';
-import { listBundles } from '../meta/bundles.js';
+import { LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { openFormat } from '../meta/format.js';
-import { readPage } from '../meta/manifest.js';
-import { listLabels } from '../meta/labels.js';
-import { listRepos } from '../meta/repos.js';
-import { type Storage, isStorageError } from '../storage/storage.js';
-import type { BundleDescriptor } from '../vocab.js';
-import { checkWal, readWalView } from './fsck-wal.js';
-import { loadIndexObjects } from './index-objects.js';
+import type { Storage } from '../storage/storage.js';
+import { checkRepos, checkSessions } from './fsck-meta.js';
 import { findOrphans } from './orphans.js';
 import { type IndexRepair, repairIndex } from './repair-index.js';
 
@@ -32,73 +34,68 @@ export interface FsckResult {
   repair?: IndexRepair;
 }
 
-/**
- * The store is read in reverse commit order (writers go packs → indexes → pages → WAL → descriptor → label):
- * labels and WAL first, then descriptors, pages, indexes, packs. Whatever an object read earlier references was
- * written before it, so it is visible when read later: uploads committing meanwhile cause no false problems.
- */
+/** What every check shares: the store, the index once loaded (damaged objects left out), the result so far. */
+export interface FsckRun {
+  storage: Storage;
+  index: LoadedBlobIndex;
+  packSizes: Map<string, number>;
+  result: FsckResult;
+  /** Blob → the first file that uses it (`repo/bundle: path`), checked against the index once it is loaded. */
+  referenced: Map<string, string>;
+  problem(what: string, detail: string): void;
+  note(what: string, detail: string): void;
+}
+
 export async function fsck(storage: Storage, opts: { readData?: boolean; concurrency?: number; repairIndex?: boolean } = {}): Promise<FsckResult> {
-  await openFormat(storage, false);
   const result: FsckResult = { repos: 0, bundles: 0, labels: 0, packs: 0, blobsChecked: 0, problems: [], notes: [], orphanPacks: 0, orphanBytes: 0 };
-  const problem = (what: string, detail: string) => result.problems.push({ what, detail });
-  const note = (what: string, detail: string) => result.notes.push({ what, detail });
+  const run: FsckRun = {
+    storage, index: new LoadedBlobIndex(), packSizes: new Map(), result, referenced: new Map(),
+    problem: (what, detail) => { result.problems.push({ what, detail }); },
+    note: (what, detail) => { result.notes.push({ what, detail }); },
+  };
+  await checkFormat(storage, run.problem);
   if (opts.repairIndex) result.repair = await repairIndex(storage);
-  const repos = await listRepos(storage);
-  const early = [];
-  for (const repo of repos) early.push({ repo, labels: await listLabels(storage, repo.name), wal: await readWalView(storage, repo.name, problem) });
-  const referenced = new Map<string, string>(); // blob → a file that uses it
-  for (const { repo, labels, wal } of early) {
-    result.repos++;
-    const bundles = await listBundles(storage, repo.name);
-    result.bundles += bundles.length;
-    const ids = new Set(bundles.map((b) => b.id));
-    await checkWal(storage, wal, ids, labels, problem, note);
-    for (const bundle of bundles) await collectChunks(storage, repo.name, bundle, referenced, problem);
-    for (const label of labels) {
-      result.labels++;
-      if (!ids.has(label.bundle)) problem(`${repo.name} label ${label.name}`, `points at ${label.bundle}, which is not a committed bundle`);
-    }
+  await checkRepos(run);
+  await checkSessions(run);
+  run.index = await loadBlobIndex(storage, { tolerateDamage: true });
+  for (const d of run.index.damaged) run.problem(`index ${d.key}`, `damaged, its entries are not used: ${d.problem}; fsck --repair-index rebuilds the index from the packs`);
+  for (const [hash, user] of run.referenced) {
+    if (!run.index.has(hash)) run.problem(user, `chunk ${hash.slice(0, 12)} is in no index${run.index.missingHint()}`);
   }
-  const { index, damaged } = await loadIndexObjects(storage);
-  for (const d of damaged) problem(`index object ${d.key}`, `damaged (${d.reason}); fsck --repair-index rebuilds the index from the packs`);
-  for (const [hash, user] of referenced) if (!index.has(hash)) problem(user, `chunk ${hash.slice(0, 12)} is in no index`);
-  const packSizes = await listPacks(storage);
-  result.packs = packSizes.size;
+  run.packSizes = await listPacks(storage);
+  result.packs = run.packSizes.size;
+  checkIndexedPacks(run);
+  const orphans = findOrphans(run.index, run.packSizes, run.note);
+  result.orphanPacks = orphans.packs;
+  result.orphanBytes = orphans.bytes;
+  if (opts.readData) await readBack(run, opts.concurrency ?? 4);
+  return result;
+}
+
+/** A damaged format.json is listed and the check goes on; a store without one (or of another version) is not checked. */
+async function checkFormat(storage: Storage, problem: FsckRun['problem']): Promise<void> {
+  try {
+    await openFormat(storage, false);
+  } catch (err) {
+    if (!isDatamoverError(err, 'INTEGRITY')) throw err;
+    problem('format.json', err.message);
+  }
+}
+
+function checkIndexedPacks({ index, packSizes, problem }: FsckRun): void {
   for (const [blob, loc] of index) {
     const size = packSizes.get(loc.pack);
     if (size === undefined) problem(`pack ${loc.pack.slice(0, 12)}`, `missing (indexed blob ${blob.slice(0, 12)})`);
     else if (loc.offset + loc.length > size) problem(`pack ${loc.pack.slice(0, 12)}`, `truncated: blob ${blob.slice(0, 12)} ends at ${loc.offset + loc.length}, pack has ${size} bytes`);
   }
-  const orphans = findOrphans(index, packSizes, note);
-  result.orphanPacks = orphans.packs;
-  result.orphanBytes = orphans.bytes;
-  if (opts.readData) await readBack(storage, index, referenced, packSizes, result, opts.concurrency ?? 4);
-  return result;
 }
 
-/** Records every chunk of `bundle`'s pages in `referenced` (blob → its first user). */
-async function collectChunks(
-  storage: Storage, repo: string, bundle: BundleDescriptor, referenced: Map<string, string>, problem: (what: string, detail: string) => void,
-): Promise<void> {
-  for (const page of bundle.pages) {
-    try {
-      for (const e of await readPage(storage, page)) {
-        for (const [hash] of e.chunks ?? []) if (!referenced.has(hash)) referenced.set(hash, `${repo}/${bundle.id}: ${e.path}`);
-      }
-    } catch (err) {
-      if (!isDatamoverError(err, 'INTEGRITY') && !isStorageError(err, 'notFound')) throw err;
-      problem(`${repo}/${bundle.id}`, `manifest page ${page.key}: ${(err as Error).message}`);
-    }
-  }
-}
-
-async function readBack(
-  storage: Storage, index: CompactBlobIndex, referenced: Map<string, string>, packSizes: Map<string, number>,
-  result: FsckResult, concurrency: number,
-): Promise<void> {
+async function readBack(run: FsckRun, concurrency: number): Promise<void> {
+  const { storage, index, packSizes, referenced, result } = run;
   const pieces: Piece<string>[] = [];
   for (const [hash, user] of referenced) {
-    const location = index.get(hash)!;
+    const location = index.get(hash);
+    if (!location) continue;
     const size = packSizes.get(location.pack);
     if (size !== undefined && location.offset + location.length <= size) pieces.push({ hash, location, target: user });
   }
@@ -109,7 +106,7 @@ async function readBack(
       for (const checked of await readPieces(storage, reads[i]!)) {
         result.blobsChecked++;
         const { hash, target } = checked.piece;
-        if (checked.damage !== undefined) result.problems.push({ what: target, detail: `chunk ${hash.slice(0, 12)} ${checked.damage}` });
+        if (checked.damage !== undefined) run.problem(target, `chunk ${hash.slice(0, 12)} ${checked.damage}`);
       }
     }
   };

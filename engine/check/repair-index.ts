@@ -6,7 +6,7 @@
  */
 import { type Adoption, adoptPacks, listPacks } from '../meta/adopt-packs.js';
 import type { Storage } from '../storage/storage.js';
-import { loadIndexObjects } from './index-objects.js';
+import { loadBlobIndex } from '../meta/blob-index.js';
 
 export interface IndexRepair {
   indexed: Adoption;
@@ -17,7 +17,8 @@ export interface IndexRepair {
 }
 
 export async function repairIndex(storage: Storage): Promise<IndexRepair> {
-  const { index, damaged } = await loadIndexObjects(storage);
+  const index = await loadBlobIndex(storage, { tolerateDamage: true });
+  const { damaged } = index;
   const packs = await listPacks(storage);
   const indexed = await adoptPacks(storage, index, packs);
   const uncovered = [...packs.keys()].filter((pack) => !index.hasPack(pack));

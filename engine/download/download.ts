@@ -4,15 +4,15 @@
  * changes a directory's mtime. A rerun skips files already complete (same size and mtime).
  */
 import { promises as fsp, lstatSync, readlinkSync } from 'node:fs';
-import { DatamoverError, errnoCode, integrityError, ioError } from '../errors.js';
+import { DatamoverError, errnoCode, integrityError, ioError, isDatamoverError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
-import { loadBlobIndex } from '../meta/blob-index.js';
+import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/bundles.js';
 import { openFormat } from '../meta/format.js';
-import { readPage } from '../meta/manifest.js';
-import { type ReadRecord, appendReadLog } from '../meta/readlog.js';
+import { checkOrder, pageBounds, readPage } from '../meta/manifest.js';
+import { type ReadRecord, logRead } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
-import { type BundleDescriptor, type Contributor, type FileEntry, comparePaths } from '../vocab.js';
+import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
 import { displayName, fsPath, nameFromBytes } from '../fs-path.js';
 import { FileRestorer, type SyncMode } from './file-restorer.js';
 import { DestinationDirs, checkManifestPath, setAttributesNoFollow } from './safe-paths.js';
@@ -61,9 +61,13 @@ export async function downloadBundle(req: DownloadRequest): Promise<DownloadResu
 export async function restoreBundle(req: DownloadRequest, bundle: BundleDescriptor): Promise<DownloadResult> {
   const report = req.reporter ?? silentReporter;
   const select = req.select ?? everything;
-  const pages = bundle.pages.filter((p) => select.pageMayMatch(p.first, p.last));
+  // Bounded by the neighbours' records, not the page's own: a damaged record cannot hide entries (pageBounds).
+  const pages = bundle.pages.filter((_, n) => {
+    const { after, before } = pageBounds(bundle.pages, n);
+    return select.rangeMayMatch(after, before);
+  });
   const entries = (types: FileEntry['type'][]) => selectedEntries(req.storage, pages, select, types);
-  const index = await loadBlobIndex(req.storage);
+  const index = await loadBlobIndex(req.storage, { tolerateDamage: true });
   const root = await prepareDestination(req.dest);
   const dirs = new DestinationDirs(root, true);
   report({ type: 'download.plan', files: bundle.files, bytes: bundle.bytes });
@@ -84,28 +88,35 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   } catch (err) {
     await restorer.finish().catch(() => undefined);
     await restorer.cleanup();
-    throw err;
+    throw withIndexHint(err, index);
   }
   await restoreSymlinks(entries(['symlink']), dirs);
   await restoreDirAttributes(entries(['dir']), dirs);
   if (sync === 'end' && restorer.done.files) await syncFileSystem(root);
   const filter = select.describe();
-  await appendReadLog(req.storage, {
+  await logRead(req.storage, {
     type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
     files: restorer.done.files + skipped, bytes: restorer.done.bytes,
     ...(Object.keys(filter).length ? { filter } : {}),
-  });
+  }, report);
   if (restorer.damaged.length) {
     const names = restorer.damaged.slice(0, 10).map((d) => displayName(d.path)).join(', ');
-    throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored`);
+    throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored${index.missingHint()}`);
   }
   return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };
 }
 
+/** An INTEGRITY error (a chunk in no index) with the damaged index objects that may explain it. */
+function withIndexHint(err: unknown, index: LoadedBlobIndex): unknown {
+  if (!isDatamoverError(err, 'INTEGRITY') || !index.missingHint()) return err;
+  return new DatamoverError('INTEGRITY', `${err.message}${index.missingHint()}`, { cause: err });
+}
+
 /**
- * The selected entries of the given types, page by page (re-read for each pass, never held whole). Paths must
- * come in strictly increasing manifest order: a duplicate or out-of-order path (a hostile or damaged manifest)
- * fails with INTEGRITY before anything is written for it.
+ * The selected entries of the given types, page by page (re-read for each pass, never held whole). Every page
+ * is checked as it is read (readPage: entries, sizes against chunks, count, first, last, order); paths must
+ * also increase across pages: a duplicate or out-of-order path (a hostile or damaged manifest) fails with
+ * INTEGRITY before anything is written for it.
  */
 async function* selectedEntries(
   storage: Storage, pages: BundleDescriptor['pages'], select: PathSelector, types: FileEntry['type'][],
@@ -114,10 +125,7 @@ async function* selectedEntries(
   for (const page of pages) {
     for (const entry of await readPage(storage, page)) {
       checkManifestPath(entry.path);
-      if (last !== undefined && comparePaths(last, entry.path) >= 0) {
-        throw integrityError(`manifest page ${page.key}: ${JSON.stringify(entry.path)} comes after ${JSON.stringify(last)} (duplicate or out of order); refusing the manifest`);
-      }
-      if (!['file', 'dir', 'symlink'].includes(entry.type)) throw integrityError(`manifest page ${page.key}: ${JSON.stringify(entry.path)} has unknown type ${JSON.stringify(entry.type)}`);
+      if (last !== undefined) checkOrder(page.key, last, entry.path);
       last = entry.path;
       if (types.includes(entry.type) && select.matches(entry.path)) yield entry;
     }

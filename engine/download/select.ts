@@ -10,11 +10,17 @@ import { comparePaths } from '../vocab.js';
 export interface PathSelector {
   matches(path: string): boolean;
   pageMayMatch(first: string, last: string): boolean;
+  /**
+   * Whether some path strictly between `after` and `before` (either absent: unbounded) may match. A reader asks
+   * this of a page's neighbour-bounded range (manifest.ts `pageBounds`), so a damaged page record cannot hide
+   * entries; it may answer true too often, never too rarely.
+   */
+  rangeMayMatch(after: string | undefined, before: string | undefined): boolean;
   /** For the read log. */
   describe(): { include?: string[]; exclude?: string[]; note?: string };
 }
 
-export const everything: PathSelector = { matches: () => true, pageMayMatch: () => true, describe: () => ({}) };
+export const everything: PathSelector = { matches: () => true, pageMayMatch: () => true, rangeMayMatch: () => true, describe: () => ({}) };
 
 /**
  * A glob selector: a path is selected when it matches some include (all, when none) and no exclude. A pattern
@@ -32,6 +38,7 @@ export function globSelector(include: readonly string[], exclude: readonly strin
   return {
     matches: (path) => inc(path) && !exc(path),
     pageMayMatch: (first, last) => !include.length || bases.some((b) => subtreeTouches(b, first, last)),
+    rangeMayMatch: (after, before) => !include.length || bases.some((b) => subtreeMeetsOpenRange(b, after, before)),
     describe: () => ({ ...(include.length ? { include: [...include] } : {}), ...(exclude.length ? { exclude: [...exclude] } : {}) }),
   };
 }
@@ -41,6 +48,17 @@ export function pathSetSelector(paths: ReadonlySet<string>, note: string): PathS
   const sorted = [...paths].sort(comparePaths);
   return {
     matches: (path) => paths.has(path),
+    rangeMayMatch: (after, before) => {
+      // The first selected path after `after`: does it come before `before`?
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (after !== undefined && comparePaths(sorted[mid]!, after) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo < sorted.length && (before === undefined || comparePaths(sorted[lo]!, before) < 0);
+    },
     pageMayMatch: (first, last) => {
       let lo = 0;
       let hi = sorted.length;
@@ -62,4 +80,16 @@ function subtreeTouches(base: string, first: string, last: string): boolean {
   if (inside(first) || inside(last)) return true;
   // Paths under `base` sort contiguously right after `base` (component-wise order): the page spans them?
   return comparePaths(first, base) < 0 && comparePaths(last, base) > 0;
+}
+
+/**
+ * Whether the subtree at `base` (the path and everything under it, contiguous in manifest order) holds a path
+ * p with after < p < before. Conservative: when `after` lies inside the subtree, any `before` beyond it counts.
+ */
+function subtreeMeetsOpenRange(base: string, after: string | undefined, before: string | undefined): boolean {
+  if (!base) return true;
+  const inside = (p: string) => p === base || p.startsWith(`${base}/`);
+  const beforeOk = (p: string) => before === undefined || comparePaths(p, before) < 0;
+  if (after === undefined || comparePaths(after, base) < 0) return beforeOk(base);
+  return inside(after) && beforeOk(after);
 }

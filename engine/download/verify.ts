@@ -7,22 +7,27 @@ import { loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, resolveBundle } from '../meta/bundles.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
-import { appendReadLog } from '../meta/readlog.js';
+import { logRead } from '../meta/readlog.js';
+import { type Reporter, silentReporter } from '../events.js';
 import type { Storage } from '../storage/storage.js';
 import type { BlobLocation, Contributor } from '../vocab.js';
 import { type Piece, coalesce } from './fetch-plan.js';
 import { readPieces } from './read-pieces.js';
 
-export interface VerifyRequest { storage: Storage; repo: string; ref: BundleRef; contributor: Contributor; concurrency?: number }
+export interface VerifyRequest { storage: Storage; repo: string; ref: BundleRef; contributor: Contributor; concurrency?: number; reporter?: Reporter }
 export interface VerifyResult { bundle: string; files: number; chunks: number; bytes: number }
 
 const BATCH_BYTES = 64 * 1024 * 1024;
 
-/** Fails with INTEGRITY naming the affected files (up to 10, and how many in all) when a chunk is bad or missing. */
+/**
+ * Fails with INTEGRITY naming the affected files (up to 10, and how many in all) when a chunk is bad or missing,
+ * or the manifest is damaged (naming the page). Damaged index objects are left out (see loadBlobIndex); a chunk
+ * then missing names them as the likely cause.
+ */
 export async function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
   await openFormat(req.storage, false);
   const bundle = await resolveBundle(req.storage, req.repo, req.ref);
-  const index = await loadBlobIndex(req.storage);
+  const index = await loadBlobIndex(req.storage, { tolerateDamage: true });
   const seen = new Set<string>();
   const bad = new Map<string, string>();
   const result: VerifyResult = { bundle: bundle.id, files: 0, chunks: 0, bytes: 0 };
@@ -53,10 +58,10 @@ export async function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
   }
   await flush();
   await Promise.all(running);
-  await appendReadLog(req.storage, {
+  await logRead(req.storage, {
     type: 'bundle.verify', repo: req.repo, bundle: bundle.id, contributor: req.contributor, files: result.files, bytes: result.bytes,
-  });
-  if (bad.size) throw integrityError(await describeDamage(req.storage, bundle.pages, bad));
+  }, req.reporter ?? silentReporter);
+  if (bad.size) throw integrityError(`${await describeDamage(req.storage, bundle.pages, bad)}${index.missingHint()}`);
   return result;
 }
 

@@ -1,30 +1,55 @@
-import { notFound, usageError } from '../errors.js';
+import { integrityError, isDatamoverError, notFound, usageError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { type BundleDescriptor, keys } from '../vocab.js';
 import { checkBundleId, checkName } from './ids.js';
 import { getLabel } from './labels.js';
 import { readJson } from './objects.js';
 import { getRepo } from './repos.js';
+import { bundleDescriptor } from './validate.js';
 
-/** The descriptor of bundle `id`. Fails with USAGE on a malformed id, NOT_FOUND when absent. */
+/**
+ * The descriptor of bundle `id`, validated (validate.ts `bundleDescriptor`). Fails with USAGE on a malformed
+ * id, NOT_FOUND when absent, INTEGRITY naming the descriptor when it is damaged.
+ */
 export async function getBundle(storage: Storage, repo: string, id: string): Promise<BundleDescriptor> {
   checkBundleId(id);
-  const bundle = await readJson<BundleDescriptor>(storage, keys.bundle(repo, id));
+  const bundle = await readJson(storage, keys.bundle(repo, id), bundleDescriptor({ repo, id }));
   if (!bundle) throw notFound(`bundle ${id} not found in repo ${repo}`);
   return bundle;
 }
 
-/** Committed bundles of a repo, oldest first (ULIDs sort by time). */
-export async function listBundles(storage: Storage, repo: string): Promise<BundleDescriptor[]> {
-  await getRepo(storage, repo);
+/** A descriptor that could not be read: its key and the INTEGRITY error's message. */
+export interface DamagedBundle { key: string; problem: string }
+
+/**
+ * Committed bundles of a repo (not checked to exist), oldest first (ULIDs sort by time), and the descriptors
+ * that are damaged: one bad descriptor does not hide the others. Errors other than damage are thrown.
+ */
+export async function scanBundles(storage: Storage, repo: string): Promise<{ bundles: BundleDescriptor[]; damaged: DamagedBundle[] }> {
   const prefix = keys.bundlesPrefix(repo);
-  const out: BundleDescriptor[] = [];
+  const bundles: BundleDescriptor[] = [];
+  const damaged: DamagedBundle[] = [];
   for await (const entry of storage.list(prefix, { delimiter: '/' })) {
     if (!entry.isPrefix) continue;
-    const bundle = await readJson<BundleDescriptor>(storage, keys.bundle(repo, entry.key.slice(prefix.length, -1)));
-    if (bundle) out.push(bundle); // a prefix without descriptor is an unfinished upload: invisible
+    const id = entry.key.slice(prefix.length, -1);
+    const key = keys.bundle(repo, id);
+    try {
+      const bundle = await readJson(storage, key, bundleDescriptor({ repo, id }));
+      if (bundle) bundles.push(bundle); // a prefix without descriptor is an unfinished upload: invisible
+    } catch (err) {
+      if (!isDatamoverError(err, 'INTEGRITY')) throw err;
+      damaged.push({ key, problem: err.message });
+    }
   }
-  return out;
+  return { bundles, damaged };
+}
+
+/** Committed bundles of a repo, oldest first. INTEGRITY naming the first damaged descriptor. */
+export async function listBundles(storage: Storage, repo: string): Promise<BundleDescriptor[]> {
+  await getRepo(storage, repo);
+  const { bundles, damaged } = await scanBundles(storage, repo);
+  if (damaged.length) throw integrityError(damaged[0]!.problem);
+  return bundles;
 }
 
 export interface BundleRef { bundle?: string; label?: string }

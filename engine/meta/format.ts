@@ -1,7 +1,8 @@
 import { DatamoverError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { type ChunkerSpec, FORMAT_VERSION, type FormatRecord, keys } from '../vocab.js';
-import { putJson, readJson } from './objects.js';
+import { checked, damaged, putJson, readJson } from './objects.js';
+import { formatRecord } from './validate.js';
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 
@@ -15,11 +16,12 @@ export const CHUNKERS: Record<ChunkerSpec['kind'], ChunkerSpec> = {
 /**
  * Reads `format.json`, creating it (create-only, so two first writers agree) when `create` is set, with
  * `chunker` (default fixed 4 MiB). Fails with FORMAT when the store is missing it (and `create` is not set) or
- * has an unknown version, and with CONFLICT when `chunker` is asked of a store created with another.
+ * has an unknown version, with INTEGRITY naming it when it is damaged (a field missing or out of range: see
+ * validate.ts `formatRecord`), and with CONFLICT when `chunker` is asked of a store created with another.
  */
 export async function openFormat(storage: Storage, create: boolean, chunker?: ChunkerSpec): Promise<FormatRecord> {
   let format = await readJson<FormatRecord>(storage, keys.format);
-  if (!format && create) {
+  if (format === undefined && create) {
     const fresh: FormatRecord = {
       format: 'datamover', version: FORMAT_VERSION, hash: 'sha256',
       chunker: chunker ?? CHUNKERS.fixed, created: new Date().toISOString(),
@@ -27,11 +29,13 @@ export async function openFormat(storage: Storage, create: boolean, chunker?: Ch
     await putJson(storage, keys.format, fresh, { ifAbsent: true });
     format = await readJson<FormatRecord>(storage, keys.format);
   }
-  if (!format) throw new DatamoverError('FORMAT', `${storage.url} is not a datamover store (no format.json)`);
+  if (format === undefined) throw new DatamoverError('FORMAT', `${storage.url} is not a datamover store (no format.json)`);
+  if (typeof format !== 'object' || format === null) throw damaged(keys.format, 'not an object');
   if (format.format !== 'datamover' || format.version !== FORMAT_VERSION) {
     throw new DatamoverError('FORMAT',
       `${storage.url}/format.json: unsupported format ${JSON.stringify(format.format)} version ${format.version} (this build reads version ${FORMAT_VERSION})`);
   }
+  format = checked(keys.format, format, formatRecord);
   if (chunker && format.chunker.kind !== chunker.kind) {
     throw new DatamoverError('CONFLICT', `${storage.url} chunks with ${format.chunker.kind}, chosen when it was created; a store keeps its chunker`);
   }

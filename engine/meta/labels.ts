@@ -1,8 +1,9 @@
-import { DatamoverError, notFound } from '../errors.js';
+import { DatamoverError, integrityError, notFound } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { type Contributor, type LabelRecord, keys } from '../vocab.js';
 import { checkName } from './ids.js';
 import { putJson, readJson } from './objects.js';
+import { labelRecord } from './validate.js';
 import { type WalRecord, appendWal, readWal } from './wal.js';
 
 const CAS_ATTEMPTS = 20;
@@ -40,7 +41,7 @@ async function casLabel(
   const key = keys.label(repo, name);
   for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
     const current = await storage.stat(key);
-    const previous = current ? await readJson<LabelRecord>(storage, key) : undefined;
+    const previous = current ? await readJson(storage, key, labelRecord(name)) : undefined;
     const live = previous && !previous.deleted ? previous : undefined;
     if (bundle === null && !live) throw notFound(`label ${name} not found in repo ${repo}`);
     if (move.expect !== undefined && (live?.bundle ?? null) !== move.expect) {
@@ -61,7 +62,7 @@ async function casLabel(
 /** The label. Fails with NOT_FOUND naming it (a deleted label is not found). */
 export async function getLabel(storage: Storage, repo: string, name: string): Promise<LabelRecord> {
   checkName(name, 'label');
-  const label = await readJson<LabelRecord>(storage, keys.label(repo, name));
+  const label = await readJson(storage, keys.label(repo, name), labelRecord(name));
   if (!label || label.deleted) throw notFound(`label ${name} not found in repo ${repo}`);
   return label;
 }
@@ -70,26 +71,38 @@ export async function listLabels(storage: Storage, repo: string): Promise<LabelR
   const labels: LabelRecord[] = [];
   for await (const entry of storage.list(keys.labelsPrefix(repo))) {
     if (!entry.key.endsWith('.json')) continue;
-    const label = await readJson<LabelRecord>(storage, entry.key);
+    const name = entry.key.slice(keys.labelsPrefix(repo).length, -'.json'.length);
+    const label = await readJson(storage, entry.key, labelRecord(name));
     if (label && !label.deleted) labels.push(label);
   }
   return labels;
 }
 
+/** The longest label history followed; a longer chain is taken for a damaged one (ids are checked to decrease). */
+export const MAX_LABEL_HISTORY = 1_000_000;
+
 /**
  * Every move of a label that took effect, newest first, from the WAL: the chain from the label's current
- * record through each record's `previousWal`. NOT_FOUND when the label never existed.
+ * record through each record's `previousWal`. NOT_FOUND when the label never existed. INTEGRITY naming the
+ * record when a record is missing, damaged, of another label, or links to itself or a later record (a cycle:
+ * ULIDs grow with time, so each step must go to a smaller id, which also bounds the walk).
  */
 export async function labelHistory(storage: Storage, repo: string, name: string): Promise<WalRecord[]> {
   checkName(name, 'label');
-  const label = await readJson<LabelRecord>(storage, keys.label(repo, name));
+  const label = await readJson(storage, keys.label(repo, name), labelRecord(name));
   if (!label) throw notFound(`label ${name} not found in repo ${repo}`);
   const out: WalRecord[] = [];
-  for (let id = label.wal; id; ) {
+  for (let id = label.wal, from = keys.label(repo, name); id; ) {
     const record = await readWal(storage, repo, id);
-    if (!record) throw new DatamoverError('INTEGRITY', `WAL record ${id} of label ${name} in repo ${repo} is missing`);
+    if (!record) throw integrityError(`${keys.wal(repo, id)}: WAL record of label ${name} (named by ${from}) is missing`);
+    if (record.label !== name) throw integrityError(`${keys.wal(repo, id)}: WAL record is not a move of label ${name} (named by ${from})`);
     out.push(record);
-    id = typeof record.previousWal === 'string' ? record.previousWal : undefined;
+    const next = typeof record.previousWal === 'string' ? record.previousWal : undefined;
+    if (next !== undefined && (next >= id || out.length >= MAX_LABEL_HISTORY)) {
+      throw integrityError(`${keys.wal(repo, id)}: previousWal ${next} ${next >= id ? 'is not an earlier record (a cycle in the history of' : 'continues past the longest history followed for'} label ${name})`);
+    }
+    from = keys.wal(repo, id);
+    id = next;
   }
   return out;
 }

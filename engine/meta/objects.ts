@@ -1,21 +1,75 @@
-/** JSON and gzipped NDJSON objects on a Storage. */
+/**
+ * JSON and gzipped NDJSON objects on a Storage. Every metadata read goes through `readJson`/`decodeJson` or
+ * `gunzipLines`: read, gunzip, parse and validate in one place, so a damaged object of any kind fails the same
+ * way — INTEGRITY naming its key and what is wrong — never a raw zlib or JSON error naming nothing.
+ */
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { DatamoverError, integrityError } from '../errors.js';
 import { readIfExists, type PutOptions, type PutResult, type Storage } from '../storage/storage.js';
+
+/** Checks a parsed value and returns it typed; throws (any Error, its message saying what is wrong) otherwise. */
+export type Validator<T> = (value: unknown) => T;
 
 export async function putJson(storage: Storage, key: string, value: unknown, opts?: PutOptions): Promise<PutResult> {
   return storage.put(key, Buffer.from(`${JSON.stringify(value)}\n`), opts);
 }
 
-/** The parsed object, or undefined when absent. */
-export async function readJson<T>(storage: Storage, key: string): Promise<T | undefined> {
+/** The parsed and validated object, or undefined when absent. INTEGRITY naming `key` when damaged. */
+export async function readJson<T>(storage: Storage, key: string, validate?: Validator<T>): Promise<T | undefined> {
   const data = await readIfExists(storage, key);
-  return data === undefined ? undefined : (JSON.parse(data.toString('utf8')) as T);
+  return data === undefined ? undefined : decodeJson(key, data, validate);
+}
+
+/** Parses and validates the bytes of object `key`; INTEGRITY naming `key` when they are not what they should be. */
+export function decodeJson<T>(key: string, data: Buffer, validate?: Validator<T>): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(data.toString('utf8'));
+  } catch (err) {
+    throw damaged(key, `not valid JSON (${(err as Error).message})`);
+  }
+  return checked(key, value, validate);
 }
 
 export function gzipLines(values: readonly unknown[]): Buffer {
   return gzipSync(values.map((v) => JSON.stringify(v)).join('\n') + '\n', { level: 1 });
 }
 
-export function gunzipLines<T>(data: Buffer): T[] {
-  return gunzipSync(data).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+/** The lines of gzipped NDJSON object `key`, each parsed and validated. INTEGRITY naming `key` (and the line). */
+export function gunzipLines<T>(key: string, data: Buffer, validate?: Validator<T>): T[] {
+  let text: string;
+  try {
+    text = gunzipSync(data).toString('utf8');
+  } catch (err) {
+    throw damaged(key, `not valid gzip (${(err as Error).message})`);
+  }
+  const out: T[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(lines[i]!);
+    } catch (err) {
+      throw damaged(key, `line ${i + 1} is not valid JSON (${(err as Error).message})`);
+    }
+    out.push(checked(key, value, validate, `line ${i + 1}: `));
+  }
+  return out;
+}
+
+/** `value`, the parsed content of object `key`, checked by `validate`; INTEGRITY naming `key` (and `where`) otherwise. */
+export function checked<T>(key: string, value: unknown, validate: Validator<T> | undefined, where = ''): T {
+  if (!validate) return value as T;
+  try {
+    return validate(value);
+  } catch (err) {
+    if (err instanceof DatamoverError) throw new DatamoverError(err.code, `${key}: ${where}${err.message}`);
+    throw damaged(key, `${where}${(err as Error).message}`);
+  }
+}
+
+/** The INTEGRITY error for a damaged metadata object: its key first, then what is wrong with it. */
+export function damaged(key: string, problem: string): DatamoverError {
+  return integrityError(`${key}: ${problem}`);
 }

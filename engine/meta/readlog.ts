@@ -1,4 +1,6 @@
 /** The read log: who read what, when, and how much; one create-only object per read, under `readlog/<repo>/<day>/`. */
+import { isDatamoverError } from '../errors.js';
+import type { Reporter } from '../events.js';
 import type { Storage } from '../storage/storage.js';
 import { type Contributor, keys } from '../vocab.js';
 import { newId } from './ids.js';
@@ -24,6 +26,20 @@ export async function appendReadLog(storage: Storage, fields: Omit<ReadRecord, '
   const record: ReadRecord = { id: newId(), at: at.toISOString(), ...fields };
   await putJson(storage, keys.readlog(fields.repo, at.toISOString().slice(0, 10), record.id), record, { ifAbsent: true });
   return record;
+}
+
+/**
+ * Records a read whose work is done. A store that refuses the write (read-only, no permission to write) must
+ * not turn a finished read into a failure: the read is reported as unlogged (one `readlog.unwritten` event,
+ * a warning) and the call returns. Only an interrupt is passed on.
+ */
+export async function logRead(storage: Storage, fields: Omit<ReadRecord, 'id' | 'at'>, report: Reporter): Promise<void> {
+  try {
+    await appendReadLog(storage, fields);
+  } catch (err) {
+    if (isDatamoverError(err, 'INTERRUPTED')) throw err;
+    report({ type: 'readlog.unwritten', repo: fields.repo, bundle: fields.bundle, read: fields.type, error: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 /** Read-log records of one repo or all, oldest first, after `afterId` when given. */

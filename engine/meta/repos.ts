@@ -3,6 +3,7 @@ import type { Storage } from '../storage/storage.js';
 import { type Contributor, type RepoDescriptor, keys } from '../vocab.js';
 import { checkName } from './ids.js';
 import { putJson, readJson } from './objects.js';
+import { repoDescriptor } from './validate.js';
 import { appendWal } from './wal.js';
 
 /** Creates a repo (create-only) and its `repo.create` WAL record. Fails with ALREADY_EXISTS if taken. */
@@ -20,7 +21,7 @@ export async function createRepo(
 /** The repo's descriptor. Fails with NOT_FOUND naming the repo. */
 export async function getRepo(storage: Storage, name: string): Promise<RepoDescriptor> {
   checkName(name, 'repo');
-  const repo = await readJson<RepoDescriptor>(storage, keys.repo(name));
+  const repo = await readJson(storage, keys.repo(name), repoDescriptor(name));
   if (!repo) throw notFound(`repo ${name} not found in ${storage.url}`);
   return repo;
 }
@@ -30,7 +31,7 @@ export async function listRepos(storage: Storage): Promise<RepoDescriptor[]> {
   for await (const entry of storage.list(keys.reposPrefix, { delimiter: '/' })) {
     if (!entry.isPrefix) continue;
     const name = entry.key.slice(keys.reposPrefix.length, -1);
-    const repo = await readJson<RepoDescriptor>(storage, keys.repo(name));
+    const repo = await readJson(storage, keys.repo(name), repoDescriptor(name));
     if (repo) repos.push(repo);
   }
   return repos;

@@ -17,6 +17,7 @@ import { checkBundleId, newId } from './ids.js';
 import { getLabel } from './labels.js';
 import { ManifestWriter, readEntries } from './manifest.js';
 import { putJson, readJson } from './objects.js';
+import { sessionRecord, shardRecord } from './validate.js';
 import { getRepo } from './repos.js';
 import { appendWal } from './wal.js';
 
@@ -71,7 +72,7 @@ export async function startSession(storage: Storage, repo: string, contributor: 
  */
 export async function openSession(storage: Storage, repo: string, id: string): Promise<SessionRecord> {
   checkBundleId(id, 'session id');
-  const session = await readJson<SessionRecord>(storage, keys.session(id));
+  const session = await readJson(storage, keys.session(id), sessionRecord(id));
   if (!session) throw notFound(`session ${id} not found`);
   if (session.repo !== repo) throw usageError(`session ${id} belongs to repo ${session.repo}, not ${repo}`);
   if (await storage.stat(keys.bundle(repo, id))) {
@@ -89,7 +90,7 @@ export async function recordShard(storage: Storage, shard: ShardRecord): Promise
 async function completeShards(storage: Storage, session: string): Promise<ShardRecord[]> {
   const shards: ShardRecord[] = [];
   for await (const entry of storage.list(keys.shardsPrefix(session))) {
-    const shard = await readJson<ShardRecord>(storage, entry.key);
+    const shard = await readJson(storage, entry.key, shardRecord(session));
     if (shard) shards.push(shard);
   }
   if (!shards.length) throw notFound(`session ${session} has no finished shard`);

@@ -7,6 +7,7 @@ import { type Contributor, keys } from '../vocab.js';
 import { newId } from './ids.js';
 import { putJson, readJson } from './objects.js';
 import { listRecords } from './records.js';
+import { walRecord } from './validate.js';
 
 export type WalType = 'repo.create' | 'bundle.commit' | 'label.set' | 'label.delete' | 'session.start' | 'session.commit';
 
@@ -28,11 +29,12 @@ export async function appendWal(
   return record;
 }
 
+/** The record, validated; undefined when absent, INTEGRITY naming it when damaged. */
 export function readWal(storage: Storage, repo: string, id: string): Promise<WalRecord | undefined> {
-  return readJson<WalRecord>(storage, keys.wal(repo, id));
+  return readJson(storage, keys.wal(repo, id), walRecord({ repo, id }));
 }
 
 /** WAL records of one repo (or every repo), oldest first, optionally only those after `afterId`. */
 export function listWal(storage: Storage, opts: { repo?: string; afterId?: string } = {}): AsyncGenerator<WalRecord> {
-  return listRecords<WalRecord>(storage, 'wal/', opts);
+  return listRecords(storage, 'wal/', opts, (repo, id) => walRecord({ repo, id }));
 }
