@@ -1,0 +1,118 @@
+/**
+ * Metadata fidelity through the binary: mtimes before 1970 and to the nanosecond, hard-link groups and sparse
+ * files round-trip, and a rerun of the download onto the restored tree rewrites nothing.
+ */
+import { execFileSync } from 'node:child_process';
+import { linkSync, lstatSync, mkdirSync, openSync, closeSync, symlinkSync, writeSync, ftruncateSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cli, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
+
+const t = suite('fidelity: times, hard links, sparse files');
+
+const MiB = 1024 * 1024;
+
+/** Sets a time with nanoseconds (and before 1970) through coreutils, never following a link. */
+function touchNs(abs: string, at: string): void {
+  execFileSync('touch', ['-h', '-d', `@${at}`, abs]);
+}
+
+function mtimeNs(abs: string): bigint {
+  return lstatSync(abs, { bigint: true }).mtimeNs;
+}
+
+/** What the restore can set without a native helper: the time truncated to the microsecond (toward -inf). */
+function toMicro(ns: bigint): bigint {
+  const q = 1000n;
+  return ns >= 0n ? (ns / q) * q : -((-ns + q - 1n) / q) * q;
+}
+
+const times: Record<string, string> = {
+  'old.txt': '-86400.123456789', 'ns.txt': '1767225600.123456789', 'neg-sub.txt': '-0.000000001',
+  'd/inner.txt': '1234567890.000000999', 'd': '-5000.25', 'link': '-123.456789',
+};
+
+function makeTree(src: string): void {
+  writeFile(src, 'old.txt', 'before the epoch');
+  writeFile(src, 'ns.txt', 'nanoseconds');
+  writeFile(src, 'neg-sub.txt', 'one ns before the epoch');
+  writeFile(src, 'd/inner.txt', 'inner');
+  symlinkSync('old.txt', path.join(src, 'link'));
+  writeFile(src, 'h1', seededBytes(1, 100_000));
+  mkdirSync(path.join(src, 'e'));
+  linkSync(path.join(src, 'h1'), path.join(src, 'e/h2'));
+  linkSync(path.join(src, 'h1'), path.join(src, 'h3'));
+  writeFile(src, 'g1', 'second group');
+  linkSync(path.join(src, 'g1'), path.join(src, 'g2'));
+  // 12 MiB: a hole, 4 MiB of data, a hole (4 MiB chunks: two of the three are all zeros).
+  const fd = openSync(path.join(src, 'sparse.bin'), 'w');
+  writeSync(fd, seededBytes(2, 4 * MiB), 0, 4 * MiB, 4 * MiB);
+  ftruncateSync(fd, 12 * MiB);
+  closeSync(fd);
+  for (const [rel, at] of Object.entries(times)) touchNs(path.join(src, rel), at);
+}
+
+function roundTrip() {
+  const src = tempDir('fid-src');
+  makeTree(src);
+  const store = tempDir('fid-store');
+  const env = { DATAMOVER_STORE: store };
+  assert.is(cli(['repo', 'create', 'r'], env).code, 0);
+  const up = cli(['bundle', 'upload', src, '--repo', 'r', '--label', 'l', '--json'], env);
+  assert.is(up.code, 0, up.stderr);
+  const dest = path.join(tempDir('fid-dest'), 'out');
+  const down = cli(['bundle', 'download', dest, '--repo', 'r', '--label', 'l', '--json'], env);
+  assert.is(down.code, 0, down.stderr);
+  return { src, dest, env };
+}
+
+t('mtimes before 1970 and with nanoseconds: recorded exactly, restored to the microsecond at least', () => {
+  const { src, dest, env } = roundTrip();
+  const files = cli(['bundle', 'files', '--repo', 'r', '--label', 'l', '--json'], env);
+  const entries = new Map(files.stdout.trim().split('\n').slice(0, -1).map((l) => JSON.parse(l).entry).map((e) => [e.path, e]));
+  for (const rel of Object.keys(times)) {
+    const want = mtimeNs(path.join(src, rel));
+    const e = entries.get(rel)!;
+    // The manifest: mtime in ms (floor, negative before 1970) and the nanoseconds within that millisecond.
+    assert.is(BigInt(e.mtime) * 1_000_000n + BigInt(e.mtimeNanos ?? 0), want, `${rel}: manifest records the ns`);
+    const got = mtimeNs(path.join(dest, rel));
+    assert.ok(got === want || got === toMicro(want), `${rel}: restored ${got}, source ${want}`);
+  }
+});
+
+t('hard links come back as hard links (one inode per group); sparse files keep their holes', () => {
+  const { src, dest } = roundTrip();
+  const h = ['h1', 'e/h2', 'h3'].map((rel) => lstatSync(path.join(dest, rel)));
+  assert.ok(h.every((s) => s.ino === h[0]!.ino), 'h1, e/h2, h3 share an inode');
+  assert.is(h[0]!.nlink, 3);
+  const g = ['g1', 'g2'].map((rel) => lstatSync(path.join(dest, rel)));
+  assert.is(g[0]!.ino, g[1]!.ino);
+  assert.is(g[0]!.nlink, 2);
+  assert.is.not(g[0]!.ino, h[0]!.ino);
+  assert.is(lstatSync(path.join(dest, 'old.txt')).nlink, 1);
+  const source = lstatSync(path.join(src, 'sparse.bin'));
+  const restored = lstatSync(path.join(dest, 'sparse.bin'));
+  assert.is(restored.size, 12 * MiB);
+  assert.ok(source.blocks * 512 <= 5 * MiB, `the source is sparse here (${source.blocks} blocks)`);
+  assert.ok(restored.blocks * 512 <= 5 * MiB, `restored sparse: ${restored.blocks} blocks of 512 bytes`);
+  execFileSync('cmp', [path.join(src, 'sparse.bin'), path.join(dest, 'sparse.bin')]);
+  execFileSync('diff', ['-r', '--no-dereference', src, dest]);
+});
+
+t('a rerun of the download onto the restored tree rewrites nothing and keeps links and times', () => {
+  const { src, dest, env } = roundTrip();
+  const before = new Map(['h1', 'e/h2', 'ns.txt', 'old.txt', 'sparse.bin'].map((rel) => [rel, lstatSync(path.join(dest, rel), { bigint: true })]));
+  const again = cli(['bundle', 'download', dest, '--repo', 'r', '--label', 'l', '--json'], env);
+  assert.is(again.code, 0, again.stderr);
+  const summary = summaryOf(again.stdout);
+  assert.is(summary.files, 0, `nothing rewritten: ${again.stdout.split('\n').at(-2)}`);
+  for (const [rel, st] of before) {
+    const now = lstatSync(path.join(dest, rel), { bigint: true });
+    assert.is(now.ino, st.ino, `${rel} not replaced`);
+    assert.is(now.mtimeNs, st.mtimeNs, `${rel} keeps its mtime`);
+  }
+  assert.is(mtimeNs(path.join(dest, 'd')), toMicro(mtimeNs(path.join(src, 'd'))));
+});
+
+t.run();
