@@ -1,7 +1,8 @@
 /**
  * Download a bundle into a directory. Three passes over the manifest pages (re-read, never held whole):
  * directories and files; then symlinks; then directory modes and mtimes, last, since creating entries
- * changes a directory's mtime. A rerun skips files already complete (same size and mtime).
+ * changes a directory's mtime. Members of a hard-link group after the first are linked to it once the files
+ * are written. A rerun skips files already complete (same size and mtime, at the precision the destination keeps).
  */
 import { promises as fsp, lstatSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,11 @@ import { readPage } from '../meta/manifest.js';
 import { type ReadRecord, appendReadLog } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
 import { type BundleDescriptor, type Contributor, type FileEntry, comparePaths } from '../vocab.js';
+import { entryMtimeNs } from '../times.js';
+import { utimeArg } from '../../workers/set-times.js';
 import { FileRestorer, type SyncMode } from './file-restorer.js';
+import { LinkGroups } from './hardlinks.js';
+import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
 import { DestinationDirs, checkManifestPath } from './safe-paths.js';
 import { type PathSelector, everything } from './select.js';
 import { syncFileSystem } from './sync-fs.js';
@@ -69,13 +74,16 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   const sync = req.sync ?? 'end';
   const restorer = new FileRestorer(req.storage, index, { concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024, keepGoing: req.keepGoing, sync });
   let skipped = 0;
+  const mtimeMatch = mtimeMatcher(root);
+  const links = new LinkGroups();
   try {
     for await (const entry of entries(['dir', 'file'])) {
       const abs = dirs.resolve(entry.path);
       if (entry.type === 'dir') await dirs.ensure(entry.path);
       if (entry.type !== 'file') continue;
       await dirs.ensure(parentOf(entry.path));
-      if (!req.force && isComplete(abs, entry)) skipped++;
+      if (links.defer(entry)) continue;
+      if (!req.force && isComplete(abs, entry, mtimeMatch)) skipped++;
       else await restorer.add(entry, abs);
       report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
     }
@@ -85,20 +93,30 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     await restorer.cleanup();
     throw err;
   }
+  let linked = 0;
+  if (links.pending) {
+    for await (const entry of entries(['file'])) {
+      if (!links.defer(entry)) continue;
+      const outcome = await links.link(entry, dirs);
+      if (outcome === 'linked') linked++;
+      else if (outcome === 'present') skipped++;
+      else restorer.damaged.push({ path: entry.path, reason: `not linked: ${entry.hardlink} of its hard-link group was not restored` });
+    }
+  }
   await restoreSymlinks(entries(['symlink']), dirs);
   await restoreDirAttributes(entries(['dir']), dirs);
   if (sync === 'end' && restorer.done.files) await syncFileSystem(root);
   const filter = select.describe();
   await appendReadLog(req.storage, {
     type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
-    files: restorer.done.files + skipped, bytes: restorer.done.bytes,
+    files: restorer.done.files + linked + skipped, bytes: restorer.done.bytes,
     ...(Object.keys(filter).length ? { filter } : {}),
   });
   if (restorer.damaged.length) {
     const names = restorer.damaged.slice(0, 10).map((d) => d.path).join(', ');
     throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored`);
   }
-  return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };
+  return { bundle: bundle.id, files: restorer.done.files + linked, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };
 }
 
 /**
@@ -134,11 +152,14 @@ async function prepareDestination(dest: string): Promise<string> {
   }
 }
 
-/** Synchronous: a cached lstat costs microseconds, far less than a round trip through libuv's thread pool. */
-function isComplete(abs: string, entry: FileEntry): boolean {
+/**
+ * Same size and mtime, at the precision the destination keeps. Synchronous: a cached lstat costs microseconds,
+ * far less than a round trip through libuv's thread pool.
+ */
+function isComplete(abs: string, entry: FileEntry, mtimeMatch: MtimeMatch): boolean {
   try {
-    const st = lstatSync(abs);
-    return st.isFile() && st.size === entry.size && Math.floor(st.mtimeMs / 1000) === Math.floor(entry.mtime / 1000);
+    const st = lstatSync(abs, { bigint: true });
+    return st.isFile() && st.size === BigInt(entry.size) && mtimeMatch(st.mtimeNs, entryMtimeNs(entry));
   } catch {
     return false;
   }
@@ -155,7 +176,7 @@ async function restoreSymlinks(links: AsyncIterable<FileEntry>, dirs: Destinatio
       await fsp.symlink(entry.target ?? '', tmp);
       await fsp.rename(tmp, abs);
     }
-    const mtime = entry.mtime / 1000;
+    const mtime = utimeArg(entryMtimeNs(entry));
     await fsp.lutimes(abs, mtime, mtime);
   }
 }
@@ -164,7 +185,7 @@ async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: 
   for await (const entry of dirEntries) {
     const abs = dirs.resolve(entry.path);
     await fsp.chmod(abs, entry.mode & 0o7777);
-    const mtime = entry.mtime / 1000;
+    const mtime = utimeArg(entryMtimeNs(entry));
     await fsp.utimes(abs, mtime, mtime);
   }
 }

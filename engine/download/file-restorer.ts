@@ -14,11 +14,15 @@ import { integrityError, ioError } from '../errors.js';
 import { BufferPool } from '../pipeline/buffer-pool.js';
 import { WorkerStage } from '../pipeline/worker-stage.js';
 import { isStorageError, readRangeInto, type Storage } from '../storage/storage.js';
+import { entryMtimeNs } from '../times.js';
 import { type FileEntry, keys } from '../vocab.js';
 import { coalesce, MAX_READ, type Piece, type RangeRead } from './fetch-plan.js';
+import { isHoleChunk } from './zero-chunks.js';
 
 interface FileJob {
-  entry: FileEntry; abs: string; tmp: string;
+  entry: FileEntry; abs: string; tmp: string; mtimeNs: bigint;
+  /** Some chunks are all zeros and left as holes: the file's size (its chunks' total) is set when it is finished. */
+  holes?: number;
   /** Chunks not yet part of any read, and reads holding chunks of the file that have not finished. */
   unassigned: number; inFlight: number;
   /** Set when a chunk of the file was bad (with keepGoing): the file is never renamed into place. */
@@ -58,23 +62,30 @@ export class FileRestorer {
   async add(entry: FileEntry, abs: string): Promise<void> {
     if (this.failure) throw this.failure;
     const chunks = entry.chunks ?? [];
-    const job: FileJob = { entry, abs, tmp: tempNameFor(abs), unassigned: chunks.length, inFlight: 0 };
+    const mtimeNs = entryMtimeNs(entry);
+    const job: FileJob = { entry, abs, tmp: tempNameFor(abs), mtimeNs, unassigned: 0, inFlight: 0 };
     this.unfinished.add(job);
-    if (!chunks.length) return this.finalizeSoon(job);
     const pieces: Piece<Target>[] = [];
     let fileOffset = 0;
     for (const [hash, length] of chunks) {
+      if (isHoleChunk(hash, length)) {
+        fileOffset += length;
+        job.holes = fileOffset;
+        continue;
+      }
       const location = this.index.get(hash);
       if (!location) {
         const err = integrityError(`${entry.path}: chunk ${hash.slice(0, 12)} is missing from the store`);
         if (!this.opts.keepGoing) throw err;
-        job.unassigned = 0;
         this.markDamaged(job, err.message);
         return this.finalizeSoon(job);
       }
       pieces.push({ hash, location, target: { job, fileOffset } });
       fileOffset += length;
     }
+    if (job.holes !== undefined) job.holes = fileOffset;
+    job.unassigned = pieces.length;
+    if (!pieces.length) return this.finalizeSoon(job);
     for (const piece of pieces) {
       this.batch.push(piece);
       this.batchBytes += piece.location.length;
@@ -229,16 +240,22 @@ export class FileRestorer {
   }
 
   private finishing(job: FileJob): WriteFile {
-    return { tmp: job.tmp, finish: { abs: job.abs, mode: job.entry.mode, mtimeMs: job.entry.mtime, fsync: this.opts.sync === 'file' } };
+    return {
+      tmp: job.tmp,
+      finish: {
+        abs: job.abs, mode: job.entry.mode, mtimeNs: job.mtimeNs, fsync: this.opts.sync === 'file',
+        ...(job.holes !== undefined ? { sparseSize: job.holes } : {}),
+      },
+    };
   }
 }
 
 const FINALIZING_LIMIT = 64;
 
-/** Random per process, then counted: unique without a random draw per file. */
+/** Random per process, then counted: unique without a random draw per file. Also used for hard links (hardlinks.ts). */
 const tempTag = randomBytes(6).toString('hex');
 let tempCount = 0;
 
-function tempNameFor(abs: string): string {
+export function tempNameFor(abs: string): string {
   return path.join(path.dirname(abs), `.${path.basename(abs).slice(0, 100)}.dm-${tempTag}${(tempCount++).toString(36)}`);
 }

@@ -10,7 +10,9 @@ import { diffBundles } from '../meta/diff.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
 import type { Storage } from '../storage/storage.js';
+import { entryMtimeNs } from '../times.js';
 import type { Contributor, FileEntry } from '../vocab.js';
+import { utimeArg } from '../../workers/set-times.js';
 import { type DownloadResult, restoreBundle } from './download.js';
 import type { SyncMode } from './file-restorer.js';
 import { DestinationDirs } from './safe-paths.js';
@@ -73,7 +75,7 @@ async function removeEntries(entries: FileEntry[], dirs: DestinationDirs): Promi
 async function fixAttributes(entry: FileEntry, dirs: DestinationDirs): Promise<void> {
   const abs = dirs.resolve(entry.path);
   await dirs.ensure(entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '');
-  const mtime = entry.mtime / 1000;
+  const mtime = utimeArg(entryMtimeNs(entry));
   if (entry.type === 'symlink') return fsp.lutimes(abs, mtime, mtime);
   await fsp.chmod(abs, entry.mode & 0o7777);
   await fsp.utimes(abs, mtime, mtime);

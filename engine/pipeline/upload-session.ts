@@ -269,7 +269,9 @@ export class UploadSession {
 
 function toFileEntry({ entry, chunks }: PendingEntry): FileEntry {
   const out: FileEntry = { path: entry.path, type: entry.type, size: entry.size, mode: entry.mode, mtime: entry.mtime };
+  if (entry.mtimeNanos) out.mtimeNanos = entry.mtimeNanos;
   if (entry.target !== undefined) out.target = entry.target;
+  if (entry.linkGroup !== undefined) out.hardlink = entry.linkGroup;
   if (entry.type === 'file') Object.assign(out, { chunks: chunks.flat(), ino: entry.ino, ctime: entry.ctime });
   return out;
 }

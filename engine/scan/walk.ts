@@ -3,10 +3,11 @@
  * (`comparePaths`) without sorting the whole tree: memory holds one listing per level, not the tree.
  * fast-glob lists each directory (lstat included, links not followed).
  */
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import { type BigIntStats, constants, promises as fsp, lstatSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { badInput, errnoCode } from '../errors.js';
+import { splitNs } from '../times.js';
 import type { FileType } from '../vocab.js';
 
 export interface ScanEntry {
@@ -17,8 +18,15 @@ export interface ScanEntry {
   type: FileType;
   size: number;
   mode: number;
+  /** Milliseconds (floor) and the nanoseconds within them, as in FileEntry. */
   mtime: number;
+  mtimeNanos: number;
   ino: number;
+  /** Device and inode as a string (exact), and the link count: what finds hard-link groups. */
+  devIno: string;
+  nlink: number;
+  /** Set by `withLinkGroups` (hardlinks.ts) on files with other links. */
+  linkGroup?: string;
   /** Status-change time (ms): with size, mtime and inode, what says a file is unchanged since the parent bundle. */
   ctime: number;
   target?: string;
@@ -69,8 +77,9 @@ async function* walkDir(
       }
     }
     const entry: ScanEntry = {
-      path: relPath, abs, type, size: type === 'file' ? stats.size : 0, mode: stats.mode & 0o7777,
-      mtime: Math.floor(stats.mtimeMs), ino: stats.ino, ctime: Math.floor(stats.ctimeMs),
+      path: relPath, abs, type, size: type === 'file' ? Number(stats.size) : 0, mode: Number(stats.mode) & 0o7777,
+      ...splitNs(stats.mtimeNs), ino: Number(stats.ino), ctime: Number(stats.ctimeMs),
+      devIno: `${stats.dev}:${stats.ino}`, nlink: Number(stats.nlink),
     };
     if (type === 'symlink') entry.target = await fsp.readlink(abs);
     yield entry;
@@ -78,7 +87,8 @@ async function* walkDir(
   }
 }
 
-interface Listed { name: string; stats: Stats }
+/** Stats with bigint fields: mtimes to the nanosecond, inode numbers exact. */
+interface Listed { name: string; stats: BigIntStats }
 
 function codeOf(err: unknown): string {
   const cause = (err as { cause?: { code?: string } }).cause;
@@ -96,7 +106,14 @@ async function listDir(dirAbs: string): Promise<Listed[]> {
   } catch (err) {
     throw badInput(`cannot list ${dirAbs}: ${(err as Error).message}`, err);
   }
-  const listed = entries.map((e) => ({ name: e.name, stats: e.stats! }));
+  const listed: Listed[] = [];
+  for (const e of entries) {
+    try {
+      listed.push({ name: e.name, stats: lstatSync(path.join(dirAbs, e.name), { bigint: true }) });
+    } catch (err) {
+      throw badInput(`cannot list ${dirAbs}: ${(err as Error).message}`, err);
+    }
+  }
   listed.sort((a, b) => {
     const x = a.name.normalize('NFC');
     const y = b.name.normalize('NFC');
@@ -105,7 +122,7 @@ async function listDir(dirAbs: string): Promise<Listed[]> {
   return listed;
 }
 
-function fileType(stats: Stats): FileType | undefined {
+function fileType(stats: BigIntStats): FileType | undefined {
   if (stats.isSymbolicLink()) return 'symlink';
   if (stats.isFile()) return 'file';
   if (stats.isDirectory()) return 'dir';
