@@ -13,6 +13,8 @@ export type EngineEvent =
   | { type: 'download.plan'; files: number; bytes: number }
   | { type: 'download.progress'; filesDone: number; bytesDone: number; skipped: number }
   | { type: 'retry'; op: string; attempt: number; error: string }
+  /** Extended attributes or ACLs not recorded or not restored (`path` '' for the whole run); the data is complete. */
+  | { type: 'xattr.warning'; path: string; reason: string }
   | { type: 'copy.object'; key: string; action: CopyAction; bytes: number }
   | { type: 'copy.progress'; objects: number; bytes: number; skipped: number };
 

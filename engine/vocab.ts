@@ -38,6 +38,8 @@ export interface FileEntry {
    * member it restores and hard-links the others to it.
    */
   hardlink?: string;
+  /** Files and directories: extended attributes (`user.*`) and POSIX ACLs, name → base64 value, names sorted. */
+  xattrs?: Record<string, string>;
   chunks?: ChunkRef[];
   /** Files: inode and status-change time (ms) when read; the file cache's key for the next upload, nothing else. */
   ino?: number;

@@ -1,9 +1,11 @@
 /**
  * Metadata fidelity through the binary: mtimes before 1970 and to the nanosecond, hard-link groups and sparse
- * files round-trip, and a rerun of the download onto the restored tree rewrites nothing.
+ * files round-trip, and a rerun of the download onto the restored tree rewrites nothing. Extended attributes and
+ * ACLs round-trip when the optional package is installed; a destination that refuses them gets warnings.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { linkSync, lstatSync, mkdirSync, openSync, closeSync, symlinkSync, writeSync, ftruncateSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -113,6 +115,96 @@ t('a rerun of the download onto the restored tree rewrites nothing and keeps lin
     assert.is(now.mtimeNs, st.mtimeNs, `${rel} keeps its mtime`);
   }
   assert.is(mtimeNs(path.join(dest, 'd')), toMicro(mtimeNs(path.join(src, 'd'))));
+});
+
+/** Runs `fn` as a test when `reason` is undefined, else counts it as skipped and prints why. */
+function testIf(name: string, reason: string | undefined, fn: () => void): void {
+  if (reason === undefined) return t(name, fn);
+  console.log(`  SKIPPED: ${name}: ${reason}`);
+  t.skip(name, fn);
+}
+
+const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+const noTools = ['setfattr', 'getfattr', 'setfacl', 'getfacl'].every(has) ? undefined : 'setfattr/getfattr/setfacl/getfacl missing (apt-get install attr acl)';
+const hasPackage = (() => {
+  try {
+    createRequire(import.meta.url)('@napi-rs/xattr');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const noPackage = hasPackage ? undefined : 'the optional package @napi-rs/xattr is not installed';
+const isRoot = process.getuid?.() === 0;
+
+function xattrTree(): string {
+  const src = tempDir('fid-xsrc');
+  writeFile(src, 'x.txt', 'with attributes');
+  writeFile(src, 'xd/inner.txt', 'inherits a default ACL');
+  writeFile(src, 'plain.txt', 'none');
+  execFileSync('setfattr', ['-n', 'user.bin', '-v', '0x00ff10', path.join(src, 'x.txt')]);
+  execFileSync('setfattr', ['-n', 'user.text', '-v', 'hello', path.join(src, 'x.txt')]);
+  execFileSync('setfacl', ['-m', 'u:65534:r', path.join(src, 'x.txt')]);
+  execFileSync('setfacl', ['-m', 'd:u:65534:rx,u:65534:rx', path.join(src, 'xd')]);
+  execFileSync('setfattr', ['-n', 'user.dir', '-v', 'd', path.join(src, 'xd')]);
+  return src;
+}
+
+/** Every recorded attribute of the tree, as getfattr dumps them (hex values, relative paths, sorted). */
+function dumpXattrs(root: string): string {
+  return execFileSync('getfattr', ['-R', '-d', '-e', 'hex', '-m', '^(user\\.|system\\.posix_acl)', '.'], { cwd: root, encoding: 'utf8' });
+}
+
+function uploadAndDownload(src: string, dest: string) {
+  const env = { DATAMOVER_STORE: tempDir('fid-xstore') };
+  assert.is(cli(['repo', 'create', 'r'], env).code, 0);
+  const up = cli(['bundle', 'upload', src, '--repo', 'r', '--label', 'l'], env);
+  assert.is(up.code, 0, up.stderr);
+  const down = cli(['bundle', 'download', dest, '--repo', 'r', '--label', 'l', '--json'], env);
+  return { env, up, down };
+}
+
+testIf('extended attributes (user.*) and POSIX ACLs round-trip exactly; a rerun rewrites nothing', noTools ?? noPackage, () => {
+  const src = xattrTree();
+  const dest = path.join(tempDir('fid-xdest'), 'out');
+  const { env, down } = uploadAndDownload(src, dest);
+  assert.is(down.code, 0, down.stderr);
+  const dump = dumpXattrs(src);
+  assert.ok(dump.includes('user.bin=0x00ff10') && dump.includes('system.posix_acl_default'), dump);
+  assert.is(dumpXattrs(dest), dump);
+  const acls = (root: string) => execFileSync('getfacl', ['-R', 'x.txt', 'xd', 'plain.txt'], { cwd: root, encoding: 'utf8' });
+  assert.is(acls(dest), acls(src));
+  assert.not.ok(down.stdout.includes('xattr.warning'), down.stdout);
+  const again = cli(['bundle', 'download', dest, '--repo', 'r', '--label', 'l', '--json'], env);
+  assert.is(summaryOf(again.stdout).files, 0);
+  assert.is(dumpXattrs(dest), dump);
+});
+
+testIf('a destination that refuses extended attributes (ramfs): data restored, exit 0, each refusal a warning', noTools ?? noPackage ?? (isRoot ? undefined : 'mounting ramfs needs root'), () => {
+  const src = xattrTree();
+  const mnt = tempDir('fid-ramfs');
+  const mounted = spawnSync('mount', ['-t', 'ramfs', 'ramfs', mnt]);
+  assert.is(mounted.status, 0, `mount ramfs: ${mounted.stderr}`);
+  try {
+    const dest = path.join(mnt, 'out');
+    const { down } = uploadAndDownload(src, dest);
+    assert.is(down.code, 0, down.stderr);
+    const warned = down.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'xattr.warning').map((e) => e.path);
+    assert.equal(warned.sort(), ['x.txt', 'xd'], down.stdout);
+    assert.is(summaryOf(down.stdout).xattrWarnings, 2);
+    execFileSync('diff', ['-r', src, dest]);
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
+});
+
+testIf('without the optional xattr package, an upload of a tree with attributes says they are not recorded', noTools ?? (hasPackage ? 'the optional package is installed (the round trip runs instead)' : undefined), () => {
+  const src = xattrTree();
+  const env = { DATAMOVER_STORE: tempDir('fid-xstore') };
+  assert.is(cli(['repo', 'create', 'r'], env).code, 0);
+  const up = cli(['bundle', 'upload', src, '--repo', 'r'], env);
+  assert.is(up.code, 0, up.stderr);
+  assert.match(up.stderr, /warning: extended attributes and ACLs are not recorded: the optional package @napi-rs\/xattr is not installed/);
 });
 
 t.run();

@@ -20,6 +20,7 @@ import { utimeArg } from '../../workers/set-times.js';
 import { FileRestorer, type SyncMode } from './file-restorer.js';
 import { LinkGroups } from './hardlinks.js';
 import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
+import { XattrRestore } from './xattr-restore.js';
 import { DestinationDirs, checkManifestPath } from './safe-paths.js';
 import { type PathSelector, everything } from './select.js';
 import { syncFileSystem } from './sync-fs.js';
@@ -47,7 +48,11 @@ export interface DownloadRequest {
   sync?: SyncMode;
 }
 
-export interface DownloadResult { bundle: string; files: number; bytes: number; skipped: number; pagesRead: number }
+export interface DownloadResult {
+  bundle: string; files: number; bytes: number; skipped: number; pagesRead: number;
+  /** Entries whose extended attributes or ACLs were not restored (reported as `xattr.warning` events). */
+  xattrWarnings?: number;
+}
 
 /**
  * Restores the bundle named by `ref` under `dest` (created if missing) and records the read in the read log.
@@ -76,6 +81,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   let skipped = 0;
   const mtimeMatch = mtimeMatcher(root);
   const links = new LinkGroups();
+  const xattrs = new XattrRestore(report);
   try {
     for await (const entry of entries(['dir', 'file'])) {
       const abs = dirs.resolve(entry.path);
@@ -83,6 +89,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
       if (entry.type !== 'file') continue;
       await dirs.ensure(parentOf(entry.path));
       if (links.defer(entry)) continue;
+      xattrs.note(entry);
       if (!req.force && isComplete(abs, entry, mtimeMatch)) skipped++;
       else await restorer.add(entry, abs);
       report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
@@ -104,7 +111,9 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     }
   }
   await restoreSymlinks(entries(['symlink']), dirs);
-  await restoreDirAttributes(entries(['dir']), dirs);
+  await restoreDirAttributes(entries(['dir']), dirs, xattrs);
+  for (const p of restorer.xattrProblems) xattrs.problem(p.path, p.reason);
+  xattrs.finish();
   if (sync === 'end' && restorer.done.files) await syncFileSystem(root);
   const filter = select.describe();
   await appendReadLog(req.storage, {
@@ -116,7 +125,10 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     const names = restorer.damaged.slice(0, 10).map((d) => d.path).join(', ');
     throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored`);
   }
-  return { bundle: bundle.id, files: restorer.done.files + linked, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };
+  return {
+    bundle: bundle.id, files: restorer.done.files + linked, bytes: restorer.done.bytes, skipped, pagesRead: pages.length,
+    ...(xattrs.count ? { xattrWarnings: xattrs.count } : {}),
+  };
 }
 
 /**
@@ -181,9 +193,11 @@ async function restoreSymlinks(links: AsyncIterable<FileEntry>, dirs: Destinatio
   }
 }
 
-async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: DestinationDirs): Promise<void> {
+async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: DestinationDirs, xattrs: XattrRestore): Promise<void> {
   for await (const entry of dirEntries) {
     const abs = dirs.resolve(entry.path);
+    xattrs.note(entry);
+    xattrs.setDir(abs, entry);
     await fsp.chmod(abs, entry.mode & 0o7777);
     const mtime = utimeArg(entryMtimeNs(entry));
     await fsp.utimes(abs, mtime, mtime);

@@ -41,6 +41,8 @@ export type SyncMode = 'file' | 'end' | 'none';
 export class FileRestorer {
   readonly done: RestoreCounters = { files: 0, bytes: 0 };
   readonly damaged: DamagedFile[] = [];
+  /** Files restored whole whose extended attributes or ACLs the destination refused. */
+  readonly xattrProblems: { path: string; reason: string }[] = [];
   private batch: Piece<Target>[] = [];
   private batchBytes = 0;
   private readonly running = new Set<Promise<void>>();
@@ -149,6 +151,9 @@ export class FileRestorer {
     this.giveBack(outcome.buffer);
     this.done.bytes += outcome.bytesWritten;
     for (const i of outcome.finished) this.finished(jobs[i]!);
+    for (const { file, failures } of outcome.xattrFailures ?? []) {
+      this.xattrProblems.push({ path: jobs[file]!.entry.path, reason: `not restored: ${failures.map((f) => `${f.name} (${f.code})`).join(', ')}` });
+    }
     for (const { piece, damage } of outcome.damaged) this.damage(pieces[piece]!, damage);
     if (outcome.failure) {
       const err = Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code });
@@ -245,6 +250,7 @@ export class FileRestorer {
       finish: {
         abs: job.abs, mode: job.entry.mode, mtimeNs: job.mtimeNs, fsync: this.opts.sync === 'file',
         ...(job.holes !== undefined ? { sparseSize: job.holes } : {}),
+        ...(job.entry.xattrs ? { xattrs: job.entry.xattrs } : {}),
       },
     };
   }

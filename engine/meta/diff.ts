@@ -11,7 +11,7 @@ import { readEntries } from './manifest.js';
 export type Change =
   | { kind: 'added'; entry: FileEntry }
   | { kind: 'removed'; entry: FileEntry }
-  /** `content`: the bytes (or link target, type or hard-link group) differ; otherwise only mode or mtime. */
+  /** `content`: the bytes (or link target, type, hard-link group or extended attributes) differ; otherwise only mode or mtime. */
   | { kind: 'changed'; entry: FileEntry; before: FileEntry; content: boolean };
 
 export async function* diffBundles(storage: Storage, a: BundleDescriptor, b: BundleDescriptor): AsyncGenerator<Change> {
@@ -38,7 +38,8 @@ export async function* diffBundles(storage: Storage, a: BundleDescriptor, b: Bun
 
 function compare(before: FileEntry, entry: FileEntry): Change | undefined {
   const content = before.type !== entry.type || before.size !== entry.size || before.target !== entry.target
-    || before.hardlink !== entry.hardlink || JSON.stringify(before.chunks ?? []) !== JSON.stringify(entry.chunks ?? []);
+    || before.hardlink !== entry.hardlink || JSON.stringify(before.xattrs ?? {}) !== JSON.stringify(entry.xattrs ?? {})
+    || JSON.stringify(before.chunks ?? []) !== JSON.stringify(entry.chunks ?? []);
   const meta = before.mode !== entry.mode || (entry.type !== 'dir' && !sameMtime(before, entry));
   return content || meta ? { kind: 'changed', entry, before, content } : undefined;
 }

@@ -272,6 +272,7 @@ function toFileEntry({ entry, chunks }: PendingEntry): FileEntry {
   if (entry.mtimeNanos) out.mtimeNanos = entry.mtimeNanos;
   if (entry.target !== undefined) out.target = entry.target;
   if (entry.linkGroup !== undefined) out.hardlink = entry.linkGroup;
+  if (entry.xattrs) out.xattrs = entry.xattrs;
   if (entry.type === 'file') Object.assign(out, { chunks: chunks.flat(), ino: entry.ino, ctime: entry.ctime });
   return out;
 }

@@ -27,6 +27,8 @@ export interface ScanEntry {
   nlink: number;
   /** Set by `withLinkGroups` (hardlinks.ts) on files with other links. */
   linkGroup?: string;
+  /** Set by `withXattrs` (xattrs.ts): extended attributes and ACLs, name → base64. */
+  xattrs?: Record<string, string>;
   /** Status-change time (ms): with size, mtime and inode, what says a file is unchanged since the parent bundle. */
   ctime: number;
   target?: string;
