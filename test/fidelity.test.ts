@@ -117,6 +117,30 @@ t('a rerun of the download onto the restored tree rewrites nothing and keeps lin
   assert.is(mtimeNs(path.join(dest, 'd')), toMicro(mtimeNs(path.join(src, 'd'))));
 });
 
+t('a second upload takes every file from the file cache (ns mtimes compare equal); bundle update keeps links, times and holes', () => {
+  const { src, env } = roundTrip();
+  const again = cli(['bundle', 'upload', src, '--repo', 'r', '--label', 'l', '--json'], env);
+  assert.is(again.code, 0, again.stderr);
+  const summary = summaryOf(again.stdout);
+  assert.is(summary.unchangedBytes, summary.bytes, 'every file unchanged since the parent');
+  // v2: one more member in the h group, a new ns time, a file rewritten; update a v1 restore to it.
+  const dest = path.join(tempDir('fid-upd'), 'out');
+  assert.is(cli(['bundle', 'download', dest, '--repo', 'r', '--label', 'l'], env).code, 0);
+  linkSync(path.join(src, 'h1'), path.join(src, 'h4'));
+  writeFile(src, 'g1', 'second group, rewritten');
+  touchNs(path.join(src, 'ns.txt'), '1767225600.987654321');
+  touchNs(path.join(src, 'g1'), '-1.000001');
+  assert.is(cli(['bundle', 'upload', src, '--repo', 'r', '--label', 'v2'], env).code, 0);
+  const up = cli(['bundle', 'update', dest, '--repo', 'r', '--label', 'v2', '--from', 'l'], env);
+  assert.is(up.code, 0, up.stderr);
+  execFileSync('diff', ['-r', '--no-dereference', src, dest]);
+  const h = ['h1', 'e/h2', 'h3', 'h4'].map((rel) => lstatSync(path.join(dest, rel)));
+  assert.ok(h.every((st) => st.ino === h[0]!.ino && st.nlink === 4), 'the h group is one inode of 4 links');
+  assert.is(lstatSync(path.join(dest, 'g1')).ino, lstatSync(path.join(dest, 'g2')).ino);
+  for (const rel of ['ns.txt', 'g1', 'old.txt']) assert.is(mtimeNs(path.join(dest, rel)), toMicro(mtimeNs(path.join(src, rel))), rel);
+  assert.ok(lstatSync(path.join(dest, 'sparse.bin')).blocks * 512 <= 5 * MiB);
+});
+
 /** Runs `fn` as a test when `reason` is undefined, else counts it as skipped and prints why. */
 function testIf(name: string, reason: string | undefined, fn: () => void): void {
   if (reason === undefined) return t(name, fn);
