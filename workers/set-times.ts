@@ -1,14 +1,33 @@
 /**
- * Setting times to what a manifest records. Node's utimes family takes seconds as a double and libuv truncates
- * them to the microsecond, so that is the precision restored here (a file system may keep less): the double
- * passed is placed half a microsecond beyond the target, so the truncation lands on it exactly (a bare
- * `ns / 1e9` is often one microsecond short). Negative times (before 1970) go as strings: Node replaces a
- * negative number with "now".
+ * Setting times to what a manifest records. With the optional native helper `datamover-utimens` (native/utimens:
+ * futimens and utimensat, built by npm install) times are set to the nanosecond. Without it, Node's utimes
+ * family is used: it takes seconds as a double and libuv truncates them to the microsecond, so that is the
+ * precision then; the double passed is placed half a microsecond beyond the target, so the truncation lands on it
+ * exactly (a bare `ns / 1e9` is often one microsecond short), and negative times (before 1970) go as strings,
+ * since Node replaces a negative number with "now". A file system may keep less (mtime-match.ts finds out).
  */
-import { futimesSync, lutimesSync, utimesSync } from 'node:fs';
+import { futimesSync, lutimesSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+/** The optional native helper. */
+export const NS_TIMES_PACKAGE = 'datamover-utimens';
+
+interface NsTimes {
+  futimens(fd: number, ns: bigint): void;
+  /** Never follows a final symlink. */
+  lutimens(path: string, ns: bigint): void;
+}
+
+const native: NsTimes | undefined = (() => {
+  try {
+    return createRequire(import.meta.url)(NS_TIMES_PACKAGE) as NsTimes;
+  } catch {
+    return undefined;
+  }
+})();
 
 /** The finest step the setters here can set, in nanoseconds. */
-export const SET_PRECISION_NS = 1000n;
+export const SET_PRECISION_NS = native ? 1n : 1000n;
 
 /** `ns` truncated (toward minus infinity) to what the setters can set. */
 export function settableNs(ns: bigint): bigint {
@@ -19,26 +38,21 @@ export function settableNs(ns: bigint): bigint {
 
 /** The seconds argument for Node's utimes family that sets `ns` truncated to the microsecond, exactly. */
 export function utimeArg(ns: bigint): string {
-  const micros = settableNs(ns) / SET_PRECISION_NS;
+  const micros = settableNs(ns) / 1000n;
   // libuv truncates toward zero on both sides of the point: aim half a microsecond away from zero.
-  const seconds = (Number(micros) + (micros < 0n ? -0.5 : 0.5)) / 1e6;
-  return String(seconds);
+  return String((Number(micros) + (micros < 0n ? -0.5 : 0.5)) / 1e6);
 }
 
 /** Sets atime and mtime of an open file. */
 export function setFdTimes(fd: number, ns: bigint): void {
+  if (native) return native.futimens(fd, ns);
   const t = utimeArg(ns);
   futimesSync(fd, t, t);
 }
 
-/** Sets atime and mtime of `abs` itself: a symlink's own times when `abs` is one (never followed). */
+/** Sets atime and mtime of `abs` itself, never through a final symlink (a link gets its own times). */
 export function setLinkTimes(abs: string, ns: bigint): void {
+  if (native) return native.lutimens(abs, ns);
   const t = utimeArg(ns);
   lutimesSync(abs, t, t);
-}
-
-/** Sets atime and mtime of `abs`, following a final symlink (callers check it is none). */
-export function setPathTimes(abs: string, ns: bigint): void {
-  const t = utimeArg(ns);
-  utimesSync(abs, t, t);
 }

@@ -16,7 +16,7 @@ import { type ReadRecord, appendReadLog } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
 import { type BundleDescriptor, type Contributor, type FileEntry, comparePaths } from '../vocab.js';
 import { entryMtimeNs } from '../times.js';
-import { utimeArg } from '../../workers/set-times.js';
+import { setLinkTimes } from '../../workers/set-times.js';
 import { FileRestorer, type SyncMode } from './file-restorer.js';
 import { LinkGroups } from './hardlinks.js';
 import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
@@ -188,8 +188,7 @@ async function restoreSymlinks(links: AsyncIterable<FileEntry>, dirs: Destinatio
       await fsp.symlink(entry.target ?? '', tmp);
       await fsp.rename(tmp, abs);
     }
-    const mtime = utimeArg(entryMtimeNs(entry));
-    await fsp.lutimes(abs, mtime, mtime);
+    setLinkTimes(abs, entryMtimeNs(entry));
   }
 }
 
@@ -199,8 +198,7 @@ async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: 
     xattrs.note(entry);
     xattrs.setDir(abs, entry);
     await fsp.chmod(abs, entry.mode & 0o7777);
-    const mtime = utimeArg(entryMtimeNs(entry));
-    await fsp.utimes(abs, mtime, mtime);
+    setLinkTimes(abs, entryMtimeNs(entry)); // a directory's own times (lutimes: never through a link)
   }
 }
 

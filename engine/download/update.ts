@@ -12,7 +12,7 @@ import { readEntries } from '../meta/manifest.js';
 import type { Storage } from '../storage/storage.js';
 import { entryMtimeNs } from '../times.js';
 import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
-import { utimeArg } from '../../workers/set-times.js';
+import { setLinkTimes } from '../../workers/set-times.js';
 import { type DownloadResult, restoreBundle } from './download.js';
 import type { SyncMode } from './file-restorer.js';
 import { DestinationDirs } from './safe-paths.js';
@@ -91,8 +91,7 @@ async function removeEntries(entries: FileEntry[], dirs: DestinationDirs): Promi
 async function fixAttributes(entry: FileEntry, dirs: DestinationDirs): Promise<void> {
   const abs = dirs.resolve(entry.path);
   await dirs.ensure(entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '');
-  const mtime = utimeArg(entryMtimeNs(entry));
-  if (entry.type === 'symlink') return fsp.lutimes(abs, mtime, mtime);
+  if (entry.type === 'symlink') return setLinkTimes(abs, entryMtimeNs(entry));
   await fsp.chmod(abs, entry.mode & 0o7777);
-  await fsp.utimes(abs, mtime, mtime);
+  setLinkTimes(abs, entryMtimeNs(entry));
 }
