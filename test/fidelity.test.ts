@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeXattrs } from '../workers/xattr-io.js';
 import { cli, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('fidelity: times, hard links, sparse files');
@@ -152,6 +153,16 @@ t('a second upload takes every file from the file cache (ns mtimes compare equal
   assert.is(lstatSync(path.join(dest, 'g1')).ino, lstatSync(path.join(dest, 'g2')).ino);
   for (const rel of ['ns.txt', 'g1', 'old.txt']) assertRestoredTime(mtimeNs(path.join(dest, rel)), mtimeNs(path.join(src, rel)), rel);
   assert.ok(lstatSync(path.join(dest, 'sparse.bin')).blocks * 512 <= 5 * MiB);
+});
+
+t('restore sets only user.* attributes and ACLs: a crafted manifest cannot set security.* or trusted.*', () => {
+  const set: string[] = [];
+  const io = { listAttributesSync: () => [], getAttributeSync: () => null, setAttributeSync: (_p: string, name: string) => { set.push(name); } };
+  const failures = writeXattrs(io, '/nonexistent', {
+    'security.capability': 'AQAAAgAgAAAAAAAAAAAAAAAAAAA=', 'trusted.x': 'eA==', 'user.ok': 'eA==', 'system.posix_acl_access': 'AgAAAA==',
+  });
+  assert.equal(set, ['user.ok', 'system.posix_acl_access']);
+  assert.equal(failures.map((f) => f.name), ['security.capability', 'trusted.x']);
 });
 
 /** Runs `fn` as a test when `reason` is undefined, else counts it as skipped and prints why. */

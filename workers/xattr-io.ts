@@ -54,10 +54,17 @@ export function readXattrs(io: XattrIo, abs: string): Xattrs | undefined {
 /** An attribute that could not be set, with the errno code. */
 export interface XattrFailure { name: string; code: string }
 
-/** Sets each attribute on `abs`; returns those the file system refused (never throws for them). */
+/**
+ * Sets each attribute on `abs`; returns those refused (never throws for them). Names outside the recorded
+ * namespaces are refused unset: a crafted manifest must not set `security.capability` or `trusted.*`.
+ */
 export function writeXattrs(io: XattrIo, abs: string, xattrs: Xattrs): XattrFailure[] {
   const failures: XattrFailure[] = [];
   for (const [name, value] of Object.entries(xattrs)) {
+    if (!isRecorded(name) || typeof value !== 'string') {
+      failures.push({ name, code: 'not a user.* attribute or ACL: refused' });
+      continue;
+    }
     try {
       io.setAttributeSync(abs, name, Buffer.from(value, 'base64'));
     } catch (err) {
