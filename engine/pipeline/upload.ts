@@ -13,7 +13,7 @@ import { ManifestWriter } from '../meta/manifest.js';
 import { getRepo } from '../meta/repos.js';
 import { type ShardRecord, type ShardSpec, openSession, recordShard, shardOf } from '../meta/sessions.js';
 import { withLinkGroups } from '../scan/hardlinks.js';
-import { withXattrs } from '../scan/xattrs.js';
+import { reportXattrsUnavailable, withXattrs } from '../scan/xattrs.js';
 import { type ScanEntry, type ScanSkip, walkTree } from '../scan/walk.js';
 import { ParentFiles } from '../plan/file-cache.js';
 import { planJobs } from '../plan/jobs.js';
@@ -115,6 +115,7 @@ export async function storeTree(
     await hashStage.close();
   }
   const pages = await manifest.finish();
+  reportXattrsUnavailable(report);
   const totals = session.totals;
   const stats: BundleStats = {
     newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,

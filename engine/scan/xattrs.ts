@@ -9,11 +9,14 @@ import type { ScanEntry } from './walk.js';
 
 const UNSUPPORTED = new Set(['EOPNOTSUPP', 'ENOTSUP', 'ENODATA']);
 
-/** Passes the walk through, adding `xattrs` to entries that have recorded attributes. */
+/**
+ * Passes the walk through, adding `xattrs` to entries that have recorded attributes. Without the package the
+ * walk passes unchanged: the caller reports that with `reportXattrsUnavailable` once the upload succeeded
+ * (a failed upload says only why it failed).
+ */
 export async function* withXattrs(walk: AsyncIterable<ScanEntry>, report: Reporter): AsyncGenerator<ScanEntry> {
   const io = xattrIo();
   if (!io) {
-    report({ type: 'xattr.warning', path: '', reason: `extended attributes and ACLs are not recorded: the optional package ${XATTR_PACKAGE} is not installed` });
     yield* walk;
     return;
   }
@@ -31,4 +34,10 @@ export async function* withXattrs(walk: AsyncIterable<ScanEntry>, report: Report
       yield entry;
     }
   }
+}
+
+/** Reports, when the optional package is missing, that no attributes were recorded. */
+export function reportXattrsUnavailable(report: Reporter): void {
+  if (xattrIo()) return;
+  report({ type: 'xattr.unavailable', reason: `extended attributes and ACLs are not recorded: the optional package ${XATTR_PACKAGE} is not installed` });
 }
