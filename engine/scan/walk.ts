@@ -101,8 +101,9 @@ async function listDir(dirAbs: string): Promise<Listed[]> {
   let entries;
   try {
     // Synchronous: one directory is listed in one go (78 ms for 20k entries here, against 170-260 async).
+    // Names only: each is lstat-ed below with bigint fields (nanosecond times, exact inode numbers).
     entries = fg.sync('*', {
-      cwd: dirAbs, dot: true, onlyFiles: false, stats: true, followSymbolicLinks: false, deep: 1,
+      cwd: dirAbs, dot: true, onlyFiles: false, objectMode: true, followSymbolicLinks: false, deep: 1,
       suppressErrors: false, unique: false,
     });
   } catch (err) {
