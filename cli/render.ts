@@ -35,6 +35,7 @@ function lineReporter(): { report: Reporter; stop: () => void } {
   let pending: string | undefined;
   const report: Reporter = (e) => {
     if (e.type === 'scan.skip') process.stderr.write(`skipped ${quoteName(e.path)}: ${e.reason}\n`);
+    if (e.type === 'xattr.warning') process.stderr.write(`warning: ${e.path ? `${quoteName(e.path)}: ` : ''}${e.reason}\n`);
     if (e.type === 'retry') process.stderr.write(`retrying ${e.op} (attempt ${e.attempt}): ${e.error}\n`);
     const line = describe(e);
     if (!line) return;
@@ -57,6 +58,7 @@ function barReporter(): { report: Reporter; stop: () => void } {
   const report: Reporter = (e) => {
     if (e.type === 'download.plan' && !started) { bar.start(Math.ceil(e.bytes / 2 ** 20), 0, { status: '' }); started = true; }
     if (e.type === 'scan.skip') process.stderr.write(`skipped ${quoteName(e.path)}: ${e.reason}\n`);
+    if (e.type === 'xattr.warning') process.stderr.write(`warning: ${e.path ? `${quoteName(e.path)}: ` : ''}${e.reason}\n`);
     const status = describe(e);
     if (!status) return;
     if (!started) { bar.start(0, 0, { status }); started = true; }

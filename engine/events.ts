@@ -15,6 +15,14 @@ export type EngineEvent =
   | { type: 'retry'; op: string; attempt: number; error: string }
   /** A read succeeded but could not be recorded in the read log (a read-only store): a warning, not a failure. */
   | { type: 'readlog.unwritten'; repo: string; bundle: string; read: string; error: string }
+  /** Extended attributes or ACLs not recorded or not restored (`path` '' for the whole run); the data is complete. */
+  | { type: 'xattr.warning'; path: string; reason: string }
+  /**
+   * An upload could not look for extended attributes (the optional package is missing): none were recorded.
+   * An event only (not printed in text mode): most trees have none, and a download of a bundle that has some
+   * warns when it cannot restore them.
+   */
+  | { type: 'xattr.unavailable'; reason: string }
   | { type: 'copy.object'; key: string; action: CopyAction; bytes: number }
   | { type: 'copy.progress'; objects: number; bytes: number; skipped: number };
 

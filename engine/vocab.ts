@@ -31,9 +31,19 @@ export interface FileEntry {
   type: FileType;
   size: number;
   mode: number;
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch, floor (negative before 1970); with `mtimeNanos`, the exact time (engine/times.ts). */
   mtime: number;
+  /** Nanoseconds within `mtime`'s millisecond, 0–999,999; absent means 0. */
+  mtimeNanos?: number;
   target?: string;
+  /**
+   * Files with more than one link: the link group, the manifest path of the group's first member in walk order
+   * (every member carries it, the first too). Every member also has its chunks; a restore writes the first
+   * member it restores and hard-links the others to it.
+   */
+  hardlink?: string;
+  /** Files and directories: extended attributes (`user.*`) and POSIX ACLs, name → base64 value, names sorted. */
+  xattrs?: Record<string, string>;
   chunks?: ChunkRef[];
   /** Files: inode and status-change time (ms) when read; the file cache's key for the next upload, nothing else. */
   ino?: number;

@@ -194,7 +194,10 @@ t('file cache: a file whose ctime differs from the parent\'s only below the mill
   writeFileSync(abs, 'abcdefghij');
   const st = statSync(abs, { bigint: true });
   const scanned = scanOf(abs);
-  const entry: ScanEntry = { path: 'f', abs, type: 'file', size: 10, mode: 0o644, mtime: scanned.mtime, ino: scanned.ino, ctime: scanned.ctime };
+  const entry: ScanEntry = {
+    path: 'f', abs, type: 'file', size: 10, mode: 0o644, mtime: scanned.mtime, ino: scanned.ino, ctime: scanned.ctime,
+    mtimeNanos: Number(st.mtimeNs % 1_000_000n), devIno: `${st.dev}:${st.ino}`, nlink: Number(st.nlink),
+  };
   const chunks: ChunkRef[] = [['ab'.repeat(32), 10]];
   const storage = new MemoryStorage();
   let n = 0;

@@ -24,7 +24,7 @@ function taskOf(blobs: Buffer[], pieces: Omit<WritePiece, 'start' | 'length' | '
 t('whole files are written, given mode and mtime, renamed; the buffer comes back', () => {
   const dir = tempDir('wf');
   const [a, b] = [seededBytes(1, 5000), seededBytes(2, 7000)];
-  const finish = (name: string, mode: number) => ({ abs: path.join(dir, name), mode, mtimeMs: 1_600_000_000_000, fsync: true });
+  const finish = (name: string, mode: number) => ({ abs: path.join(dir, name), mode, mtimeNs: 1_600_000_000_000_000_000n, fsync: true });
   const task = taskOf([a, b], [{ file: 0, fileOffset: 0 }, { file: 1, fileOffset: 0 }], [
     { tmp: path.join(dir, '.a.tmp'), finish: finish('a', 0o640) }, { tmp: path.join(dir, '.b.tmp'), finish: finish('b', 0o600) },
   ]);
@@ -46,7 +46,7 @@ t('a file in two tasks: the first leaves its temp file, the second (with finish)
   // The tail lands first: writes go to their offsets, in any order.
   assert.equal(writeFiles(taskOf([tail], [{ file: 0, fileOffset: 4096 }], [{ tmp }])).finished, []);
   assert.ok(existsSync(tmp) && !existsSync(path.join(dir, 'f')));
-  const second = writeFiles(taskOf([head], [{ file: 0, fileOffset: 0 }], [{ tmp, finish: { abs: path.join(dir, 'f'), mode: 0o644, mtimeMs: 0, fsync: false } }]));
+  const second = writeFiles(taskOf([head], [{ file: 0, fileOffset: 0 }], [{ tmp, finish: { abs: path.join(dir, 'f'), mode: 0o644, mtimeNs: 0n, fsync: false } }]));
   assert.equal(second.finished, [0]);
   assert.equal(readFileSync(path.join(dir, 'f')), Buffer.concat([head, tail]));
 });
@@ -55,8 +55,8 @@ t('a damaged chunk is a value: its file is never written, the other file is', ()
   const dir = tempDir('wf3');
   const [good, bad] = [seededBytes(5, 1000), seededBytes(6, 1000)];
   const task = taskOf([good, bad], [{ file: 0, fileOffset: 0 }, { file: 1, fileOffset: 0 }], [
-    { tmp: path.join(dir, '.good.tmp'), finish: { abs: path.join(dir, 'good'), mode: 0o644, mtimeMs: 0, fsync: false } },
-    { tmp: path.join(dir, '.bad.tmp'), finish: { abs: path.join(dir, 'bad'), mode: 0o644, mtimeMs: 0, fsync: false } },
+    { tmp: path.join(dir, '.good.tmp'), finish: { abs: path.join(dir, 'good'), mode: 0o644, mtimeNs: 0n, fsync: false } },
+    { tmp: path.join(dir, '.bad.tmp'), finish: { abs: path.join(dir, 'bad'), mode: 0o644, mtimeNs: 0n, fsync: false } },
   ]);
   new Uint8Array(task.buffer)[1500] ^= 0xff;
   const out = writeFiles(task);
@@ -68,7 +68,7 @@ t('a damaged chunk is a value: its file is never written, the other file is', ()
 t('bytes missing from a short read are reported as truncation', () => {
   const dir = tempDir('wf4');
   const blob = seededBytes(7, 2000);
-  const task = { ...taskOf([blob], [{ file: 0, fileOffset: 0 }], [{ tmp: path.join(dir, '.x'), finish: { abs: path.join(dir, 'x'), mode: 0o644, mtimeMs: 0, fsync: false } }]), length: 1500 };
+  const task = { ...taskOf([blob], [{ file: 0, fileOffset: 0 }], [{ tmp: path.join(dir, '.x'), finish: { abs: path.join(dir, 'x'), mode: 0o644, mtimeNs: 0n, fsync: false } }]), length: 1500 };
   assert.equal(writeFiles(task).damaged, [{ piece: 0, damage: 'is in pack pack00000000, which is truncated' }]);
   assert.equal(readdirSync(dir), []);
 });
@@ -77,8 +77,8 @@ t('an I/O failure is a value naming the file; files finished before it stay, no 
   const dir = tempDir('wf5');
   const [a, b] = [seededBytes(8, 10), seededBytes(9, 10)];
   const task = taskOf([a, b], [{ file: 0, fileOffset: 0 }, { file: 1, fileOffset: 0 }], [
-    { tmp: path.join(dir, '.a.tmp'), finish: { abs: path.join(dir, 'a'), mode: 0o644, mtimeMs: 0, fsync: false } },
-    { tmp: path.join(dir, 'missing-dir', '.b.tmp'), finish: { abs: path.join(dir, 'missing-dir', 'b'), mode: 0o644, mtimeMs: 0, fsync: false } },
+    { tmp: path.join(dir, '.a.tmp'), finish: { abs: path.join(dir, 'a'), mode: 0o644, mtimeNs: 0n, fsync: false } },
+    { tmp: path.join(dir, 'missing-dir', '.b.tmp'), finish: { abs: path.join(dir, 'missing-dir', 'b'), mode: 0o644, mtimeNs: 0n, fsync: false } },
   ]);
   const out = writeFiles(task);
   assert.equal(out.failure, { file: 1, code: 'ENOENT', message: out.failure?.message ?? '' });

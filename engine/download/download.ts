@@ -1,7 +1,8 @@
 /**
  * Download a bundle into a directory. Three passes over the manifest pages (re-read, never held whole):
  * directories and files; then symlinks; then directory modes and mtimes, last, since creating entries
- * changes a directory's mtime. A rerun skips files already complete (same size and mtime).
+ * changes a directory's mtime. Members of a hard-link group after the first are linked to it once the files
+ * are written. A rerun skips files already complete (same size and mtime, at the precision the destination keeps).
  */
 import { promises as fsp, lstatSync, readlinkSync } from 'node:fs';
 import { DatamoverError, errnoCode, integrityError, ioError, isDatamoverError } from '../errors.js';
@@ -14,7 +15,12 @@ import { type ReadRecord, logRead } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
 import { displayName, fsPath, nameFromBytes } from '../fs-path.js';
+import { entryMtimeNs } from '../times.js';
+import { setLinkTimes } from '../../workers/set-times.js';
 import { FileRestorer, type SyncMode } from './file-restorer.js';
+import { LinkGroups } from './hardlinks.js';
+import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
+import { XattrRestore } from './xattr-restore.js';
 import { DestinationDirs, checkManifestPath, setAttributesNoFollow } from './safe-paths.js';
 import { type PathSelector, everything } from './select.js';
 import { syncFileSystem } from './sync-fs.js';
@@ -43,7 +49,11 @@ export interface DownloadRequest {
   sync?: SyncMode;
 }
 
-export interface DownloadResult { bundle: string; files: number; bytes: number; skipped: number; pagesRead: number }
+export interface DownloadResult {
+  bundle: string; files: number; bytes: number; skipped: number; pagesRead: number;
+  /** Entries whose extended attributes or ACLs were not restored (reported as `xattr.warning` events). */
+  xattrWarnings?: number;
+}
 
 /**
  * Restores the bundle named by `ref` under `dest` (created if missing) and records the read in the read log.
@@ -74,13 +84,18 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   const sync = req.sync ?? 'end';
   const restorer = new FileRestorer(req.storage, index, { concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024, keepGoing: req.keepGoing, sync });
   let skipped = 0;
+  const mtimeMatch = mtimeMatcher(root);
+  const links = new LinkGroups();
+  const xattrs = new XattrRestore(report);
   try {
     for await (const entry of entries(['dir', 'file'])) {
       const abs = dirs.resolve(entry.path);
       if (entry.type === 'dir') await dirs.ensure(entry.path);
       if (entry.type !== 'file') continue;
       await dirs.ensure(parentOf(entry.path));
-      if (!req.force && isComplete(abs, entry)) skipped++;
+      if (links.defer(entry)) continue;
+      xattrs.note(entry);
+      if (!req.force && isComplete(abs, entry, mtimeMatch)) skipped++;
       else await restorer.add(entry, abs);
       report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
     }
@@ -90,20 +105,35 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     await restorer.cleanup();
     throw withIndexHint(err, index);
   }
+  let linked = 0;
+  if (links.pending) {
+    for await (const entry of entries(['file'])) {
+      if (!links.defer(entry)) continue;
+      const outcome = await links.link(entry, dirs);
+      if (outcome === 'linked') linked++;
+      else if (outcome === 'present') skipped++;
+      else restorer.damaged.push({ path: entry.path, reason: `not linked: ${entry.hardlink} of its hard-link group was not restored` });
+    }
+  }
   await restoreSymlinks(entries(['symlink']), dirs);
-  await restoreDirAttributes(entries(['dir']), dirs);
+  await restoreDirAttributes(entries(['dir']), dirs, xattrs);
+  for (const p of restorer.xattrProblems) xattrs.problem(p.path, p.reason);
+  xattrs.finish();
   if (sync === 'end' && restorer.done.files) await syncFileSystem(root);
   const filter = select.describe();
   await logRead(req.storage, {
     type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
-    files: restorer.done.files + skipped, bytes: restorer.done.bytes,
+    files: restorer.done.files + linked + skipped, bytes: restorer.done.bytes,
     ...(Object.keys(filter).length ? { filter } : {}),
   }, report);
   if (restorer.damaged.length) {
     const names = restorer.damaged.slice(0, 10).map((d) => displayName(d.path)).join(', ');
     throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored${index.missingHint()}`);
   }
-  return { bundle: bundle.id, files: restorer.done.files, bytes: restorer.done.bytes, skipped, pagesRead: pages.length };
+  return {
+    bundle: bundle.id, files: restorer.done.files + linked, bytes: restorer.done.bytes, skipped, pagesRead: pages.length,
+    ...(xattrs.count ? { xattrWarnings: xattrs.count } : {}),
+  };
 }
 
 /** An INTEGRITY error (a chunk in no index) with the damaged index objects that may explain it. */
@@ -143,11 +173,14 @@ async function prepareDestination(dest: string): Promise<string> {
   }
 }
 
-/** Synchronous: a cached lstat costs microseconds, far less than a round trip through libuv's thread pool. */
-function isComplete(abs: string, entry: FileEntry): boolean {
+/**
+ * Same size and mtime, at the precision the destination keeps. Synchronous: a cached lstat costs microseconds,
+ * far less than a round trip through libuv's thread pool.
+ */
+function isComplete(abs: string, entry: FileEntry, mtimeMatch: MtimeMatch): boolean {
   try {
-    const st = lstatSync(fsPath(abs));
-    return st.isFile() && st.size === entry.size && Math.floor(st.mtimeMs / 1000) === Math.floor(entry.mtime / 1000);
+    const st = lstatSync(fsPath(abs), { bigint: true });
+    return st.isFile() && st.size === BigInt(entry.size) && mtimeMatch(st.mtimeNs, entryMtimeNs(entry));
   } catch {
     return false;
   }
@@ -167,8 +200,7 @@ async function restoreSymlinks(links: AsyncIterable<FileEntry>, dirs: Destinatio
         throw ioError(displayName(abs), err);
       }
     }
-    const mtime = entry.mtime / 1000;
-    await fsp.lutimes(fsPath(abs), mtime, mtime);
+    setLinkTimes(abs, entryMtimeNs(entry));
   }
 }
 
@@ -182,8 +214,13 @@ function currentTarget(abs: string): string | undefined {
 }
 
 /** Never through a link: a directory replaced by one since it was made is refused (UNSAFE_PATH), not followed. */
-async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: DestinationDirs): Promise<void> {
-  for await (const entry of dirEntries) setAttributesNoFollow(dirs.resolve(entry.path), entry.path, 'dir', entry.mode, entry.mtime);
+async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: DestinationDirs, xattrs: XattrRestore): Promise<void> {
+  for await (const entry of dirEntries) {
+    const abs = dirs.resolve(entry.path);
+    xattrs.note(entry);
+    xattrs.setDir(abs, entry);
+    setAttributesNoFollow(abs, entry.path, 'dir', entry.mode, entryMtimeNs(entry));
+  }
 }
 
 function parentOf(rel: string): string {

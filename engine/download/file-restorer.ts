@@ -14,12 +14,16 @@ import { onInterrupt } from '../interrupt.js';
 import { BufferPool } from '../pipeline/buffer-pool.js';
 import { WorkerStage } from '../pipeline/worker-stage.js';
 import { isStorageError, readRangeInto, type Storage } from '../storage/storage.js';
+import { entryMtimeNs } from '../times.js';
 import { type FileEntry, keys } from '../vocab.js';
 import { coalesce, MAX_READ, type Piece, type RangeRead } from './fetch-plan.js';
 import { tempNameFor } from './temp-names.js';
+import { isHoleChunk } from './zero-chunks.js';
 
 interface FileJob {
-  entry: FileEntry; abs: string; tmp: string;
+  entry: FileEntry; abs: string; tmp: string; mtimeNs: bigint;
+  /** Some chunks are all zeros and left as holes: the file's size (its chunks' total) is set when it is finished. */
+  holes?: number;
   /** Chunks not yet part of any read, and reads holding chunks of the file that have not finished. */
   unassigned: number; inFlight: number;
   /** Set when a chunk of the file was bad (with keepGoing): the file is never renamed into place. */
@@ -38,6 +42,8 @@ export type SyncMode = 'file' | 'end' | 'none';
 export class FileRestorer {
   readonly done: RestoreCounters = { files: 0, bytes: 0 };
   readonly damaged: DamagedFile[] = [];
+  /** Files restored whole whose extended attributes or ACLs the destination refused. */
+  readonly xattrProblems: { path: string; reason: string }[] = [];
   private batch: Piece<Target>[] = [];
   private batchBytes = 0;
   private readonly running = new Set<Promise<void>>();
@@ -67,23 +73,30 @@ export class FileRestorer {
   async add(entry: FileEntry, abs: string): Promise<void> {
     if (this.failure) throw this.failure;
     const chunks = entry.chunks ?? [];
-    const job: FileJob = { entry, abs, tmp: tempNameFor(abs), unassigned: chunks.length, inFlight: 0 };
+    const mtimeNs = entryMtimeNs(entry);
+    const job: FileJob = { entry, abs, tmp: tempNameFor(abs), mtimeNs, unassigned: 0, inFlight: 0 };
     this.unfinished.add(job);
-    if (!chunks.length) return this.finalizeSoon(job);
     const pieces: Piece<Target>[] = [];
     let fileOffset = 0;
     for (const [hash, length] of chunks) {
+      if (isHoleChunk(hash, length)) {
+        fileOffset += length;
+        job.holes = fileOffset;
+        continue;
+      }
       const location = this.index.get(hash);
       if (!location) {
         const err = integrityError(`${displayName(entry.path)}: chunk ${hash.slice(0, 12)} is missing from the store`);
         if (!this.opts.keepGoing) throw err;
-        job.unassigned = 0;
         this.markDamaged(job, err.message);
         return this.finalizeSoon(job);
       }
       pieces.push({ hash, location, target: { job, fileOffset } });
       fileOffset += length;
     }
+    if (job.holes !== undefined) job.holes = fileOffset;
+    job.unassigned = pieces.length;
+    if (!pieces.length) return this.finalizeSoon(job);
     for (const piece of pieces) {
       this.batch.push(piece);
       this.batchBytes += piece.location.length;
@@ -151,6 +164,9 @@ export class FileRestorer {
     this.giveBack(outcome.buffer);
     this.done.bytes += outcome.bytesWritten;
     for (const i of outcome.finished) this.finished(jobs[i]!);
+    for (const { file, failures } of outcome.xattrFailures ?? []) {
+      this.xattrProblems.push({ path: jobs[file]!.entry.path, reason: `not restored: ${failures.map((f) => `${f.name} (${f.code})`).join(', ')}` });
+    }
     for (const { piece, damage } of outcome.damaged) this.damage(pieces[piece]!, damage);
     if (outcome.failure) {
       const err = Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code });
@@ -242,7 +258,14 @@ export class FileRestorer {
   }
 
   private finishing(job: FileJob): WriteFile {
-    return { tmp: job.tmp, finish: { abs: job.abs, mode: job.entry.mode, mtimeMs: job.entry.mtime, fsync: this.opts.sync === 'file' } };
+    return {
+      tmp: job.tmp,
+      finish: {
+        abs: job.abs, mode: job.entry.mode, mtimeNs: job.mtimeNs, fsync: this.opts.sync === 'file',
+        ...(job.holes !== undefined ? { sparseSize: job.holes } : {}),
+        ...(job.entry.xattrs ? { xattrs: job.entry.xattrs } : {}),
+      },
+    };
   }
 }
 

@@ -4,12 +4,13 @@
  * modes and times are set through file descriptors opened without following links.
  */
 import {
-  chmodSync, closeSync, constants, fchmodSync, fstatSync, futimesSync, lstatSync, openSync, promises as fsp, type Stats, utimesSync,
+  chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, promises as fsp, type Stats, utimesSync,
 } from 'node:fs';
 import path from 'node:path';
 import { DatamoverError, errnoCode, ioError } from '../errors.js';
 import { displayName, fsPath, isCanonicalName } from '../fs-path.js';
 import { removeStaleTemps } from './temp-names.js';
+import { setFdTimes, utimeArg } from '../../workers/set-times.js';
 
 /**
  * Returns `rel` if it is a safe manifest path; fails with UNSAFE_PATH otherwise. Besides escapes (`..`, absolute,
@@ -75,7 +76,7 @@ async function ensureRealDir(abs: string, rel: string): Promise<boolean> {
  * is of the expected type, and checked to be that same inode. Anything else there (a link, another type) is
  * refused with UNSAFE_PATH naming `rel`, and nothing is changed.
  */
-export function setAttributesNoFollow(abs: string, rel: string, type: 'file' | 'dir', mode: number, mtimeMs: number): void {
+export function setAttributesNoFollow(abs: string, rel: string, type: 'file' | 'dir', mode: number, mtimeNs: bigint): void {
   const p = fsPath(abs);
   const refuse = (what: string) => new DatamoverError('UNSAFE_PATH',
     `${displayName(rel)} in the destination is ${what}, not the ${type === 'dir' ? 'directory' : 'file'} of the bundle; refusing to change it`);
@@ -93,10 +94,10 @@ export function setAttributesNoFollow(abs: string, rel: string, type: 'file' | '
     if (st.ino !== before.ino || st.dev !== before.dev) throw refuse('an entry that was replaced while being changed');
     if (handle.proc) {
       chmodSync(handle.proc, mode & 0o7777);
-      utimesSync(handle.proc, mtimeMs / 1000, mtimeMs / 1000);
+      utimesSync(handle.proc, utimeArg(mtimeNs), utimeArg(mtimeNs)); // the rare unreadable entry: to the µs
     } else {
       fchmodSync(handle.fd, mode & 0o7777);
-      futimesSync(handle.fd, mtimeMs / 1000, mtimeMs / 1000);
+      setFdTimes(handle.fd, mtimeNs);
     }
   } catch (err) {
     throw err instanceof DatamoverError ? err : ioError(displayName(abs), err);

@@ -11,7 +11,9 @@ import { diffBundles } from '../meta/diff.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
 import type { Storage } from '../storage/storage.js';
-import type { Contributor, FileEntry } from '../vocab.js';
+import { entryMtimeNs } from '../times.js';
+import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
+import { setLinkTimes } from '../../workers/set-times.js';
 import { type DownloadResult, restoreBundle } from './download.js';
 import type { SyncMode } from './file-restorer.js';
 import { fsPath } from '../fs-path.js';
@@ -48,6 +50,7 @@ export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
       fetch.add(change.entry.path);
     } else attributes.push(change.entry);
   }
+  await addLinkGroups(req.storage, to, fetch);
   await fsp.mkdir(req.dest, { recursive: true });
   const dirs = new DestinationDirs(await fsp.realpath(req.dest));
   await removeEntries(removed, dirs);
@@ -58,6 +61,21 @@ export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
   // Writing and removing entries changed the mtimes of their directories: set every directory's as in B.
   for await (const entry of readEntries(req.storage, to.pages)) if (entry.type === 'dir') await fixAttributes(entry, dirs);
   return { ...result, from: from.id, removed: removed.length, attributesFixed: attributes.length };
+}
+
+/**
+ * A hard-link group is restored whole: when one member is fetched, so are the others (linked to the first),
+ * else a new member would become a file of its own beside the group's unchanged inode.
+ */
+async function addLinkGroups(storage: Storage, to: BundleDescriptor, fetch: Set<string>): Promise<void> {
+  const groups = new Set<string>();
+  const members: [path: string, group: string][] = [];
+  for await (const entry of readEntries(storage, to.pages)) {
+    if (entry.hardlink === undefined) continue;
+    members.push([entry.path, entry.hardlink]);
+    if (fetch.has(entry.path)) groups.add(entry.hardlink);
+  }
+  for (const [path, group] of members) if (groups.has(group)) fetch.add(path);
 }
 
 /** Removes entries deepest first, so a directory is empty when its turn comes; a missing entry is fine. */
@@ -77,7 +95,6 @@ async function removeEntries(entries: FileEntry[], dirs: DestinationDirs): Promi
 async function fixAttributes(entry: FileEntry, dirs: DestinationDirs): Promise<void> {
   const abs = dirs.resolve(entry.path);
   await dirs.ensure(entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '');
-  const mtime = entry.mtime / 1000;
-  if (entry.type === 'symlink') return fsp.lutimes(fsPath(abs), mtime, mtime);
-  setAttributesNoFollow(abs, entry.path, entry.type, entry.mode, entry.mtime);
+  if (entry.type === 'symlink') return setLinkTimes(abs, entryMtimeNs(entry));
+  setAttributesNoFollow(abs, entry.path, entry.type, entry.mode, entryMtimeNs(entry));
 }

@@ -5,12 +5,13 @@
 import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, FileEntry } from '../vocab.js';
 import { comparePaths } from '../vocab.js';
+import { sameMtime } from '../times.js';
 import { readEntries } from './manifest.js';
 
 export type Change =
   | { kind: 'added'; entry: FileEntry }
   | { kind: 'removed'; entry: FileEntry }
-  /** `content`: the bytes (or link target, or type) differ; otherwise only mode or mtime. */
+  /** `content`: the bytes (or link target, type, hard-link group or extended attributes) differ; otherwise only mode or mtime. */
   | { kind: 'changed'; entry: FileEntry; before: FileEntry; content: boolean };
 
 export async function* diffBundles(storage: Storage, a: BundleDescriptor, b: BundleDescriptor): AsyncGenerator<Change> {
@@ -37,7 +38,8 @@ export async function* diffBundles(storage: Storage, a: BundleDescriptor, b: Bun
 
 function compare(before: FileEntry, entry: FileEntry): Change | undefined {
   const content = before.type !== entry.type || before.size !== entry.size || before.target !== entry.target
+    || before.hardlink !== entry.hardlink || JSON.stringify(before.xattrs ?? {}) !== JSON.stringify(entry.xattrs ?? {})
     || JSON.stringify(before.chunks ?? []) !== JSON.stringify(entry.chunks ?? []);
-  const meta = before.mode !== entry.mode || (entry.type !== 'dir' && before.mtime !== entry.mtime);
+  const meta = before.mode !== entry.mode || (entry.type !== 'dir' && !sameMtime(before, entry));
   return content || meta ? { kind: 'changed', entry, before, content } : undefined;
 }

@@ -305,7 +305,10 @@ function reasonOf(failure: ReadFailure): string {
 
 function toFileEntry({ entry, chunks, stamp, ctimeNs }: PendingEntry): FileEntry {
   const out: FileEntry = { path: entry.path, type: entry.type, size: entry.size, mode: entry.mode, mtime: entry.mtime };
+  if (entry.mtimeNanos) out.mtimeNanos = entry.mtimeNanos;
   if (entry.target !== undefined) out.target = entry.target;
+  if (entry.linkGroup !== undefined) out.hardlink = entry.linkGroup;
+  if (entry.xattrs) out.xattrs = entry.xattrs;
   if (entry.type === 'file') Object.assign(out, { chunks: chunks.flat(), ino: entry.ino, ctime: entry.ctime });
   const exactCtime = stamp === undefined ? ctimeNs : stampCtimeNs(stamp);
   if (entry.type === 'file' && exactCtime !== undefined) out.ctimeNs = exactCtime;

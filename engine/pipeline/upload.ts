@@ -14,6 +14,8 @@ import { getLabel } from '../meta/labels.js';
 import { ManifestWriter } from '../meta/manifest.js';
 import { getRepo } from '../meta/repos.js';
 import { type ShardRecord, type ShardSpec, openSession, recordShard, shardOf } from '../meta/sessions.js';
+import { withLinkGroups } from '../scan/hardlinks.js';
+import { reportXattrsUnavailable, withXattrs } from '../scan/xattrs.js';
 import { type ScanEntry, type ScanSkip, walkTree } from '../scan/walk.js';
 import { ParentFiles } from '../plan/file-cache.js';
 import { planJobs } from '../plan/jobs.js';
@@ -108,7 +110,7 @@ export async function storeTree(
     const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
     const unreadable = req.skipOnError ? (s: ScanSkip) => { session.skipped.push(s); skip(s); } : undefined;
-    const walk = selectEntries(walkTree(req.source, skip, unreadable), req.select);
+    const walk = withXattrs(selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable)), req.select), report);
     await session.run(planJobs(walk, tuning, parentFiles && ((entry) => parentFiles.unchanged(entry))));
   } catch (err) {
     await session.abandon();
@@ -117,6 +119,7 @@ export async function storeTree(
     await hashStage.close();
   }
   const pages = await manifest.finish();
+  reportXattrsUnavailable(report);
   const totals = session.totals;
   const stats: BundleStats = {
     newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,

@@ -1,12 +1,14 @@
 /**
  * The file cache: an upload whose label already points at a bundle (the parent) takes the chunk list of every
- * file that is unchanged since — same size, mtime, inode and ctime (to the nanosecond where recorded) — from
- * the parent's manifest instead of reading and hashing the file again. The parent's manifest is merged with the walk (both come in manifest
+ * file that is unchanged since — same size, mtime (to the nanosecond), inode and ctime (to the nanosecond where
+ * recorded) — from the parent's manifest instead of reading and hashing the file again. The parent's manifest
+ * is merged with the walk (both come in manifest
  * order), one page in memory at a time, so the cache costs no memory per file.
  */
 import { lstatSync } from 'node:fs';
 import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { readEntries } from '../meta/manifest.js';
+import { sameMtime } from '../times.js';
 import type { ScanEntry } from '../scan/walk.js';
 import type { Storage } from '../storage/storage.js';
 import { type BundleDescriptor, type FileEntry, comparePaths } from '../vocab.js';
@@ -31,7 +33,7 @@ export class ParentFiles {
   async unchanged(entry: ScanEntry): Promise<KnownFile | undefined> {
     if (entry.type !== 'file') return undefined;
     const before = await this.advanceTo(entry.path);
-    if (!before || before.type !== 'file' || before.size !== entry.size || before.mtime !== entry.mtime) return undefined;
+    if (!before || before.type !== 'file' || before.size !== entry.size || !sameMtime(before, entry)) return undefined;
     if (before.ino !== entry.ino || before.ctime !== entry.ctime || !before.chunks) return undefined;
     if (!before.chunks.every(([hash]) => this.known.has(hash))) return undefined;
     if (before.ctimeNs === undefined) return { chunks: before.chunks };

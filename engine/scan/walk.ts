@@ -5,10 +5,11 @@
  * bytes that are not UTF-8 kept losslessly, see fs-path.ts), then every entry is lstat-ed (links not followed).
  * A listing is complete or it is an error: nothing is ever recorded as missing without a word.
  */
-import { constants, promises as fsp, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { type BigIntStats, constants, promises as fsp, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { badInput, errnoCode } from '../errors.js';
 import { displayName, fsPath, nameFromBytes } from '../fs-path.js';
+import { splitNs } from '../times.js';
 import type { FileType } from '../vocab.js';
 
 export interface ScanEntry {
@@ -19,8 +20,17 @@ export interface ScanEntry {
   type: FileType;
   size: number;
   mode: number;
+  /** Milliseconds (floor) and the nanoseconds within them, as in FileEntry. */
   mtime: number;
+  mtimeNanos: number;
   ino: number;
+  /** Device and inode as a string (exact), and the link count: what finds hard-link groups. */
+  devIno: string;
+  nlink: number;
+  /** Set by `withLinkGroups` (hardlinks.ts) on files with other links. */
+  linkGroup?: string;
+  /** Set by `withXattrs` (xattrs.ts): extended attributes and ACLs, name → base64. */
+  xattrs?: Record<string, string>;
   /** Status-change time (ms): with size, mtime and inode, what says a file is unchanged since the parent bundle. */
   ctime: number;
   target?: string;
@@ -77,8 +87,9 @@ async function* walkDir(dirAbs: string, rel: string, listed: Listed[], walk: Wal
       }
     }
     const entry: ScanEntry = {
-      path: relPath, abs, type, size: type === 'file' ? stats.size : 0, mode: stats.mode & 0o7777,
-      mtime: Math.floor(stats.mtimeMs), ino: stats.ino, ctime: Math.floor(stats.ctimeMs),
+      path: relPath, abs, type, size: type === 'file' ? Number(stats.size) : 0, mode: Number(stats.mode) & 0o7777,
+      ...splitNs(stats.mtimeNs), ino: Number(stats.ino), ctime: Number(stats.ctimeMs),
+      devIno: `${stats.dev}:${stats.ino}`, nlink: Number(stats.nlink),
     };
     if (type === 'symlink') {
       try {
@@ -94,7 +105,8 @@ async function* walkDir(dirAbs: string, rel: string, listed: Listed[], walk: Wal
   }
 }
 
-interface Listed { name: string; stats: Stats }
+/** Stats with bigint fields: mtimes to the nanosecond, inode numbers exact. */
+interface Listed { name: string; stats: BigIntStats }
 
 /** A directory that could not be listed completely: `reason` for a skip report, `error` to throw otherwise. */
 class Unlistable extends Error {
@@ -128,7 +140,7 @@ function listDir(dirAbs: string, rel: string, walk: Walk): Listed[] {
   for (const raw of names) {
     const name = nameFromBytes(raw);
     try {
-      listed.push({ name, stats: lstatSync(fsPath(path.join(dirAbs, name))) });
+      listed.push({ name, stats: lstatSync(fsPath(path.join(dirAbs, name)), { bigint: true }) });
     } catch (err) {
       const code = errnoCode(err);
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unlistable(err, `${displayName(name)}: `);
@@ -155,7 +167,7 @@ function sameDir(dirAbs: string, before: Stats): boolean {
   }
 }
 
-function fileType(stats: Stats): FileType | undefined {
+function fileType(stats: BigIntStats): FileType | undefined {
   if (stats.isSymbolicLink()) return 'symlink';
   if (stats.isFile()) return 'file';
   if (stats.isDirectory()) return 'dir';

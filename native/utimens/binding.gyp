@@ -1,0 +1,5 @@
+{
+  "targets": [
+    { "target_name": "utimens", "sources": ["utimens.c"], "cflags": ["-O2", "-Wall"] }
+  ]
+}
