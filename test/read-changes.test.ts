@@ -203,7 +203,7 @@ t('file cache: a file whose ctime differs from the parent\'s only below the mill
   let n = 0;
   const parentWith = async (ctimeNs?: string) => {
     const writer = new ManifestWriter(storage, (page) => `pages/${n++}/${page}`);
-    await writer.add({ path: 'f', type: 'file', size: 10, mode: 0o644, mtime: entry.mtime, ino: entry.ino, ctime: entry.ctime, chunks, ...(ctimeNs ? { ctimeNs } : {}) });
+    await writer.add({ path: 'f', type: 'file', size: 10, mode: 0o644, mtime: entry.mtime, mtimeNanos: entry.mtimeNanos, ino: entry.ino, ctime: entry.ctime, chunks, ...(ctimeNs ? { ctimeNs } : {}) });
     return { pages: await writer.finish() } as BundleDescriptor;
   };
   const known = { has: () => true };

@@ -5,6 +5,7 @@
  * through a final symlink (the package uses lgetxattr/lsetxattr). Synchronous, so write workers use it too.
  */
 import { createRequire } from 'node:module';
+import { fsPath } from '../engine/fs-path.js';
 import os from 'node:os';
 
 /** The optional package (prebuilt N-API binaries for Linux and macOS). */
@@ -36,11 +37,21 @@ export function isRecorded(name: string): boolean {
   return name.startsWith('user.') || name === 'system.posix_acl_access' || name === 'system.posix_acl_default';
 }
 
+/**
+ * The package takes string paths, which it encodes as UTF-8: a name holding other bytes (fs-path.ts) would name
+ * another file, so it is refused (code NON_UTF8_NAME) and reported like any attribute not recorded or restored.
+ */
+function utf8Path(abs: string): string {
+  if (typeof fsPath(abs) === 'string') return abs;
+  throw Object.assign(new Error('the name is not UTF-8, which the xattr package cannot name'), { code: 'NON_UTF8_NAME' });
+}
+
 /** Name → base64 value, names sorted. */
 export type Xattrs = Record<string, string>;
 
 /** The recorded attributes of `abs` (undefined when none); throws as the package does. */
 export function readXattrs(io: XattrIo, abs: string): Xattrs | undefined {
+  abs = utf8Path(abs);
   const names = io.listAttributesSync(abs).filter(isRecorded).sort();
   if (!names.length) return undefined;
   const out: Xattrs = {};
@@ -60,6 +71,11 @@ export interface XattrFailure { name: string; code: string }
  */
 export function writeXattrs(io: XattrIo, abs: string, xattrs: Xattrs): XattrFailure[] {
   const failures: XattrFailure[] = [];
+  try {
+    abs = utf8Path(abs);
+  } catch (err) {
+    return Object.keys(xattrs).map((name) => ({ name, code: errnoName(err) }));
+  }
   for (const [name, value] of Object.entries(xattrs)) {
     if (!isRecorded(name) || typeof value !== 'string') {
       failures.push({ name, code: 'not a user.* attribute or ACL: refused' });

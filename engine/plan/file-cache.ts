@@ -8,6 +8,7 @@
 import { lstatSync } from 'node:fs';
 import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { readEntries } from '../meta/manifest.js';
+import { fsPath } from '../fs-path.js';
 import { sameMtime } from '../times.js';
 import type { ScanEntry } from '../scan/walk.js';
 import type { Storage } from '../storage/storage.js';
@@ -60,7 +61,7 @@ export class ParentFiles {
 function sameVersion(entry: ScanEntry, before: FileEntry): boolean {
   try {
     // Synchronous, as the walk's listing: one lstat per unchanged file, ~2 µs against ~30 through the thread pool.
-    const st = lstatSync(entry.abs, { bigint: true });
+    const st = lstatSync(fsPath(entry.abs), { bigint: true });
     return st.isFile() && st.size === BigInt(before.size) && st.ino === BigInt(before.ino ?? -1) && String(st.ctimeNs) === before.ctimeNs;
   } catch {
     return false; // gone or unreadable: read it, and let the read report why
