@@ -5,11 +5,14 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from 'uvu/run';
-import { startServers } from './test-servers.js';
+import { ensureTestTools, startServers } from './test-servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv[2];
 const files = readdirSync(here).filter((f) => f.endsWith('.test.js') && (!only || f.includes(only))).sort();
+
+const toolProblem = ensureTestTools((line) => console.log(`[test tools] ${line}`));
+if (toolProblem) console.error(`[test tools] ${toolProblem}`);
 
 // The S3/GCS suites (files named cloud*) need real servers: started here, stopped at the end, never skipped.
 const servers = files.some((f) => f.startsWith('cloud'))

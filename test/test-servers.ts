@@ -47,24 +47,42 @@ export async function startServers(log: (line: string) => void): Promise<Servers
   return { problems, stop: stopAll };
 }
 
+/**
+ * Installs Debian packages with apt-get (updating the lists once if the first try fails). Throws with the
+ * command to run when not root, or apt-get's last line when it fails.
+ */
+export function aptInstall(packages: readonly string[], log: (line: string) => void): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error(`not installed and not root: run \`sudo apt-get install -y --no-install-recommends ${packages.join(' ')}\``);
+  }
+  log(`installing ${packages.join(' ')} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env, encoding: 'utf8' });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update'], { env });
+    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env, encoding: 'utf8' });
+  }
+  if (r.status !== 0) throw new Error(`apt-get install failed: ${(r.stderr || '').trim().split('\n').pop()}`);
+}
+
+/** The tools the local tests use beyond Node's: setfacl/getfacl (acl) and getfattr/setfattr (attr). */
+export function ensureTestTools(log: (line: string) => void): string | undefined {
+  const missing = [['setfacl', 'acl'], ['getfattr', 'attr']].filter(([c]) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
+  if (!missing.length) return undefined;
+  try {
+    aptInstall(missing.map(([, pkg]) => pkg!), log);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message; // the tests that need them are skipped and say why
+  }
+}
+
 function missingCommands(): string[] {
   return ['radosgw', 'ceph-mon', 'ceph-osd', 'curl'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
 }
 
 async function startRgw(log: (line: string) => void): Promise<() => Promise<void>> {
-  if (missingCommands().length) {
-    if (process.getuid?.() !== 0) {
-      throw new Error(`not installed and not root: run \`sudo apt-get install -y --no-install-recommends ${RGW_PACKAGES.join(' ')}\``);
-    }
-    log(`installing ${RGW_PACKAGES.join(' ')} with apt-get (about a minute)`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...RGW_PACKAGES], { env, encoding: 'utf8' });
-    if (r.status !== 0) {
-      spawnSync('apt-get', ['update'], { env });
-      r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...RGW_PACKAGES], { env, encoding: 'utf8' });
-    }
-    if (r.status !== 0) throw new Error(`apt-get install failed: ${(r.stderr || '').trim().split('\n').pop()}`);
-  }
+  if (missingCommands().length) aptInstall(RGW_PACKAGES, log);
   if (await portAnswers(7480) || await portAnswers(6789)) {
     throw new Error('port 7480 or 6789 is taken; stop that server or set DATAMOVER_TEST_S3_ENDPOINT to use it');
   }
