@@ -60,15 +60,32 @@ function refuseEmptyValues(cmd: Command): void {
   }
 }
 
+/** Set when stdout failed for another reason than its reader going away (a full disk: `> /dev/full`). */
+let stdoutFailure: string | undefined;
+
 /**
  * A reader that goes away (`--json ... | head -1`) must not stop the work half done and must not make a false
- * success: the rest of the output is dropped, the command runs to its end, and its exit code stands.
+ * success: the rest of the output is dropped, the command runs to its end, and its exit code stands. Any other
+ * write error (ENOSPC, EIO) drops the output the same way, and the command then fails naming stdout: what it
+ * printed (an id, a summary) is lost.
  */
 function dropOutputOnceClosed(stream: NodeJS.WriteStream): void {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  const closed = (err: NodeJS.ErrnoException) => {
+    const code = err.code ?? 'EIO';
+    if (stream === process.stdout && code !== 'EPIPE' && code !== 'ERR_STREAM_DESTROYED') stdoutFailure ??= code;
     stream.write = (() => true) as typeof stream.write;
-  });
+  };
+  stream.on('error', closed);
+  // A file as stdout is written synchronously: its errors are thrown by write() itself, not emitted.
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((...args: unknown[]) => {
+    try {
+      return write(...args);
+    } catch (err) {
+      closed(err as NodeJS.ErrnoException);
+      return true;
+    }
+  }) as typeof stream.write;
 }
 
 function buildProgram(): Command {
@@ -122,11 +139,15 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('datamover: interrupted\n');
     void runInterruptCleanups().finally(() => process.exit(EXIT.interrupted));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
   try {
     await buildProgram().parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok; // a command may end partial (3)
+    const code = typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok; // a command may end partial (3)
+    if (stdoutFailure && code === EXIT.ok) {
+      process.stderr.write(`datamover: error: cannot write to standard output: ${stdoutFailure} (the command's work was done; its output is lost)\n`);
+      return EXIT.failed;
+    }
+    return code;
   } catch (err) {
     if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)) return EXIT.ok;
     return fail(err);

@@ -350,10 +350,10 @@ function bigSource(): string {
   return src;
 }
 
-t('SIGINT and SIGTERM mid-download remove the temp files and exit 130; SIGKILL leaves them to the rerun', async () => {
+t('SIGINT, SIGTERM and SIGHUP mid-download remove the temp files and exit 130; SIGKILL leaves them to the rerun', async () => {
   const src = bigSource();
   const store = storeWith(src);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const dest = path.join(tempDir('sig-dest'), 'out');
     const run = await downloadCaughtMidway(store, dest);
     run.child.kill(signal);

@@ -44,9 +44,17 @@ export function utimeArg(ns: bigint): string {
   return String((Number(micros) + (micros < 0n ? -0.5 : 0.5)) / 1e6);
 }
 
+/**
+ * Whether the native helper can take `ns`: nanoseconds since the epoch fit int64 only between 1677 and 2262, while
+ * file systems keep times far beyond (ext4 to 2446, xfs further); outside, Node's seconds are used.
+ */
+function inInt64(ns: bigint): boolean {
+  return ns >= -(2n ** 63n) && ns < 2n ** 63n;
+}
+
 /** Sets atime and mtime of an open file. */
 export function setFdTimes(fd: number, ns: bigint): void {
-  if (native) return native.futimens(fd, ns);
+  if (native && inInt64(ns)) return native.futimens(fd, ns);
   const t = utimeArg(ns);
   futimesSync(fd, t, t);
 }
@@ -54,7 +62,7 @@ export function setFdTimes(fd: number, ns: bigint): void {
 /** Sets atime and mtime of `abs` itself, never through a final symlink (a link gets its own times). */
 export function setLinkTimes(abs: string, ns: bigint): void {
   const p = fsPath(abs);
-  if (native && typeof p === 'string') return native.lutimens(p, ns); // the helper takes UTF-8 paths only
+  if (native && typeof p === 'string' && inInt64(ns)) return native.lutimens(p, ns); // UTF-8 paths only
   const t = utimeArg(ns);
   lutimesSync(p, t, t);
 }

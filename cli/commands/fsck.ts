@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { fsck } from '../../engine/check/fsck.js';
 import type { IndexRepair } from '../../engine/check/repair-index.js';
 import { integrityError } from '../../engine/errors.js';
+import { displayName } from '../../engine/fs-path.js';
 import { duration } from '../context.js';
 import type { Action } from '../main.js';
 
@@ -18,13 +19,13 @@ export function registerFsck(program: Command, action: Action): void {
       // Only packs are uploaded in parts; younger uploads may belong to an upload still running.
       const aborted = age === undefined ? [] : await ctx.store.abortStaleUploads?.('blobs/', age) ?? [];
       for (const key of aborted) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'aborted', key })}\n` : `aborted\t${key}\n`);
-      for (const n of r.notes) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'note', ...n })}\n` : `note\t${n.what}\t${n.detail}\n`);
+      for (const n of r.notes) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'note', ...n })}\n` : `note\t${displayName(n.what)}\t${displayName(n.detail)}\n`);
       for (const p of r.problems) {
-        process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'problem', ...p })}\n` : `problem\t${p.what}\t${p.detail}\n`);
+        process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'problem', ...p })}\n` : `problem\t${displayName(p.what)}\t${displayName(p.detail)}\n`);
       }
       const counts = `${r.repos} repos, ${r.bundles} bundles, ${r.labels} labels, ${r.packs} packs${o.readData ? `, ${r.blobsChecked} chunks read` : ''}`;
       if (r.problems.length) {
-        throw integrityError(`fsck: ${r.problems.length} problem(s) in ${ctx.store.url} (${counts}); first: ${r.problems[0]!.what}: ${r.problems[0]!.detail}`);
+        throw integrityError(`fsck: ${r.problems.length} problem(s) in ${ctx.store.url} (${counts}); first: ${displayName(r.problems[0]!.what)}: ${displayName(r.problems[0]!.detail)}`);
       }
       ctx.done({ ...r, problems: 0, notes: r.notes.length, repair: undefined, abortedUploads: aborted.length }, `no problems: ${counts}${r.orphanPacks ? `; ${r.orphanPacks} orphan pack(s), ${r.orphanBytes} bytes` : ''}${age === undefined ? '' : `; ${aborted.length} stale upload(s) aborted`}`);
     }));

@@ -3,6 +3,7 @@
  * flight) and checks each against its SHA-256. A chunk is checked once however many files share it.
  */
 import { integrityError } from '../errors.js';
+import { displayName } from '../fs-path.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, resolveBundle } from '../meta/bundles.js';
 import { openFormat } from '../meta/format.js';
@@ -79,7 +80,7 @@ async function describeDamage(storage: Storage, pages: Parameters<typeof readEnt
   const files: string[] = [];
   for await (const entry of readEntries(storage, pages)) {
     const hit = (entry.chunks ?? []).find(([h]) => bad.has(h));
-    if (hit) files.push(`${entry.path} (chunk ${hit[0].slice(0, 12)} ${bad.get(hit[0])})`);
+    if (hit) files.push(`${displayName(entry.path)} (chunk ${hit[0].slice(0, 12)} ${bad.get(hit[0])})`);
   }
   const shown = files.slice(0, 10).join(', ');
   return `${bad.size} damaged chunk(s) affecting ${files.length} file(s): ${shown}${files.length > 10 ? ', ...' : ''}`;

@@ -6,6 +6,14 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
 
+/**
+ * piscina loads a worker file with require() first and import() only when that throws. Node 20.19+ and 22 let
+ * require() load ES modules, and that path can abort the whole process on a V8 assertion
+ * (CreateRequiredModuleFacade; seen here once in a few runs, when a worker module loads a native addon as it is
+ * evaluated). Without it require() throws ERR_REQUIRE_ESM and piscina imports the module.
+ */
+const WORKER_EXEC_ARGV = [...process.execArgv, '--no-experimental-require-module'];
+
 export class WorkerStage<Task extends { buffer: ArrayBuffer }, Outcome> {
   private pool?: Piscina<Task, Outcome>;
 
@@ -15,7 +23,9 @@ export class WorkerStage<Task extends { buffer: ArrayBuffer }, Outcome> {
   get depth(): number { return this.threads * 2; }
 
   run(task: Task): Promise<Outcome> {
-    this.pool ??= new Piscina({ filename: this.workerFile, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 1_000 });
+    this.pool ??= new Piscina({
+      filename: this.workerFile, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 1_000, execArgv: WORKER_EXEC_ARGV,
+    });
     return this.pool.run(task, { transferList: [task.buffer] });
   }
 
