@@ -27,7 +27,7 @@ function files(root: string): string[] {
   return out.sort();
 }
 
-/** A store with repo r and label t: sub/"x\ny", sub/plain, "a\nb", "t\n.tmp", "!imp", and a raw-byte name. */
+/** A store with repo r and label t: sub/"x\ny", sub/plain, "a\nb", "t\n.tmp", "!imp", "g[1]", a raw-byte name. */
 function fixture(): { store: string; dl: (args: string[]) => { code: number; stderr: string; dest: string } } {
   const store = path.join(tempDir('sel-store'), 's');
   const src = tempDir('sel-src');
@@ -36,6 +36,7 @@ function fixture(): { store: string; dl: (args: string[]) => { code: number; std
   writeFile(src, 'a\nb', '3');
   writeFile(src, 't\n.tmp', '4');
   writeFile(src, '!imp', '5');
+  writeFile(src, 'g[1]', '7');
   mkdirSync(path.join(src, 'raw'));
   writeFileSync(Buffer.from(`${src}/raw/caf\xe9`, 'latin1'), '6'); // $'caf\xe9': not UTF-8
   assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
@@ -49,7 +50,7 @@ function fixture(): { store: string; dl: (args: string[]) => { code: number; std
   return { store, dl };
 }
 
-const all = ['!imp', 'a\nb', 'raw/caf\udce9', 'sub/plain', 'sub/x\ny', 't\n.tmp'];
+const all = ['!imp', 'a\nb', 'g[1]', 'raw/caf\udce9', 'sub/plain', 'sub/x\ny', 't\n.tmp'];
 /** files() sees the raw name as the lone surrogate Node gives it. */
 const seen = (dest: string) => files(dest).map((f) => f.replace('caf\ufffd', 'caf\udce9'));
 
@@ -113,7 +114,7 @@ t('a non-UTF-8 name on the command line (U+FFFD): exit 3 with a hint to use a gl
   assert.match(r.stderr, /not UTF-8 cannot be given on the command line; use a glob such as raw\/caf\?/);
 });
 
-t('a leading ! in an include is literal: --include !imp selects only the file named !imp', () => {
+t('an include is also literal: --include !imp selects only the file named !imp (no negation), g[1] the file g[1]', () => {
   const { dl } = fixture();
   const r = dl(['--include', '!imp']);
   assert.is(r.code, 0, r.stderr);
@@ -121,6 +122,9 @@ t('a leading ! in an include is literal: --include !imp selects only the file na
   const g = dl(['--include', '!sub']);
   assert.is(g.code, 3, 'a negated include that names nothing is not a selection of everything else');
   assert.not.ok(existsSync(path.join(g.dest, 'sub')));
+  const bracket = dl(['--include', 'g[1]']);
+  assert.is(bracket.code, 0, bracket.stderr);
+  assert.equal(seen(bracket.dest), ['g[1]'], 'a name holding glob characters selects itself');
 });
 
 t.run();
