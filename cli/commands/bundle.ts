@@ -73,6 +73,7 @@ export function registerBundle(program: Command, action: Action): Command {
         concurrency: ctx.intOption('concurrency'), keepGoing: !!o.keepGoing, ...(select ? { select } : {}), sync: syncMode(o.sync),
       });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete`);
+      warnUnmatched(select?.unmatched?.() ?? []);
     }));
   refOptions(bundle.command('update <dest>').description('bring a directory holding bundle --from to this bundle: fetch only what changed, remove what went'))
     .requiredOption('--from <bundle|label>', 'the bundle the directory holds now (an id or a label)')
@@ -156,6 +157,20 @@ function bundleLine(b: Omit<BundleDescriptor, 'pages'>): string {
 
 function refOptions(cmd: Command): Command {
   return cmd.requiredOption('--repo <repo>', 'repo').option('--bundle <id>', 'bundle id').option('--label <name>', 'label');
+}
+
+/**
+ * An include that selected nothing is most likely a typo or a name the shell could not pass: one warning line
+ * each, and exit 3, never a silent empty result. Node turns argv bytes that are not UTF-8 into U+FFFD, so such a
+ * pattern can never match a stored name: the warning says what to type instead.
+ */
+function warnUnmatched(patterns: string[]): void {
+  for (const p of patterns) {
+    const hint = p.includes('\ufffd')
+      ? `; arguments that are not UTF-8 cannot be given on the command line; use a glob such as ${p.replace(/\ufffd+/g, (run) => (run.length > 1 ? '*' : '?'))}` : '';
+    process.stderr.write(`datamover: warning: --include ${JSON.stringify(p)} matches no entry of the bundle${hint}\n`);
+  }
+  if (patterns.length) process.exitCode = EXIT.partial;
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -18,28 +18,77 @@ export interface PathSelector {
   rangeMayMatch(after: string | undefined, before: string | undefined): boolean;
   /** For the read log. */
   describe(): { include?: string[]; exclude?: string[]; note?: string };
+  /**
+   * The include patterns that no path given to `matches` so far has matched. Meaningful once every entry the
+   * selector may match has been asked (pages it ruled out hold no match, by the contract above).
+   */
+  unmatched?(): string[];
 }
 
 export const everything: PathSelector = { matches: () => true, pageMayMatch: () => true, rangeMayMatch: () => true, describe: () => ({}) };
 
+/** One `--include`/`--exclude` argument, compiled. */
+interface Pattern {
+  /** Whether `path` is selected by it. */
+  test(path: string): boolean;
+  /** The directory every match lies in or under ('' = anywhere), for skipping manifest pages. */
+  base: string;
+}
+
 /**
- * A glob selector: a path is selected when it matches some include (all, when none) and no exclude. A pattern
- * also selects everything under a directory it matches (`data/raw` selects `data/raw/x`). Fails with USAGE on an
- * empty or absolute pattern, naming the flag.
+ * A glob selector: a path is selected when it matches some include (all, when none) and no exclude. Each
+ * pattern selects the path it names literally and everything under it (`data/raw` selects `data/raw/x`; `.`
+ * selects everything) and, when it is a glob, every path the glob matches and everything under those. Globs
+ * match any character in a name, newlines and lone surrogates (bytes that are not UTF-8) included, and dot
+ * files; a leading `!` is a literal character, never a negation (`--exclude` leaves paths out). Fails with
+ * USAGE on an empty or absolute pattern, naming the flag.
  */
 export function globSelector(include: readonly string[], exclude: readonly string[]): PathSelector {
   for (const [flag, list] of [['--include', include], ['--exclude', exclude]] as const) {
     for (const p of list) if (!p || p.startsWith('/')) throw usageError(`${flag} ${JSON.stringify(p)}: expected a relative path or glob`);
   }
-  const compile = (patterns: readonly string[]) => patterns.flatMap((p) => [p, `${p.replace(/\/+$/, '')}/**`]);
-  const inc = include.length ? picomatch(compile(include), { dot: true }) : () => true;
-  const exc = exclude.length ? picomatch(compile(exclude), { dot: true }) : () => false;
-  const bases = include.map((p) => picomatch.scan(p).base.replace(/\/+$/, ''));
+  const inc = include.map(compilePattern);
+  const exc = exclude.map(compilePattern);
+  const hit = inc.map(() => false);
+  const included = (path: string) => {
+    let ok = !inc.length;
+    inc.forEach((p, i) => {
+      if (ok && hit[i]) return; // already known to match something: no need to ask again
+      if (p.test(path)) ok = hit[i] = true;
+    });
+    return ok;
+  };
+  const bases = inc.map((p) => p.base);
   return {
-    matches: (path) => inc(path) && !exc(path),
+    matches: (path) => included(path) && !exc.some((p) => p.test(path)),
     pageMayMatch: (first, last) => !include.length || bases.some((b) => subtreeTouches(b, first, last)),
     rangeMayMatch: (after, before) => !include.length || bases.some((b) => subtreeMeetsOpenRange(b, after, before)),
     describe: () => ({ ...(include.length ? { include: [...include] } : {}), ...(exclude.length ? { exclude: [...exclude] } : {}) }),
+    unmatched: () => include.filter((_, i) => !hit[i]),
+  };
+}
+
+/** `./a/b/` -> `a/b`; `.` and `./` -> '' (the whole tree). */
+function normalizePattern(p: string): string {
+  let s = p.replace(/\/+$/, '');
+  while (s.startsWith('./')) s = s.slice(2).replace(/^\/+/, '');
+  return s === '.' ? '' : s;
+}
+
+function compilePattern(raw: string): Pattern {
+  const path = normalizePattern(raw);
+  const literal = (p: string) => !path || p === path || p.startsWith(`${path}/`);
+  const scan = picomatch.scan(path, { nonegate: true });
+  if (!scan.isGlob) return { test: literal, base: path };
+  // picomatch writes `.` for "any character" and no `s` flag, so a newline in a name would never match.
+  const globs = [path, `${path}/**`].map((g) => {
+    const re = picomatch.makeRe(g, { dot: true, nonegate: true });
+    return new RegExp(re.source, re.flags.includes('s') ? re.flags : `${re.flags}s`);
+  });
+  const base = scan.base.replace(/\/+$/, '');
+  return {
+    test: (p) => literal(p) || globs.some((re) => re.test(p)),
+    base: base && (path === base || path.startsWith(`${base}/`)) ? base : '',
   };
 }
 
