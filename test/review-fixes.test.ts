@@ -4,7 +4,7 @@
  * after the work; fsck and verify lines name files quoted, one problem a line.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, lstatSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -78,6 +78,23 @@ t('fsck and verify name damaged files quoted: one line a problem, bytes that are
   assert.is(verify.code, 4);
   assert.is(verify.stderr.trim().split('\n').length, 1, verify.stderr);
   assert.ok(verify.stderr.includes('x\\ny') || verify.stderr.includes('caf\\xE9'), verify.stderr);
+});
+
+t('copy into a local mirror whose directory was replaced by a symlink refuses it by name and writes nothing outside', () => {
+  const store = storeWithRepo();
+  const src = tempDir('rf-src');
+  writeFile(src, 'a', 'a');
+  assert.is(cli(['--store', store, 'bundle', 'upload', src, '--repo', 'r']).code, 0);
+  const mirror = path.join(tempDir('rf-mirror'), 'm');
+  assert.is(cli(['copy', store, mirror]).code, 0);
+  const outside = tempDir('rf-outside');
+  rmSync(path.join(mirror, 'wal'), { recursive: true });
+  symlinkSync(outside, path.join(mirror, 'wal'));
+  const again = cli(['copy', store, mirror]);
+  assert.is(again.code, 1, again.stderr);
+  assert.match(again.stderr, /symlink/);
+  assert.is(again.stderr.trim().split('\n').length, 1, again.stderr);
+  assert.equal(readdirSync(outside), [], 'nothing written through the link');
 });
 
 t.run();

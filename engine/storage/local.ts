@@ -8,6 +8,7 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { errnoCode } from '../errors.js';
+import { RealDirs } from './local-dirs.js';
 import { withKeyLock } from './local-lock.js';
 import { byKey, foldListing } from './list-util.js';
 import {
@@ -22,10 +23,12 @@ export class LocalStorage implements Storage {
     minPartSize: 0, maxPartSize: 5 * 1024 ** 3, maxParts: 10_000, conditionalWrites: true, suggestedConcurrency: 4,
   };
   readonly url: string;
+  private readonly dirs: RealDirs;
 
   constructor(readonly root: string) {
     this.root = path.resolve(root);
     this.url = `file://${this.root}`;
+    this.dirs = new RealDirs(this.root);
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
@@ -95,8 +98,8 @@ export class LocalStorage implements Storage {
     const target = this.pathOf(key);
     const tmp = this.tempPath();
     try {
-      await fsp.mkdir(path.dirname(tmp), { recursive: true });
-      return new LocalMultipart(key, target, tmp, await fsp.open(tmp, 'wx'));
+      await this.dirs.ensure(path.dirname(tmp), key);
+      return new LocalMultipart(key, target, tmp, await fsp.open(tmp, 'wx'), this.dirs);
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
       throw mapError(err, key);
@@ -104,7 +107,11 @@ export class LocalStorage implements Storage {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    for (const key of keys) await fsp.rm(this.pathOf(key), { force: true }).catch((err: unknown) => { throw mapError(err, key); });
+    for (const key of keys) {
+      const target = this.pathOf(key);
+      if (!await this.dirs.exists(path.dirname(target), key)) continue; // nothing there to delete
+      await fsp.rm(target, { force: true }).catch((err: unknown) => { throw mapError(err, key); });
+    }
   }
 
   /** Staged writes a killed process left in `.tmp/` (they name no key, so `prefix` cannot narrow them). */
@@ -136,7 +143,7 @@ export class LocalStorage implements Storage {
   }
 
   private async writeTemp(tmp: string, body: Body): Promise<void> {
-    await fsp.mkdir(path.dirname(tmp), { recursive: true });
+    await this.dirs.ensure(path.dirname(tmp), '.tmp');
     const fh = await fsp.open(tmp, 'wx');
     try {
       await writeAllAt(fh, bodyParts(body), 0);
@@ -148,7 +155,7 @@ export class LocalStorage implements Storage {
 
   private async publish(tmp: string, key: string, opts: PutOptions): Promise<PutResult> {
     const target = this.pathOf(key);
-    await fsp.mkdir(path.dirname(target), { recursive: true });
+    await this.dirs.ensure(path.dirname(target), key);
     if (opts.ifAbsent) {
       try {
         await fsp.link(tmp, target);
@@ -209,7 +216,7 @@ class LocalMultipart implements MultipartUpload {
 
   constructor(
     private readonly key: string, private readonly target: string,
-    private readonly tmp: string, private readonly fh: fsp.FileHandle,
+    private readonly tmp: string, private readonly fh: fsp.FileHandle, private readonly dirs: RealDirs,
   ) {}
 
   /** Parts are appended in order of `n`: part n waits for part n-1 (the uploader sends them in order). */
@@ -237,7 +244,7 @@ class LocalMultipart implements MultipartUpload {
       this.closed = true;
       await this.fh.sync();
       await this.fh.close();
-      await fsp.mkdir(path.dirname(this.target), { recursive: true });
+      await this.dirs.ensure(path.dirname(this.target), this.key);
       await fsp.rename(this.tmp, this.target);
       await syncDir(path.dirname(this.target));
       const st = await fsp.stat(this.target, { bigint: true });
