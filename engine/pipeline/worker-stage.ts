@@ -10,9 +10,11 @@ import { Piscina } from 'piscina';
  * piscina loads a worker file with require() first and import() only when that throws. Node 20.19+ and 22 let
  * require() load ES modules, and that path can abort the whole process on a V8 assertion
  * (CreateRequiredModuleFacade; seen here once in a few runs, when a worker module loads a native addon as it is
- * evaluated). Without it require() throws ERR_REQUIRE_ESM and piscina imports the module.
+ * evaluated). Without it require() throws ERR_REQUIRE_ESM and piscina imports the module. A Node without the
+ * flag passes none.
  */
-const WORKER_EXEC_ARGV = [...process.execArgv, '--no-experimental-require-module'];
+const NO_REQUIRE_ESM = '--no-experimental-require-module';
+const WORKER_EXEC_ARGV = process.allowedNodeEnvironmentFlags.has(NO_REQUIRE_ESM) ? [...process.execArgv, NO_REQUIRE_ESM] : process.execArgv;
 
 export class WorkerStage<Task extends { buffer: ArrayBuffer }, Outcome> {
   private pool?: Piscina<Task, Outcome>;
