@@ -119,6 +119,8 @@ t('download never links a hard-link group to a destination file shared with an o
   const again = run('bundle', 'download', dest, '--repo', 'r', '--label', 't5');
   assert.is(again.code, 0, again.stderr);
   assert.is(statSync(path.join(dest, 'h1')).nlink, 2);
+  assert.is(statSync(path.join(dest, 'h1')).ino, h1.ino, 'a rerun keeps a group whose links are all its members');
+  assert.match(again.stdout, /2 already complete/);
 });
 
 t('download rewrites a complete-looking plain file hard-linked outside the destination', () => {
