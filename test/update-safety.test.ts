@@ -93,6 +93,31 @@ t('update never fixes mode or mtime of an inode hard-linked to a file outside: i
   assert.is(statSync(path.join(dest, 'f')).mode & 0o7777, 0o700);
 });
 
+t('update never fixes attributes of a group member linked outside, even with no more links than the group', () => {
+  const { root, run, upload } = setup();
+  const src = path.join(root, 't8');
+  writeFile(src, 'h1', 'h\n');
+  linkSync(path.join(src, 'h1'), path.join(src, 'h2'));
+  upload(src, 'a');
+  chmodSync(path.join(src, 'h1'), 0o700);
+  utimesSync(path.join(src, 'h1'), new Date('2011-01-01'), new Date('2011-01-01'));
+  upload(src, 'b');
+  const dest = path.join(root, 'o8');
+  assert.is(run('--quiet', 'bundle', 'download', dest, '--repo', 'r', '--label', 'a').code, 0);
+  rmSync(path.join(dest, 'h2'));
+  const victim = path.join(root, 'victim8');
+  linkSync(path.join(dest, 'h1'), victim); // two links, as many as the group has members: one of them outside
+  const before = statSync(victim);
+  const up = run('bundle', 'update', dest, '--repo', 'r', '--label', 'b', '--from', 'a');
+  assert.is(up.code, 0, up.stdout + up.stderr);
+  const after = statSync(victim);
+  assert.is(after.mode, before.mode);
+  assert.is(after.mtimeMs, before.mtimeMs);
+  assert.is(after.nlink, 1);
+  const [h1, h2] = [statSync(path.join(dest, 'h1')), statSync(path.join(dest, 'h2'))];
+  assert.ok(h1.ino === h2.ino && h1.nlink === 2 && (h1.mode & 0o7777) === 0o700);
+});
+
 t('download never links a hard-link group to a destination file shared with an outside file', () => {
   const { root, run, upload } = setup();
   const src = path.join(root, 't5');

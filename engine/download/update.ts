@@ -3,11 +3,12 @@
  * entries added or whose content changed, fixes mode and mtime of entries that changed only there, and removes
  * what B no longer has. Nothing outside the destination is touched (the same path checks as a download), and
  * nothing is changed through a link: modes and mtimes are set through descriptors opened with O_NOFOLLOW, and
- * only on a file of the recorded size not hard-linked beyond its group (else it is rewritten, by a rename).
+ * only on a file of the recorded size whose every link is a member of its group in the destination (else it
+ * is rewritten, by a rename).
  * Only what still is A's entry is removed (a file of A's size and mtime, a link to A's target, an empty
  * directory): anything else there (a user's edit or file) is kept and reported (`update.kept`, `kept`).
  */
-import { lstatSync, promises as fsp, readlinkSync } from 'node:fs';
+import { type Stats, lstatSync, promises as fsp, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { type BundleRef, resolveBundle } from '../meta/bundles.js';
@@ -62,12 +63,12 @@ export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
   await fsp.mkdir(req.dest, { recursive: true });
   const root = await fsp.realpath(req.dest);
   const dirs = new DestinationDirs(root);
-  const groupSizes = await linkGroupSizes(req.storage, to);
+  const groups = await linkGroupMembers(req.storage, to);
   // Files first, before the fetch: one that is not the file A recorded (an edit, a link outside) is rewritten.
   let attributesFixed = 0;
   for (const entry of attributes) {
     if (entry.type !== 'file') continue;
-    if (await fixAttributes(entry, dirs, groupSizes)) attributesFixed++;
+    if (await fixAttributes(entry, dirs, groups)) attributesFixed++;
     else fetch.add(entry.path);
   }
   await addLinkGroups(req.storage, to, fetch);
@@ -77,21 +78,24 @@ export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
   const result = await restoreBundle({
     ...req, ref: { bundle: to.id }, select: pathSetSelector(fetch, `changed since ${from.id}`), force: true, readType: 'bundle.update',
   }, to);
-  for (const entry of attributes) if (entry.type !== 'file' && await fixAttributes(entry, dirs, groupSizes)) attributesFixed++;
+  for (const entry of attributes) if (entry.type !== 'file' && await fixAttributes(entry, dirs, groups)) attributesFixed++;
   // Writing and removing entries changed the mtimes of their directories: set every directory's as in B.
-  for await (const entry of readEntries(req.storage, to.pages)) if (entry.type === 'dir') await fixAttributes(entry, dirs, groupSizes);
+  for await (const entry of readEntries(req.storage, to.pages)) if (entry.type === 'dir') await fixAttributes(entry, dirs, groups);
   return {
     ...result, from: from.id, removed: removed.length - kept.length, attributesFixed, kept: kept.map((k) => k.path),
   };
 }
 
-/** Hard-link group id → number of members in bundle `to`. */
-async function linkGroupSizes(storage: Storage, to: BundleDescriptor): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
+/** Hard-link group id → the paths of its members in bundle `to`. */
+async function linkGroupMembers(storage: Storage, to: BundleDescriptor): Promise<Map<string, string[]>> {
+  const groups = new Map<string, string[]>();
   for await (const entry of readEntries(storage, to.pages)) {
-    if (entry.hardlink !== undefined) sizes.set(entry.hardlink, (sizes.get(entry.hardlink) ?? 0) + 1);
+    if (entry.hardlink === undefined) continue;
+    const list = groups.get(entry.hardlink);
+    if (list) list.push(entry.path);
+    else groups.set(entry.hardlink, [entry.path]);
   }
-  return sizes;
+  return groups;
 }
 
 /**
@@ -162,10 +166,10 @@ function removableEntry(abs: string | Buffer, entry: FileEntry, mtimeMatch: Mtim
 
 /**
  * Sets mode and mtime as B records (UNSAFE_PATH naming the entry when it is a link or another type there).
- * A file gets them only when its descriptor shows the recorded size and no hard link beyond its group:
- * false then, nothing changed, and the caller rewrites it.
+ * A file gets them only when its descriptor shows the recorded size and one link, or as many as the names of
+ * its group in the destination that share its inode: else false, nothing changed, and the caller rewrites it.
  */
-async function fixAttributes(entry: FileEntry, dirs: DestinationDirs, groupSizes: Map<string, number>): Promise<boolean> {
+async function fixAttributes(entry: FileEntry, dirs: DestinationDirs, groups: Map<string, string[]>): Promise<boolean> {
   const abs = dirs.resolve(entry.path);
   await dirs.ensure(parentOf(entry.path));
   if (entry.type === 'symlink') {
@@ -179,9 +183,20 @@ async function fixAttributes(entry: FileEntry, dirs: DestinationDirs, groupSizes
     if (errnoCode(err) === 'ENOENT') return false; // gone: fetched again
     throw err;
   }
-  const links = entry.hardlink === undefined ? 1 : groupSizes.get(entry.hardlink) ?? 1;
+  const members = entry.hardlink === undefined ? [] : groups.get(entry.hardlink) ?? [];
+  for (const member of members) await dirs.ensure(parentOf(member)); // counted below through real directories only
   return setAttributesNoFollow(abs, entry.path, 'file', entry.mode, entryMtimeNs(entry),
-    (st) => st.size === entry.size && st.nlink <= links);
+    (st) => st.size === entry.size && (st.nlink === 1 || sharing(st, members, dirs) === st.nlink));
+}
+
+/** How many of `members` name the inode `st` in the destination: all its links when the group is whole there. */
+function sharing(st: Stats, members: string[], dirs: DestinationDirs): number {
+  let n = 0;
+  for (const member of members) {
+    const other = lstatSync(fsPath(dirs.resolve(member)), { throwIfNoEntry: false });
+    if (other?.isFile() && other.ino === st.ino && other.dev === st.dev) n++;
+  }
+  return n;
 }
 
 function parentOf(rel: string): string {
