@@ -23,6 +23,8 @@ export type EngineEvent =
    * warns when it cannot restore them.
    */
   | { type: 'xattr.unavailable'; reason: string }
+  /** `bundle update` left an entry of the old bundle in place: it no longer is what that bundle recorded. */
+  | { type: 'update.kept'; path: string; reason: string }
   | { type: 'copy.object'; key: string; action: CopyAction; bytes: number }
   | { type: 'copy.progress'; objects: number; bytes: number; skipped: number };
 

@@ -85,7 +85,12 @@ export function registerBundle(program: Command, action: Action): Command {
         storage: ctx.store, repo: o.repo, from, to: o, dest, contributor: ctx.contributor(), reporter: ctx.report,
         concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync),
       });
-      ctx.done({ ...r }, `updated ${r.from} -> ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.removed} removed, ${r.attributesFixed} attributes fixed`);
+      ctx.done({ ...r }, `updated ${r.from} -> ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.removed} removed, ${r.attributesFixed} attributes fixed${r.kept.length ? `, ${r.kept.length} kept` : ''}`);
+      if (r.kept.length) {
+        const names = r.kept.slice(0, 10).map((p) => quoteName(p)).join(', ');
+        process.stderr.write(`datamover: warning: ${r.kept.length} entr${r.kept.length === 1 ? 'y' : 'ies'} of ${r.from} left in place, changed or holding entries not in the bundle: ${names}${r.kept.length > 10 ? ', ...' : ''}\n`);
+        process.exitCode = EXIT.partial;
+      }
     }));
   bundle.command('diff <a> <b>').description('what changed from bundle a to bundle b (ids or labels), from the manifests')
     .requiredOption('--repo <repo>', 'repo')

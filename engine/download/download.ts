@@ -85,7 +85,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   const restorer = new FileRestorer(req.storage, index, { concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024, keepGoing: req.keepGoing, sync });
   let skipped = 0;
   const mtimeMatch = mtimeMatcher(root);
-  const links = new LinkGroups();
+  const links = new LinkGroups(() => entries(['file']));
   const xattrs = new XattrRestore(report);
   try {
     for await (const entry of entries(['dir', 'file'])) {
@@ -95,11 +95,15 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
       await dirs.ensure(parentOf(entry.path));
       if (links.defer(entry)) continue;
       xattrs.note(entry);
-      if (!req.force && isComplete(abs, entry, mtimeMatch)) skipped++;
-      else await restorer.add(entry, abs);
+      const looks = req.force ? false : isComplete(abs, entry, mtimeMatch);
+      if (looks === true || (looks === 'shared' && await links.linksOnlyInGroup(entry, abs, dirs))) {
+        skipped++;
+        if (entry.hardlink !== undefined) links.trust(entry.path);
+      } else await restorer.add(entry, abs);
       report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
     }
     await restorer.finish();
+    links.trustRestored(restorer.damaged.map((d) => d.path));
   } catch (err) {
     await restorer.finish().catch(() => undefined);
     await restorer.cleanup();
@@ -174,13 +178,17 @@ async function prepareDestination(dest: string): Promise<string> {
 }
 
 /**
- * Same size and mtime, at the precision the destination keeps. Synchronous: a cached lstat costs microseconds,
- * far less than a round trip through libuv's thread pool.
+ * Same size and mtime, at the precision the destination keeps, and one link (a file hard-linked elsewhere is
+ * rewritten, never kept or linked to: that would change or join a file outside the destination). 'shared': a
+ * hard-link group member that is complete but has more links, to be checked by LinkGroups.linksOnlyInGroup.
+ * Synchronous: a cached lstat costs microseconds, far less than a round trip through libuv's thread pool.
  */
-function isComplete(abs: string, entry: FileEntry, mtimeMatch: MtimeMatch): boolean {
+function isComplete(abs: string, entry: FileEntry, mtimeMatch: MtimeMatch): boolean | 'shared' {
   try {
     const st = lstatSync(fsPath(abs), { bigint: true });
-    return st.isFile() && st.size === BigInt(entry.size) && mtimeMatch(st.mtimeNs, entryMtimeNs(entry));
+    if (!st.isFile() || st.size !== BigInt(entry.size) || !mtimeMatch(st.mtimeNs, entryMtimeNs(entry))) return false;
+    if (st.nlink === 1n) return true;
+    return entry.hardlink === undefined ? false : 'shared';
   } catch {
     return false;
   }

@@ -74,9 +74,12 @@ async function ensureRealDir(abs: string, rel: string): Promise<boolean> {
  * Sets the mode and mtime of the file or directory at `abs` (manifest path `rel`) without following a link:
  * through a descriptor opened with O_NOFOLLOW (O_DIRECTORY too for a directory), after an lstat says the entry
  * is of the expected type, and checked to be that same inode. Anything else there (a link, another type) is
- * refused with UNSAFE_PATH naming `rel`, and nothing is changed.
+ * refused with UNSAFE_PATH naming `rel`, and nothing is changed. With `accept`, the descriptor's fstat must also
+ * pass it (e.g. the recorded size, no link outside the destination): else nothing is changed and false returned.
  */
-export function setAttributesNoFollow(abs: string, rel: string, type: 'file' | 'dir', mode: number, mtimeNs: bigint): void {
+export function setAttributesNoFollow(
+  abs: string, rel: string, type: 'file' | 'dir', mode: number, mtimeNs: bigint, accept?: (st: Stats) => boolean,
+): boolean {
   const p = fsPath(abs);
   const refuse = (what: string) => new DatamoverError('UNSAFE_PATH',
     `${displayName(rel)} in the destination is ${what}, not the ${type === 'dir' ? 'directory' : 'file'} of the bundle; refusing to change it`);
@@ -92,6 +95,7 @@ export function setAttributesNoFollow(abs: string, rel: string, type: 'file' | '
   try {
     const st = fstatSync(handle.fd);
     if (st.ino !== before.ino || st.dev !== before.dev) throw refuse('an entry that was replaced while being changed');
+    if (accept && !accept(st)) return false;
     if (handle.proc) {
       chmodSync(handle.proc, mode & 0o7777);
       utimesSync(handle.proc, utimeArg(mtimeNs), utimeArg(mtimeNs)); // the rare unreadable entry: to the µs
@@ -99,6 +103,7 @@ export function setAttributesNoFollow(abs: string, rel: string, type: 'file' | '
       fchmodSync(handle.fd, mode & 0o7777);
       setFdTimes(handle.fd, mtimeNs);
     }
+    return true;
   } catch (err) {
     throw err instanceof DatamoverError ? err : ioError(displayName(abs), err);
   } finally {

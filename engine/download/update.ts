@@ -2,10 +2,15 @@
  * `bundle update`: brings a directory that holds bundle A to bundle B, from the two manifests: downloads only
  * entries added or whose content changed, fixes mode and mtime of entries that changed only there, and removes
  * what B no longer has. Nothing outside the destination is touched (the same path checks as a download), and
- * nothing is changed through a link: modes and mtimes are set through descriptors opened with O_NOFOLLOW.
+ * nothing is changed through a link: modes and mtimes are set through descriptors opened with O_NOFOLLOW, and
+ * only on a file of the recorded size whose every link is a member of its group in the destination (else it
+ * is rewritten, by a rename).
+ * Only what still is A's entry is removed (a file of A's size and mtime, a link to A's target, an empty
+ * directory): anything else there (a user's edit or file) is kept and reported (`update.kept`, `kept`).
  */
-import { promises as fsp } from 'node:fs';
-import type { Reporter } from '../events.js';
+import { type Stats, lstatSync, promises as fsp, readlinkSync } from 'node:fs';
+import { errnoCode } from '../errors.js';
+import { type Reporter, silentReporter } from '../events.js';
 import { type BundleRef, resolveBundle } from '../meta/bundles.js';
 import { diffBundles } from '../meta/diff.js';
 import { openFormat } from '../meta/format.js';
@@ -16,7 +21,8 @@ import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
 import { setLinkTimes } from '../../workers/set-times.js';
 import { type DownloadResult, restoreBundle } from './download.js';
 import type { SyncMode } from './file-restorer.js';
-import { fsPath } from '../fs-path.js';
+import { fsPath, nameFromBytes } from '../fs-path.js';
+import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
 import { DestinationDirs, setAttributesNoFollow } from './safe-paths.js';
 import { pathSetSelector } from './select.js';
 
@@ -33,7 +39,11 @@ export interface UpdateRequest {
   sync?: SyncMode;
 }
 
-export interface UpdateResult extends DownloadResult { from: string; removed: number; attributesFixed: number }
+export interface UpdateResult extends DownloadResult {
+  from: string; removed: number; attributesFixed: number;
+  /** Entries of A that B no longer has, left in place because they are no longer what A recorded. */
+  kept: string[];
+}
 
 /** Errors as for a download; NOT_FOUND for either bundle. Rerunnable: a second run finds nothing to do but checks. */
 export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
@@ -50,17 +60,42 @@ export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
       fetch.add(change.entry.path);
     } else attributes.push(change.entry);
   }
-  await addLinkGroups(req.storage, to, fetch);
   await fsp.mkdir(req.dest, { recursive: true });
-  const dirs = new DestinationDirs(await fsp.realpath(req.dest));
-  await removeEntries(removed, dirs);
+  const root = await fsp.realpath(req.dest);
+  const dirs = new DestinationDirs(root);
+  const groups = await linkGroupMembers(req.storage, to);
+  // Files first, before the fetch: one that is not the file A recorded (an edit, a link outside) is rewritten.
+  let attributesFixed = 0;
+  for (const entry of attributes) {
+    if (entry.type !== 'file') continue;
+    if (await fixAttributes(entry, dirs, groups)) attributesFixed++;
+    else fetch.add(entry.path);
+  }
+  await addLinkGroups(req.storage, to, fetch);
+  const kept = await removeEntries(removed, dirs, mtimeMatcher(root));
+  const report = req.reporter ?? silentReporter;
+  for (const k of kept) report({ type: 'update.kept', path: k.path, reason: k.reason });
   const result = await restoreBundle({
     ...req, ref: { bundle: to.id }, select: pathSetSelector(fetch, `changed since ${from.id}`), force: true, readType: 'bundle.update',
   }, to);
-  for (const entry of attributes) await fixAttributes(entry, dirs);
+  for (const entry of attributes) if (entry.type !== 'file' && await fixAttributes(entry, dirs, groups)) attributesFixed++;
   // Writing and removing entries changed the mtimes of their directories: set every directory's as in B.
-  for await (const entry of readEntries(req.storage, to.pages)) if (entry.type === 'dir') await fixAttributes(entry, dirs);
-  return { ...result, from: from.id, removed: removed.length, attributesFixed: attributes.length };
+  for await (const entry of readEntries(req.storage, to.pages)) if (entry.type === 'dir') await fixAttributes(entry, dirs, groups);
+  return {
+    ...result, from: from.id, removed: removed.length - kept.length, attributesFixed, kept: kept.map((k) => k.path),
+  };
+}
+
+/** Hard-link group id → the paths of its members in bundle `to`. */
+async function linkGroupMembers(storage: Storage, to: BundleDescriptor): Promise<Map<string, string[]>> {
+  const groups = new Map<string, string[]>();
+  for await (const entry of readEntries(storage, to.pages)) {
+    if (entry.hardlink === undefined) continue;
+    const list = groups.get(entry.hardlink);
+    if (list) list.push(entry.path);
+    else groups.set(entry.hardlink, [entry.path]);
+  }
+  return groups;
 }
 
 /**
@@ -78,23 +113,93 @@ async function addLinkGroups(storage: Storage, to: BundleDescriptor, fetch: Set<
   for (const [path, group] of members) if (groups.has(group)) fetch.add(path);
 }
 
-/** Removes entries deepest first, so a directory is empty when its turn comes; a missing entry is fine. */
-async function removeEntries(entries: FileEntry[], dirs: DestinationDirs): Promise<void> {
+/**
+ * Removes entries deepest first, so a directory's known entries are gone when its turn comes; a missing entry
+ * is fine. Only what still is A's entry goes: a file of the size and mtime A recorded, a link to A's target, a
+ * directory once empty (never recursively). Returns what was kept, with why.
+ */
+async function removeEntries(entries: FileEntry[], dirs: DestinationDirs, mtimeMatch: MtimeMatch): Promise<{ path: string; reason: string }[]> {
   entries.sort((a, b) => b.path.split('/').length - a.path.split('/').length);
+  const kept: { path: string; reason: string }[] = [];
   for (const entry of entries) {
-    const abs = dirs.resolve(entry.path);
+    const abs = fsPath(dirs.resolve(entry.path));
     // Parents must be real directories: never remove through a link that leads out of the destination.
-    await dirs.ensure(entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '');
-    // rm removes a link itself, never what it points to.
-    if (entry.type === 'dir') await fsp.rm(fsPath(abs), { recursive: true, force: true });
-    else await fsp.rm(fsPath(abs), { force: true });
+    await dirs.ensure(parentOf(entry.path));
+    const reason = entry.type === 'dir' ? await removeEmptyDir(abs) : removableEntry(abs, entry, mtimeMatch);
+    if (reason === undefined) {
+      if (entry.type !== 'dir') await fsp.rm(abs, { force: true }); // rm removes a link itself, never its target
+    } else if (reason) kept.push({ path: entry.path, reason });
+  }
+  return kept;
+}
+
+/** undefined when removed (or missing), else why it stays. */
+async function removeEmptyDir(abs: string | Buffer): Promise<string | undefined> {
+  try {
+    await fsp.rmdir(abs);
+    return undefined;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return 'directory holds entries that are not in the bundle';
+    if (code === 'ENOTDIR') return 'no longer a directory';
+    throw err;
   }
 }
 
-/** Fails with UNSAFE_PATH naming the entry when it is a link (or another type) where B has a file or directory. */
-async function fixAttributes(entry: FileEntry, dirs: DestinationDirs): Promise<void> {
+/** undefined when the entry at `abs` still is A's `entry` (or is gone: '' then), else why it stays. */
+function removableEntry(abs: string | Buffer, entry: FileEntry, mtimeMatch: MtimeMatch): string | undefined {
+  let st;
+  try {
+    st = lstatSync(abs, { bigint: true });
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return '';
+    throw err;
+  }
+  if (entry.type === 'symlink') {
+    if (!st.isSymbolicLink()) return 'no longer a symlink';
+    return nameFromBytes(readlinkSync(abs, { encoding: 'buffer' })) === entry.target ? undefined : 'link target changed';
+  }
+  if (!st.isFile()) return 'no longer a file';
+  return st.size === BigInt(entry.size) && mtimeMatch(st.mtimeNs, entryMtimeNs(entry)) ? undefined : 'changed since it was downloaded';
+}
+
+/**
+ * Sets mode and mtime as B records (UNSAFE_PATH naming the entry when it is a link or another type there).
+ * A file gets them only when its descriptor shows the recorded size and one link, or as many as the names of
+ * its group in the destination that share its inode: else false, nothing changed, and the caller rewrites it.
+ */
+async function fixAttributes(entry: FileEntry, dirs: DestinationDirs, groups: Map<string, string[]>): Promise<boolean> {
   const abs = dirs.resolve(entry.path);
-  await dirs.ensure(entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '');
-  if (entry.type === 'symlink') return setLinkTimes(abs, entryMtimeNs(entry));
-  setAttributesNoFollow(abs, entry.path, entry.type, entry.mode, entryMtimeNs(entry));
+  await dirs.ensure(parentOf(entry.path));
+  if (entry.type === 'symlink') {
+    setLinkTimes(abs, entryMtimeNs(entry));
+    return true;
+  }
+  if (entry.type === 'dir') return setAttributesNoFollow(abs, entry.path, 'dir', entry.mode, entryMtimeNs(entry));
+  try {
+    lstatSync(fsPath(abs));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false; // gone: fetched again
+    throw err;
+  }
+  const members = entry.hardlink === undefined ? [] : groups.get(entry.hardlink) ?? [];
+  for (const member of members) await dirs.ensure(parentOf(member)); // counted below through real directories only
+  return setAttributesNoFollow(abs, entry.path, 'file', entry.mode, entryMtimeNs(entry),
+    (st) => st.size === entry.size && (st.nlink === 1 || sharing(st, members, dirs) === st.nlink));
+}
+
+/** How many of `members` name the inode `st` in the destination: all its links when the group is whole there. */
+function sharing(st: Stats, members: string[], dirs: DestinationDirs): number {
+  let n = 0;
+  for (const member of members) {
+    const other = lstatSync(fsPath(dirs.resolve(member)), { throwIfNoEntry: false });
+    if (other?.isFile() && other.ino === st.ino && other.dev === st.dev) n++;
+  }
+  return n;
+}
+
+function parentOf(rel: string): string {
+  const cut = rel.lastIndexOf('/');
+  return cut < 0 ? '' : rel.slice(0, cut);
 }
