@@ -89,8 +89,8 @@ t('a file swapped for a FIFO after the scan: exit 1 naming it, no hang; --skip-o
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const scanOf = (abs: string) => {
-  const st = statSync(abs);
-  return { fileSize: st.size, ino: st.ino, mtime: Math.floor(st.mtimeMs), ctime: Math.floor(st.ctimeMs) };
+  const st = statSync(abs, { bigint: true });
+  return { fileSize: Number(st.size), ino: Number(st.ino), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
 };
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
@@ -183,7 +183,7 @@ t('hashRanges takes the scan\'s milliseconds as Node rounds them (x.999999999 s 
   writeFileSync(abs, 'abc');
   execFileSync('touch', ['-m', '-d', '@1700000000.999999999', abs]);
   const scanned = scanOf(abs);
-  assert.is(scanned.mtime, 1_700_000_001_000, 'Stats.mtimeMs rounded up past the exact millisecond');
+  assert.is(Math.floor(statSync(abs).mtimeMs), 1_700_000_001_000, 'Stats.mtimeMs rounded up past the exact millisecond');
   const out = hashRanges({ buffer: new ArrayBuffer(3), ranges: [{ abs, offset: 0, length: 3, ...scanned }] });
   assert.is(out.failure, undefined);
 });
@@ -195,7 +195,8 @@ t('file cache: a file whose ctime differs from the parent\'s only below the mill
   const st = statSync(abs, { bigint: true });
   const scanned = scanOf(abs);
   const entry: ScanEntry = {
-    path: 'f', abs, type: 'file', size: 10, mode: 0o644, mtime: scanned.mtime, ino: scanned.ino, ctime: scanned.ctime,
+    path: 'f', abs, type: 'file', size: 10, mode: 0o644, mtime: Number(st.mtimeNs / 1_000_000n), ino: scanned.ino,
+    ctime: Number(st.ctimeNs / 1_000_000n), ctimeNs: String(st.ctimeNs),
     mtimeNanos: Number(st.mtimeNs % 1_000_000n), devIno: `${st.dev}:${st.ino}`, nlink: Number(st.nlink),
   };
   const chunks: ChunkRef[] = [['ab'.repeat(32), 10]];

@@ -70,7 +70,7 @@ t('hashRanges keeps hashing the other files of a task after one fails, and names
 });
 
 t('planJobs cuts at fixed chunk offsets and batches small files up to the buffer size', async () => {
-  const entry = (p: string, size: number): ScanEntry => ({ path: p, abs: `/x/${p}`, type: 'file', size, mode: 0o644, mtime: 0, mtimeNanos: 0, ino: 0, ctime: 0, devIno: '0:0', nlink: 1 });
+  const entry = (p: string, size: number): ScanEntry => ({ path: p, abs: `/x/${p}`, type: 'file', size, mode: 0o644, mtime: 0, mtimeNanos: 0, ino: 0, ctime: 0, ctimeNs: '0', devIno: '0:0', nlink: 1 });
   async function* entries() {
     yield entry('a', 10); yield entry('b', 25); yield entry('c', 0); yield entry('d', 7);
   }

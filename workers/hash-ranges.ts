@@ -17,9 +17,9 @@ export interface ReadRange {
   fileSize: number;
   /** The inode the scan saw; another inode at the path means the file was replaced since. */
   ino?: number;
-  /** The mtime and ctime the scan saw (ms, floored); a file found with others was changed since. */
-  mtime?: number;
-  ctime?: number;
+  /** The mtime and ctime the scan saw (decimal nanoseconds); a file found with others was changed since. */
+  mtimeNs?: string;
+  ctimeNs?: string;
 }
 
 export interface HashTask {
@@ -159,19 +159,9 @@ function openChecked(range: ReadRange): OpenFile {
 function differenceFromScan(st: BigIntStats, range: ReadRange): string | undefined {
   if (range.ino !== undefined && st.ino !== BigInt(range.ino)) return 'was replaced';
   if (st.size !== BigInt(range.fileSize)) return 'changed size';
-  if (range.mtime !== undefined && !sameMs(st.mtimeNs, range.mtime)) return 'was modified';
-  if (range.ctime !== undefined && !sameMs(st.ctimeNs, range.ctime)) return 'changed status';
+  if (range.mtimeNs !== undefined && String(st.mtimeNs) !== range.mtimeNs) return 'was modified';
+  if (range.ctimeNs !== undefined && String(st.ctimeNs) !== range.ctimeNs) return 'changed status';
   return undefined;
-}
-
-/**
- * Whether the scan's floored milliseconds `ms` are those of `ns`: computed exactly, or as Node computes
- * `Stats.mtimeMs` (a double, `sec * 1000 + nsec / 1e6`, which can round up to the next millisecond).
- */
-function sameMs(ns: bigint, ms: number): boolean {
-  const sec = floorDiv(ns, 1_000_000_000n);
-  const nsec = ns - sec * 1_000_000_000n;
-  return ms === Number(floorDiv(ns, 1_000_000n)) || ms === Math.floor(Number(sec) * 1000 + Number(nsec) / 1e6);
 }
 
 function floorDiv(a: bigint, b: bigint): bigint {

@@ -3,6 +3,7 @@
  * position, never on batching), and consecutive ranges are batched into jobs that fill one buffer: a 4 MiB
  * chunk of a large file, or many small files together, so every pool task carries ≥ 1 MiB of work.
  */
+import { entryMtimeNs } from '../times.js';
 import type { ReadRange } from '../../workers/hash-ranges.js';
 import type { ScanEntry } from '../scan/walk.js';
 import type { ChunkRef } from '../vocab.js';
@@ -40,7 +41,7 @@ export async function* planJobs(
         yield job;
         job = emptyJob();
       }
-      job.ranges.push({ abs: entry.abs, offset, length, fileSize: entry.size, ino: entry.ino, mtime: entry.mtime, ctime: entry.ctime });
+      job.ranges.push({ abs: entry.abs, offset, length, fileSize: entry.size, ino: entry.ino, mtimeNs: String(entryMtimeNs(entry)), ctimeNs: entry.ctimeNs });
       job.refs.push({ seq, chunk });
       job.bytes += length;
     }

@@ -33,6 +33,8 @@ export interface ScanEntry {
   xattrs?: Record<string, string>;
   /** Status-change time (ms): with size, mtime and inode, what says a file is unchanged since the parent bundle. */
   ctime: number;
+  /** The same, exact (decimal nanoseconds): what the hash workers and the file cache compare. */
+  ctimeNs: string;
   target?: string;
 }
 
@@ -88,7 +90,7 @@ async function* walkDir(dirAbs: string, rel: string, listed: Listed[], walk: Wal
     }
     const entry: ScanEntry = {
       path: relPath, abs, type, size: type === 'file' ? Number(stats.size) : 0, mode: Number(stats.mode) & 0o7777,
-      ...splitNs(stats.mtimeNs), ino: Number(stats.ino), ctime: Number(stats.ctimeMs),
+      ...splitNs(stats.mtimeNs), ino: Number(stats.ino), ctime: Number(stats.ctimeMs), ctimeNs: String(stats.ctimeNs),
       devIno: `${stats.dev}:${stats.ino}`, nlink: Number(stats.nlink),
     };
     if (type === 'symlink') {
