@@ -39,6 +39,12 @@ function str(o: Obj, field: string, test?: RegExp): string {
   return v;
 }
 
+/** A string field that must name what the object's key names (a record moved or copied under another key). */
+function own(o: Obj, field: string, want: string, test?: RegExp): void {
+  const got = str(o, field, test);
+  if (got !== want) fail(`${field} ${JSON.stringify(got)} is not ${want}`);
+}
+
 function int(o: Obj, field: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const v = o[field];
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -95,8 +101,8 @@ export function formatRecord(v: unknown): FormatRecord {
 export function bundleDescriptor(expected: { repo: string; id: string }): (v: unknown) => BundleDescriptor {
   return (v) => {
     const o = object(v, 'the descriptor');
-    if (str(o, 'id', ULID) !== expected.id) fail(`id ${JSON.stringify(o.id)} is not the bundle's (${expected.id})`);
-    if (str(o, 'repo') !== expected.repo) fail(`repo ${JSON.stringify(o.repo)} is not ${expected.repo}`);
+    own(o, 'id', expected.id, ULID);
+    own(o, 'repo', expected.repo);
     if (!Array.isArray(o.parents) || o.parents.some((p) => typeof p !== 'string' || !ULID.test(p))) fail('field parents is malformed');
     str(o, 'created');
     str(o, 'hash', /^sha256$/);
@@ -194,7 +200,7 @@ export function indexEntry(v: unknown): IndexEntry {
 export function repoDescriptor(name: string): (v: unknown) => RepoDescriptor {
   return (v) => {
     const o = object(v, 'the repo descriptor');
-    if (str(o, 'name') !== name) fail(`name ${JSON.stringify(o.name)} is not ${name}`);
+    own(o, 'name', name);
     str(o, 'created');
     contributor(o);
     return o as unknown as RepoDescriptor;
@@ -204,7 +210,7 @@ export function repoDescriptor(name: string): (v: unknown) => RepoDescriptor {
 export function labelRecord(name: string): (v: unknown) => LabelRecord {
   return (v) => {
     const o = object(v, 'the label');
-    if (str(o, 'name') !== name) fail(`name ${JSON.stringify(o.name)} is not ${name}`);
+    own(o, 'name', name);
     if (o.deleted !== undefined && typeof o.deleted !== 'boolean') fail('field deleted is not a boolean');
     if (!o.deleted) str(o, 'bundle', ULID);
     str(o, 'updated');
@@ -219,9 +225,10 @@ const WAL_TYPES = new Set(['repo.create', 'bundle.commit', 'label.set', 'label.d
 export function walRecord(expected: { repo?: string; id: string }): (v: unknown) => WalRecord {
   return (v) => {
     const o = object(v, 'the WAL record');
-    if (str(o, 'id', ULID) !== expected.id) fail(`id ${JSON.stringify(o.id)} is not the record's (${expected.id})`);
+    own(o, 'id', expected.id, ULID);
     if (!WAL_TYPES.has(str(o, 'type'))) fail(`unknown type ${JSON.stringify(o.type)}`);
-    if (str(o, 'repo') !== (expected.repo ?? o.repo)) fail(`repo ${JSON.stringify(o.repo)} is not ${expected.repo}`);
+    if (expected.repo !== undefined) own(o, 'repo', expected.repo);
+    else str(o, 'repo');
     str(o, 'at');
     contributor(o);
     if (o.previousWal !== undefined && o.previousWal !== null) str(o, 'previousWal', ULID);
@@ -232,7 +239,7 @@ export function walRecord(expected: { repo?: string; id: string }): (v: unknown)
 export function sessionRecord(id: string): (v: unknown) => SessionRecord {
   return (v) => {
     const o = object(v, 'the session record');
-    if (str(o, 'id', ULID) !== id) fail(`id ${JSON.stringify(o.id)} is not the session's (${id})`);
+    own(o, 'id', id, ULID);
     str(o, 'repo');
     str(o, 'created');
     contributor(o);
@@ -243,7 +250,7 @@ export function sessionRecord(id: string): (v: unknown) => SessionRecord {
 export function shardRecord(session: string): (v: unknown) => ShardRecord {
   return (v) => {
     const o = object(v, 'the shard record');
-    if (str(o, 'session') !== session) fail(`session ${JSON.stringify(o.session)} is not ${session}`);
+    own(o, 'session', session);
     const count = int(o, 'count', 1);
     int(o, 'index', 0, count - 1);
     int(o, 'files');
