@@ -4,6 +4,8 @@
  * quote. The result pastes back into a POSIX shell as the same name: `'a'$'\n''b'`, `'caf'$'\xE9'`. Other names
  * print as they are; a quoted name always starts with `'` or `$'`, and a name printed raw never holds a `'`.
  */
+import { escapedByte } from '../engine/fs-path.js';
+
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\udc80-\udcff']/u;
 
@@ -25,7 +27,8 @@ function escape(ch: string): string {
   const named: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r', '\x1b': '\\e' };
   if (named[ch]) return named[ch];
   const c = ch.charCodeAt(0);
-  if (c >= 0xdc80 && c <= 0xdcff) return `\\x${hex(c - 0xdc00, 2)}`; // a byte that is not UTF-8 (see engine/fs-path.ts)
+  const byte = escapedByte(c); // a byte that is not UTF-8
+  if (byte !== undefined) return `\\x${hex(byte, 2)}`;
   return c < 0x100 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`;
 }
 

@@ -95,6 +95,11 @@ export function cutToBytes(s: string, max: number): string {
   return s.slice(0, i);
 }
 
+/** The byte a string unit stands for when it is an escaped byte (U+DC80–U+DCFF), else undefined. */
+export function escapedByte(code: number): number | undefined {
+  return code >= 0xdc80 && code <= 0xdcff ? code - ESCAPE_BASE : undefined;
+}
+
 /**
  * For messages: each escaped byte shown as `\xNN`, control characters as `\n`, `\t`, `\xNN` (a name never
  * breaks a message's one line); the rest as is. Display only: not reversible (`bundle files` quotes exactly).
@@ -107,7 +112,7 @@ export function displayName(s: string): string {
     if (c === '\n') return '\\n';
     if (c === '\t') return '\\t';
     const code = c.charCodeAt(0);
-    return `\\x${(code >= 0xdc80 ? code - ESCAPE_BASE : code).toString(16).toUpperCase().padStart(2, '0')}`;
+    return `\\x${(escapedByte(code) ?? code).toString(16).toUpperCase().padStart(2, '0')}`;
   });
 }
 
