@@ -4,11 +4,12 @@
  * modes and times are set through file descriptors opened without following links.
  */
 import {
-  chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, promises as fsp, type Stats, utimesSync,
+  chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, type Stats, utimesSync,
 } from 'node:fs';
 import path from 'node:path';
 import { DatamoverError, errnoCode, ioError } from '../errors.js';
 import { displayName, fsPath, isCanonicalName } from '../fs-path.js';
+import { makeRealDir } from '../real-dir.js';
 import { removeStaleTemps } from './temp-names.js';
 import { setFdTimes, utimeArg } from '../../workers/set-times.js';
 
@@ -57,17 +58,9 @@ export class DestinationDirs {
 
 /** Creates directory `abs` or checks that it is a real one; returns whether it existed already. */
 async function ensureRealDir(abs: string, rel: string): Promise<boolean> {
-  try {
-    await fsp.mkdir(fsPath(abs));
-    return false;
-  } catch (err) {
-    if (errnoCode(err) !== 'EEXIST') throw err;
-  }
-  const st = await fsp.lstat(fsPath(abs));
-  if (!st.isDirectory()) {
-    throw new DatamoverError('UNSAFE_PATH', `${displayName(rel)} in the destination is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; refusing to write through it`);
-  }
-  return true;
+  const state = await makeRealDir(fsPath(abs));
+  if (state === 'made' || state === 'existed') return state === 'existed';
+  throw new DatamoverError('UNSAFE_PATH', `${displayName(rel)} in the destination is ${state}; refusing to write through it`);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { errnoCode } from '../errors.js';
+import { makeRealDir, realDirAt } from '../real-dir.js';
 import { StorageError } from './storage.js';
 
 export class RealDirs {
@@ -25,16 +25,8 @@ export class RealDirs {
       return;
     }
     await this.ensure(path.dirname(dir), key);
-    try {
-      await fsp.mkdir(dir);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-    }
-    const st = await fsp.lstat(dir);
-    if (!st.isDirectory()) {
-      const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
-      throw new StorageError('permanent', `${key}: ${dir} is ${what}; refusing to write through it`);
-    }
+    const state = await makeRealDir(dir);
+    if (state !== 'made' && state !== 'existed') throw new StorageError('permanent', `${key}: ${dir} is ${state}; refusing to write through it`);
     this.checked.add(dir);
   }
 
@@ -45,16 +37,9 @@ export class RealDirs {
   async exists(dir: string, key: string): Promise<boolean> {
     if (dir === this.root || this.checked.has(dir)) return true;
     if (!await this.exists(path.dirname(dir), key)) return false;
-    let st;
-    try {
-      st = await fsp.lstat(dir);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return false;
-      throw err;
-    }
-    if (!st.isDirectory()) {
-      throw new StorageError('permanent', `${key}: ${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; refusing to delete through it`);
-    }
+    const state = await realDirAt(dir);
+    if (state === undefined) return false;
+    if (state !== 'existed') throw new StorageError('permanent', `${key}: ${dir} is ${state}; refusing to delete through it`);
     this.checked.add(dir);
     return true;
   }
