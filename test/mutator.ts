@@ -7,23 +7,15 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { seeded } from './servers/fault-proxy.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 export const MUTATION_KINDS = ['rewrite', 'grow', 'truncate', 'delete', 'fifo', 'rename'] as const;
 
-/** A seeded generator (mulberry32): every choice of a run follows from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator: every choice of a run follows from its seed. */
+export const rng = seeded;
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

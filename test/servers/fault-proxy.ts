@@ -23,8 +23,8 @@ export interface FaultPlan {
 
 export interface FaultCounts { requests: number; faulted: number; byFault: Record<Fault, number> }
 
-/** mulberry32: a small seeded generator, enough to make fault sequences reproducible. */
-function seeded(seed: number): () => number {
+/** mulberry32: a small seeded generator, enough to make fault sequences (and test mutations) reproducible. */
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
