@@ -34,8 +34,16 @@ export function isDatamoverError(err: unknown, code?: ErrorCode): err is Datamov
 export function ioError(file: string, err: unknown): DatamoverError {
   if (err instanceof DatamoverError) return err;
   const code = errnoCode(err);
-  const message = (err as Error).message?.replace(/^[A-Z]+: /, '') ?? String(err);
+  const message = withoutAnchors((err as Error).message?.replace(/^[A-Z]+: /, '') ?? String(err));
   return new DatamoverError('IO', `${file}: ${code ? `${code} ` : ''}${message}`, { cause: err });
+}
+
+/**
+ * A system error's message without the `, open '/proc/self/fd/…'` tail that names a descriptor-anchored path
+ * (destination-dirs.ts): meaningless to a user, and `file` already names the entry.
+ */
+function withoutAnchors(message: string): string {
+  return message.replace(/, [a-z]+ '\/proc\/self\/fd\/[^]*$/, '');
 }
 
 /** The errno code of a Node system error, if any. */

@@ -4,7 +4,7 @@
  * records against bundles and labels, descriptors, manifest pages, sessions) is readable and consistent; every
  * chunk a bundle references is indexed; every index object is readable and each entry lies inside an existing
  * pack; orphan packs are noted. Data (`readData`): every indexed blob that a bundle references is read back and
- * hashed. Problems and notes are values, collected in the run; the caller decides the exit code. A check is a
+ * hashed, and every pack's trailer is checked against the index. Problems and notes are values, collected in the run; the caller decides the exit code. A check is a
  * function of the run: new checks add their problems the same way.
  *
  * The store is read in reverse commit order (writers go packs → indexes → pages → WAL → descriptor → label):
@@ -18,6 +18,7 @@ import { isDatamoverError } from '../errors.js';
 import { listPacks } from '../meta/adopt-packs.js';
 import { LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { openFormat } from '../meta/format.js';
+import { readTrailer } from '../meta/pack-trailer.js';
 import type { Storage } from '../storage/storage.js';
 import { checkRepos, checkSessions } from './fsck-meta.js';
 import { findOrphans } from './orphans.js';
@@ -68,7 +69,10 @@ export async function fsck(storage: Storage, opts: { readData?: boolean; concurr
   const orphans = findOrphans(run.index, run.packSizes, run.note);
   result.orphanPacks = orphans.packs;
   result.orphanBytes = orphans.bytes;
-  if (opts.readData) await readBack(run, opts.concurrency ?? 4);
+  if (opts.readData) {
+    await readBack(run, opts.concurrency ?? 4);
+    await checkTrailers(run);
+  }
   return result;
 }
 
@@ -87,6 +91,30 @@ function checkIndexedPacks({ index, packSizes, problem }: FsckRun): void {
     const size = packSizes.get(loc.pack);
     if (size === undefined) problem(`pack ${loc.pack.slice(0, 12)}`, `missing (indexed blob ${blob.slice(0, 12)})`);
     else if (loc.offset + loc.length > size) problem(`pack ${loc.pack.slice(0, 12)}`, `truncated: blob ${blob.slice(0, 12)} ends at ${loc.offset + loc.length}, pack has ${size} bytes`);
+  }
+}
+
+/**
+ * Every pack's trailer (what `--repair-index` rebuilds the index from) must be sound and agree with the index:
+ * a blob both list is at the same offset and length. A pack written before trailers is not a problem.
+ */
+async function checkTrailers({ storage, index, packSizes, problem }: FsckRun): Promise<void> {
+  const indexed = new Map<string, Map<string, { offset: number; length: number }>>();
+  for (const [blob, loc] of index) {
+    let blobs = indexed.get(loc.pack);
+    if (!blobs) indexed.set(loc.pack, blobs = new Map());
+    blobs.set(blob, loc);
+  }
+  for (const [pack, size] of packSizes) {
+    const trailer = await readTrailer(storage, pack, size);
+    if (trailer.kind === 'damaged') problem(`pack ${pack.slice(0, 12)}`, `${trailer.reason}: the pack cannot be re-indexed from itself`);
+    if (trailer.kind !== 'listed') continue;
+    for (const entry of trailer.entries) {
+      const loc = indexed.get(pack)?.get(entry.blob);
+      if (loc && (loc.offset !== entry.offset || loc.length !== entry.length)) {
+        problem(`pack ${pack.slice(0, 12)}`, `trailer lists blob ${entry.blob.slice(0, 12)} at ${entry.offset}+${entry.length}, the index at ${loc.offset}+${loc.length}`);
+      }
+    }
   }
 }
 

@@ -21,7 +21,8 @@ import { FileRestorer, type SyncMode } from './file-restorer.js';
 import { LinkGroups } from './hardlinks.js';
 import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
 import { XattrRestore } from './xattr-restore.js';
-import { DestinationDirs, checkManifestPath, setAttributesNoFollow } from './safe-paths.js';
+import { DestinationDirs } from './destination-dirs.js';
+import { checkManifestPath, setAttributesNoFollow } from './safe-paths.js';
 import { type PathSelector, everything } from './select.js';
 import { syncFileSystem } from './sync-fs.js';
 import { tempNameFor } from './temp-names.js';
@@ -89,17 +90,24 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   const xattrs = new XattrRestore(report);
   try {
     for await (const entry of entries(['dir', 'file'])) {
-      const abs = dirs.resolve(entry.path);
-      if (entry.type === 'dir') await dirs.ensure(entry.path);
+      if (entry.type === 'dir') dirs.ensure(entry.path);
       if (entry.type !== 'file') continue;
-      await dirs.ensure(parentOf(entry.path));
-      if (links.defer(entry)) continue;
-      xattrs.note(entry);
-      const looks = req.force ? false : isComplete(abs, entry, mtimeMatch);
-      if (looks === true || (looks === 'shared' && await links.linksOnlyInGroup(entry, abs, dirs))) {
-        skipped++;
-        if (entry.hardlink !== undefined) links.trust(entry.path);
-      } else await restorer.add(entry, abs);
+      const place = dirs.hold(entry.path);
+      let queued = false;
+      try {
+        if (links.defer(entry)) continue;
+        xattrs.note(entry);
+        const looks = req.force ? false : isComplete(place.abs, entry, mtimeMatch);
+        if (looks === true || (looks === 'shared' && await links.linksOnlyInGroup(entry, place.abs, dirs))) {
+          skipped++;
+          if (entry.hardlink !== undefined) links.trust(entry.path);
+        } else {
+          queued = true;
+          await restorer.add(entry, place);
+        }
+      } finally {
+        if (!queued) place.release();
+      }
       report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
     }
     await restorer.finish();
@@ -107,6 +115,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   } catch (err) {
     await restorer.finish().catch(() => undefined);
     await restorer.cleanup();
+    dirs.close();
     throw withIndexHint(err, index);
   }
   let linked = 0;
@@ -119,8 +128,12 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
       else restorer.damaged.push({ path: entry.path, reason: `not linked: ${entry.hardlink} of its hard-link group was not restored` });
     }
   }
-  await restoreSymlinks(entries(['symlink']), dirs);
-  await restoreDirAttributes(entries(['dir']), dirs, xattrs);
+  try {
+    await restoreSymlinks(entries(['symlink']), dirs);
+    await restoreDirAttributes(entries(['dir']), dirs, xattrs);
+  } finally {
+    dirs.close();
+  }
   for (const p of restorer.xattrProblems) xattrs.problem(p.path, p.reason);
   xattrs.finish();
   if (sync === 'end' && restorer.done.files) await syncFileSystem(root);
@@ -196,19 +209,19 @@ function isComplete(abs: string, entry: FileEntry, mtimeMatch: MtimeMatch): bool
 
 async function restoreSymlinks(links: AsyncIterable<FileEntry>, dirs: DestinationDirs): Promise<void> {
   for await (const entry of links) {
-    const abs = dirs.resolve(entry.path);
-    await dirs.ensure(parentOf(entry.path));
-    if (currentTarget(abs) !== entry.target) {
-      const tmp = tempNameFor(abs);
-      try {
-        await fsp.symlink(fsPath(entry.target ?? ''), fsPath(tmp));
-        await fsp.rename(fsPath(tmp), fsPath(abs));
-      } catch (err) {
-        await fsp.rm(fsPath(tmp), { force: true });
-        throw ioError(displayName(abs), err);
+    await dirs.at(entry.path, async ({ abs, shown }) => {
+      if (currentTarget(abs) !== entry.target) {
+        const tmp = tempNameFor(abs);
+        try {
+          await fsp.symlink(fsPath(entry.target ?? ''), fsPath(tmp));
+          await fsp.rename(fsPath(tmp), fsPath(abs));
+        } catch (err) {
+          await fsp.rm(fsPath(tmp), { force: true });
+          throw ioError(displayName(shown), err);
+        }
       }
-    }
-    setLinkTimes(abs, entryMtimeNs(entry));
+      setLinkTimes(abs, entryMtimeNs(entry));
+    });
   }
 }
 
@@ -224,14 +237,10 @@ function currentTarget(abs: string): string | undefined {
 /** Never through a link: a directory replaced by one since it was made is refused (UNSAFE_PATH), not followed. */
 async function restoreDirAttributes(dirEntries: AsyncIterable<FileEntry>, dirs: DestinationDirs, xattrs: XattrRestore): Promise<void> {
   for await (const entry of dirEntries) {
-    const abs = dirs.resolve(entry.path);
-    xattrs.note(entry);
-    xattrs.setDir(abs, entry);
-    setAttributesNoFollow(abs, entry.path, 'dir', entry.mode, entryMtimeNs(entry));
+    await dirs.at(entry.path, (place) => {
+      xattrs.note(entry);
+      xattrs.setDir(place.abs, entry);
+      setAttributesNoFollow(place, entry.path, 'dir', entry.mode, entryMtimeNs(entry));
+    });
   }
-}
-
-function parentOf(rel: string): string {
-  const cut = rel.lastIndexOf('/');
-  return cut < 0 ? '' : rel.slice(0, cut);
 }

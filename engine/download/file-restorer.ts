@@ -17,11 +17,13 @@ import { isStorageError, readRangeInto, type Storage } from '../storage/storage.
 import { entryMtimeNs } from '../times.js';
 import { type FileEntry, keys } from '../vocab.js';
 import { coalesce, MAX_READ, type Piece, type RangeRead } from './fetch-plan.js';
+import type { Place } from './destination-dirs.js';
 import { tempNameFor } from './temp-names.js';
 import { isHoleChunk } from './zero-chunks.js';
 
 interface FileJob {
-  entry: FileEntry; abs: string; tmp: string; mtimeNs: bigint;
+  /** Where the file goes; its directory is held open until the job is done with (finished, dropped or cleaned up). */
+  entry: FileEntry; place: Place; tmp: string; mtimeNs: bigint;
   /** Some chunks are all zeros and left as holes: the file's size (its chunks' total) is set when it is finished. */
   holes?: number;
   /** Chunks not yet part of any read, and reads holding chunks of the file that have not finished. */
@@ -69,12 +71,15 @@ export class FileRestorer {
     this.buffers = new BufferPool(MAX_READ, MAX_READ * (opts.concurrency + 2));
   }
 
-  /** Queues `entry` for restore to `abs`. Fails with INTEGRITY when a chunk is in no index. */
-  async add(entry: FileEntry, abs: string): Promise<void> {
+  /**
+   * Queues `entry` for restore to `place`, which the restorer releases once it is done with the file (on every
+   * path: finished, damaged, failed, cleaned up). Fails with INTEGRITY when a chunk is in no index.
+   */
+  async add(entry: FileEntry, place: Place): Promise<void> {
     if (this.failure) throw this.failure;
     const chunks = entry.chunks ?? [];
     const mtimeNs = entryMtimeNs(entry);
-    const job: FileJob = { entry, abs, tmp: tempNameFor(abs), mtimeNs, unassigned: 0, inFlight: 0 };
+    const job: FileJob = { entry, place, tmp: tempNameFor(place.abs), mtimeNs, unassigned: 0, inFlight: 0 };
     this.unfinished.add(job);
     const pieces: Piece<Target>[] = [];
     let fileOffset = 0;
@@ -123,7 +128,16 @@ export class FileRestorer {
   /** Removes the temp file of every file not finished; the restorer is done with. */
   async cleanup(): Promise<void> {
     this.offInterrupt();
-    for (const job of this.unfinished) await fsp.rm(fsPath(job.tmp), { force: true });
+    for (const job of this.unfinished) {
+      await fsp.rm(fsPath(job.tmp), { force: true });
+      this.drop(job);
+    }
+  }
+
+  /** The restorer is done with `job`: its directory may be closed. */
+  private drop(job: FileJob): void {
+    this.unfinished.delete(job);
+    job.place.release();
   }
 
   private async dispatch(): Promise<void> {
@@ -170,7 +184,7 @@ export class FileRestorer {
     for (const { piece, damage } of outcome.damaged) this.damage(pieces[piece]!, damage);
     if (outcome.failure) {
       const err = Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code });
-      throw ioError(displayName(jobs[outcome.failure.file]?.abs ?? task.pack), err);
+      throw ioError(displayName(jobs[outcome.failure.file]?.place.shown ?? task.pack), err);
     }
   }
 
@@ -222,7 +236,7 @@ export class FileRestorer {
   }
 
   private finished(job: FileJob): void {
-    this.unfinished.delete(job);
+    this.drop(job);
     this.done.files++;
   }
 
@@ -254,14 +268,14 @@ export class FileRestorer {
   private async finalize(job: FileJob): Promise<void> {
     if (!job.damaged) return this.runWrites({ buffer: new ArrayBuffer(0), length: 0, pieces: [], files: [this.finishing(job)], pack: '' }, [job], []);
     await fsp.rm(fsPath(job.tmp), { force: true });
-    this.unfinished.delete(job);
+    this.drop(job);
   }
 
   private finishing(job: FileJob): WriteFile {
     return {
       tmp: job.tmp,
       finish: {
-        abs: job.abs, mode: job.entry.mode, mtimeNs: job.mtimeNs, fsync: this.opts.sync === 'file',
+        abs: job.place.abs, mode: job.entry.mode, mtimeNs: job.mtimeNs, fsync: this.opts.sync === 'file',
         ...(job.holes !== undefined ? { sparseSize: job.holes } : {}),
         ...(job.entry.xattrs ? { xattrs: job.entry.xattrs } : {}),
       },

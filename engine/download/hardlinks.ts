@@ -10,7 +10,7 @@ import { promises as fsp, lstatSync } from 'node:fs';
 import { fsPath } from '../fs-path.js';
 import type { FileEntry } from '../vocab.js';
 import { tempNameFor } from './temp-names.js';
-import type { DestinationDirs } from './safe-paths.js';
+import type { DestinationDirs } from './destination-dirs.js';
 
 export class LinkGroups {
   /** Group id → the manifest path of the member restored as a file. */
@@ -49,8 +49,7 @@ export class LinkGroups {
     if (!st?.isFile() || st.nlink > members.length) return false;
     let sharing = 0;
     for (const member of members) {
-      await dirs.ensure(parentOf(member));
-      const other = lstatSync(fsPath(dirs.resolve(member)), { throwIfNoEntry: false });
+      const other = await dirs.at(member, ({ abs: path }) => lstatSync(fsPath(path), { throwIfNoEntry: false }));
       if (other?.isFile() && other.ino === st.ino && other.dev === st.dev) sharing++;
     }
     return sharing === st.nlink;
@@ -87,29 +86,29 @@ export class LinkGroups {
    */
   async link(entry: FileEntry, dirs: DestinationDirs): Promise<'linked' | 'present' | 'missing'> {
     const firstPath = this.first.get(entry.hardlink!)!;
-    const target = dirs.resolve(firstPath);
-    const abs = dirs.resolve(entry.path);
-    await dirs.ensure(parentOf(firstPath));
-    await dirs.ensure(parentOf(entry.path));
+    const target = dirs.hold(firstPath);
+    try {
+      return await dirs.at(entry.path, ({ abs }) => this.linkTo(entry, firstPath, fsPath(target.abs), abs));
+    } finally {
+      target.release();
+    }
+  }
+
+  private async linkTo(entry: FileEntry, firstPath: string, target: string | Buffer, abs: string): Promise<'linked' | 'present' | 'missing'> {
     const st = await fsp.lstat(target).catch(() => undefined);
     if (!st?.isFile() || !this.trusted.has(firstPath)) return 'missing';
     // Learnt only when a rerun found a group complete; a file this run wrote has no link but the group's.
     if (this.members && st.nlink > (this.members.get(entry.hardlink!)?.length ?? 1)) return 'missing';
-    const current = await fsp.lstat(abs).catch(() => undefined);
+    const current = await fsp.lstat(fsPath(abs)).catch(() => undefined);
     if (current?.isFile() && current.ino === st.ino && current.dev === st.dev) return 'present';
-    const tmp = tempNameFor(abs);
+    const tmp = fsPath(tempNameFor(abs));
     await fsp.link(target, tmp);
     try {
-      await fsp.rename(tmp, abs);
+      await fsp.rename(tmp, fsPath(abs));
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       throw err;
     }
     return 'linked';
   }
-}
-
-function parentOf(rel: string): string {
-  const cut = rel.lastIndexOf('/');
-  return cut < 0 ? '' : rel.slice(0, cut);
 }

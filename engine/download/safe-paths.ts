@@ -1,16 +1,12 @@
 /**
- * Keeps every write inside the destination: manifest paths are checked before use, parent directories are
- * created one component at a time, refusing any component that is a symlink (never write through a link), and
- * modes and times are set through file descriptors opened without following links.
+ * Keeps every write inside the destination: manifest paths are checked before use (directories are held open by
+ * destination-dirs.ts), and modes and times are set through file descriptors opened without following links.
  */
 import {
   chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, type Stats, utimesSync,
 } from 'node:fs';
-import path from 'node:path';
 import { DatamoverError, errnoCode, ioError } from '../errors.js';
 import { displayName, fsPath, isCanonicalName } from '../fs-path.js';
-import { makeRealDir } from '../real-dir.js';
-import { removeStaleTemps } from './temp-names.js';
 import { setFdTimes, utimeArg } from '../../workers/set-times.js';
 
 /**
@@ -25,44 +21,6 @@ export function checkManifestPath(rel: string): string {
   return rel;
 }
 
-export class DestinationDirs {
-  private readonly verified = new Set<string>();
-
-  /** With `cleanTemps`, each existing directory is rid of stale temp names when first used (the root included). */
-  constructor(readonly root: string, private readonly cleanTemps = false) {}
-
-  /** Absolute path of manifest path `rel` under the root. */
-  resolve(rel: string): string {
-    return path.join(this.root, ...checkManifestPath(rel).split('/'));
-  }
-
-  /** Makes sure every directory of `relDir` exists as a real directory (not a link). '' is the root. */
-  async ensure(relDir: string): Promise<void> {
-    if (this.verified.has(relDir)) return;
-    if (!this.verified.has('')) {
-      if (this.cleanTemps) removeStaleTemps(this.root);
-      this.verified.add('');
-    }
-    if (!relDir) return;
-    const parts = checkManifestPath(relDir).split('/');
-    let current = this.root;
-    for (let i = 0; i < parts.length; i++) {
-      const rel = parts.slice(0, i + 1).join('/');
-      current = path.join(current, parts[i]);
-      if (this.verified.has(rel)) continue;
-      if (await ensureRealDir(current, rel) && this.cleanTemps) removeStaleTemps(current);
-      this.verified.add(rel);
-    }
-  }
-}
-
-/** Creates directory `abs` or checks that it is a real one; returns whether it existed already. */
-async function ensureRealDir(abs: string, rel: string): Promise<boolean> {
-  const state = await makeRealDir(fsPath(abs));
-  if (state === 'made' || state === 'existed') return state === 'existed';
-  throw new DatamoverError('UNSAFE_PATH', `${displayName(rel)} in the destination is ${state}; refusing to write through it`);
-}
-
 /**
  * Sets the mode and mtime of the file or directory at `abs` (manifest path `rel`) without following a link:
  * through a descriptor opened with O_NOFOLLOW (O_DIRECTORY too for a directory), after an lstat says the entry
@@ -71,7 +29,7 @@ async function ensureRealDir(abs: string, rel: string): Promise<boolean> {
  * pass it (e.g. the recorded size, no link outside the destination): else nothing is changed and false returned.
  */
 export function setAttributesNoFollow(
-  abs: string, rel: string, type: 'file' | 'dir', mode: number, mtimeNs: bigint, accept?: (st: Stats) => boolean,
+  { abs, shown }: { abs: string; shown: string }, rel: string, type: 'file' | 'dir', mode: number, mtimeNs: bigint, accept?: (st: Stats) => boolean,
 ): boolean {
   const p = fsPath(abs);
   const refuse = (what: string) => new DatamoverError('UNSAFE_PATH',
@@ -80,11 +38,11 @@ export function setAttributesNoFollow(
   try {
     before = lstatSync(p);
   } catch (err) {
-    throw ioError(displayName(abs), err);
+    throw ioError(displayName(shown), err);
   }
   if (before.isSymbolicLink()) throw refuse('a symlink');
   if (type === 'dir' ? !before.isDirectory() : !before.isFile()) throw refuse('of another type');
-  const handle = openNoFollow(p, type, abs, refuse);
+  const handle = openNoFollow(p, type, shown, refuse);
   try {
     const st = fstatSync(handle.fd);
     if (st.ino !== before.ino || st.dev !== before.dev) throw refuse('an entry that was replaced while being changed');
@@ -98,7 +56,7 @@ export function setAttributesNoFollow(
     }
     return true;
   } catch (err) {
-    throw err instanceof DatamoverError ? err : ioError(displayName(abs), err);
+    throw err instanceof DatamoverError ? err : ioError(displayName(shown), err);
   } finally {
     closeSync(handle.fd);
   }
@@ -111,7 +69,7 @@ const O_PATH = 0o10000000;
  * Opens `p` without following a link. An entry we may not read (mode 0 and not root) is opened with O_PATH
  * instead, and changed through /proc/self/fd, which names that inode and no path (Linux only).
  */
-function openNoFollow(p: string | Buffer, type: 'file' | 'dir', abs: string, refuse: (what: string) => Error): { fd: number; proc?: string } {
+function openNoFollow(p: string | Buffer, type: 'file' | 'dir', shown: string, refuse: (what: string) => Error): { fd: number; proc?: string } {
   const kind = type === 'dir' ? constants.O_DIRECTORY : 0;
   try {
     return { fd: openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | kind) };
@@ -119,12 +77,12 @@ function openNoFollow(p: string | Buffer, type: 'file' | 'dir', abs: string, ref
     const code = errnoCode(err);
     if (code === 'ELOOP') throw refuse('a symlink');
     if (code === 'ENOTDIR') throw refuse('of another type');
-    if (code !== 'EACCES' || process.platform !== 'linux') throw ioError(displayName(abs), err);
+    if (code !== 'EACCES' || process.platform !== 'linux') throw ioError(displayName(shown), err);
   }
   try {
     const fd = openSync(p, O_PATH | constants.O_NOFOLLOW | kind);
     return { fd, proc: `/proc/self/fd/${fd}` };
   } catch (err) {
-    throw ioError(displayName(abs), err);
+    throw ioError(displayName(shown), err);
   }
 }

@@ -23,7 +23,8 @@ import { type DownloadResult, restoreBundle } from './download.js';
 import type { SyncMode } from './file-restorer.js';
 import { fsPath, nameFromBytes } from '../fs-path.js';
 import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
-import { DestinationDirs, setAttributesNoFollow } from './safe-paths.js';
+import { DestinationDirs, parentOf } from './destination-dirs.js';
+import { setAttributesNoFollow } from './safe-paths.js';
 import { pathSetSelector } from './select.js';
 
 export interface UpdateRequest {
@@ -63,6 +64,18 @@ export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
   await fsp.mkdir(req.dest, { recursive: true });
   const root = await fsp.realpath(req.dest);
   const dirs = new DestinationDirs(root);
+  try {
+    return await updateIn(dirs, root, req, from, to, { removed, fetch, attributes });
+  } finally {
+    dirs.close();
+  }
+}
+
+/** The steps of an update after the diff, with the destination's directories held in `dirs`. */
+async function updateIn(
+  dirs: DestinationDirs, root: string, req: UpdateRequest, from: BundleDescriptor, to: BundleDescriptor,
+  { removed, fetch, attributes }: { removed: FileEntry[]; fetch: Set<string>; attributes: FileEntry[] },
+): Promise<UpdateResult> {
   const groups = await linkGroupMembers(req.storage, to);
   // Files first, before the fetch: one that is not the file A recorded (an edit, a link outside) is rewritten.
   let attributesFixed = 0;
@@ -122,13 +135,14 @@ async function removeEntries(entries: FileEntry[], dirs: DestinationDirs, mtimeM
   entries.sort((a, b) => b.path.split('/').length - a.path.split('/').length);
   const kept: { path: string; reason: string }[] = [];
   for (const entry of entries) {
-    const abs = fsPath(dirs.resolve(entry.path));
     // Parents must be real directories: never remove through a link that leads out of the destination.
-    await dirs.ensure(parentOf(entry.path));
-    const reason = entry.type === 'dir' ? await removeEmptyDir(abs) : removableEntry(abs, entry, mtimeMatch);
-    if (reason === undefined) {
-      if (entry.type !== 'dir') await fsp.rm(abs, { force: true }); // rm removes a link itself, never its target
-    } else if (reason) kept.push({ path: entry.path, reason });
+    const reason = await dirs.at(entry.path, async (place) => {
+      const abs = fsPath(place.abs);
+      const why = entry.type === 'dir' ? await removeEmptyDir(abs) : removableEntry(abs, entry, mtimeMatch);
+      if (why === undefined && entry.type !== 'dir') await fsp.rm(abs, { force: true }); // rm removes a link itself, never its target
+      return why;
+    });
+    if (reason) kept.push({ path: entry.path, reason });
   }
   return kept;
 }
@@ -170,36 +184,36 @@ function removableEntry(abs: string | Buffer, entry: FileEntry, mtimeMatch: Mtim
  * its group in the destination that share its inode: else false, nothing changed, and the caller rewrites it.
  */
 async function fixAttributes(entry: FileEntry, dirs: DestinationDirs, groups: Map<string, string[]>): Promise<boolean> {
-  const abs = dirs.resolve(entry.path);
-  await dirs.ensure(parentOf(entry.path));
-  if (entry.type === 'symlink') {
-    setLinkTimes(abs, entryMtimeNs(entry));
-    return true;
-  }
-  if (entry.type === 'dir') return setAttributesNoFollow(abs, entry.path, 'dir', entry.mode, entryMtimeNs(entry));
-  try {
-    lstatSync(fsPath(abs));
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false; // gone: fetched again
-    throw err;
-  }
-  const members = entry.hardlink === undefined ? [] : groups.get(entry.hardlink) ?? [];
-  for (const member of members) await dirs.ensure(parentOf(member)); // counted below through real directories only
-  return setAttributesNoFollow(abs, entry.path, 'file', entry.mode, entryMtimeNs(entry),
-    (st) => st.size === entry.size && (st.nlink === 1 || sharing(st, members, dirs) === st.nlink));
+  return dirs.at(entry.path, (place) => {
+    if (entry.type === 'symlink') {
+      setLinkTimes(place.abs, entryMtimeNs(entry));
+      return true;
+    }
+    if (entry.type === 'dir') return setAttributesNoFollow(place, entry.path, 'dir', entry.mode, entryMtimeNs(entry));
+    try {
+      lstatSync(fsPath(place.abs));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return false; // gone: fetched again
+      throw err;
+    }
+    const members = entry.hardlink === undefined ? [] : groups.get(entry.hardlink) ?? [];
+    for (const member of members) dirs.ensure(parentOf(member)); // counted below through real directories only
+    return setAttributesNoFollow(place, entry.path, 'file', entry.mode, entryMtimeNs(entry),
+      (st) => st.size === entry.size && (st.nlink === 1 || sharing(st, members, dirs) === st.nlink));
+  });
 }
 
 /** How many of `members` name the inode `st` in the destination: all its links when the group is whole there. */
 function sharing(st: Stats, members: string[], dirs: DestinationDirs): number {
   let n = 0;
   for (const member of members) {
-    const other = lstatSync(fsPath(dirs.resolve(member)), { throwIfNoEntry: false });
-    if (other?.isFile() && other.ino === st.ino && other.dev === st.dev) n++;
+    const place = dirs.hold(member);
+    try {
+      const other = lstatSync(fsPath(place.abs), { throwIfNoEntry: false });
+      if (other?.isFile() && other.ino === st.ino && other.dev === st.dev) n++;
+    } finally {
+      place.release();
+    }
   }
   return n;
-}
-
-function parentOf(rel: string): string {
-  const cut = rel.lastIndexOf('/');
-  return cut < 0 ? '' : rel.slice(0, cut);
 }
