@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { downloadBundle } from '../engine/download/download.js';
 import { CHUNKERS, openFormat } from '../engine/meta/format.js';
 import { createRepo } from '../engine/meta/repos.js';
-import { uploadBundle } from '../engine/pipeline/upload.js';
+import { uploadBundle } from '../engine/upload/upload.js';
 import { LocalStorage } from '../engine/storage/local.js';
 import type { ChunkerSpec } from '../engine/vocab.js';
 import { cdcCuts } from '../workers/fastcdc.js';

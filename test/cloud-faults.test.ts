@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { uploadBundle } from '../engine/pipeline/upload.js';
+import { uploadBundle } from '../engine/upload/upload.js';
 import { RetryingStorage } from '../engine/storage/retry.js';
 import type { S3Storage } from '../engine/storage/s3.js';
 import { type Storage, StorageError, isStorageError, readAll } from '../engine/storage/storage.js';

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { fsck } from '../engine/check/fsck.js';
 import { listBundles } from '../engine/meta/bundles.js';
 import { listWal } from '../engine/meta/wal.js';
-import { uploadBundle } from '../engine/pipeline/upload.js';
+import { uploadBundle } from '../engine/upload/upload.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import { type Body, type PutOptions, StorageError } from '../engine/storage/storage.js';
 import { cli, seededBytes, summaryOf, tempDir, who, withRepo, writeFile } from './helpers.js';

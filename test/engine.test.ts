@@ -4,7 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { downloadBundle } from '../engine/download/download.js';
-import { uploadBundle } from '../engine/pipeline/upload.js';
+import { uploadBundle } from '../engine/upload/upload.js';
 import { LocalStorage } from '../engine/storage/local.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import type { Storage } from '../engine/storage/storage.js';

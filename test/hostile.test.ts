@@ -12,7 +12,7 @@ import { downloadBundle } from '../engine/download/download.js';
 import { isDatamoverError } from '../engine/errors.js';
 import { newId } from '../engine/meta/ids.js';
 import { gzipLines, putJson } from '../engine/meta/objects.js';
-import { uploadBundle } from '../engine/pipeline/upload.js';
+import { uploadBundle } from '../engine/upload/upload.js';
 import { LocalStorage } from '../engine/storage/local.js';
 import { type BundleDescriptor, type FileEntry, keys } from '../engine/vocab.js';
 import { cli, tempDir, writeFile, who, withRepo } from './helpers.js';

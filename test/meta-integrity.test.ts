@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gzipLines } from '../engine/meta/objects.js';
-import { uploadBundle } from '../engine/pipeline/upload.js';
+import { uploadBundle } from '../engine/upload/upload.js';
 import { LocalStorage } from '../engine/storage/local.js';
 import type { BundleDescriptor, FileEntry } from '../engine/vocab.js';
 import { asNobody, cliPath, describeTree, listFiles, tempDir, who, withRepo, writeFile } from './helpers.js';

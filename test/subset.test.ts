@@ -12,7 +12,7 @@ import { globSelector } from '../engine/download/select.js';
 import { updateBundle } from '../engine/download/update.js';
 import { loadBlobIndex } from '../engine/meta/blob-index.js';
 import { readPage } from '../engine/meta/manifest.js';
-import { uploadBundle } from '../engine/pipeline/upload.js';
+import { uploadBundle } from '../engine/upload/upload.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import type { ByteRange } from '../engine/storage/storage.js';
 import { describeTree, seededBytes, tempDir, writeFile, who, withRepo } from './helpers.js';

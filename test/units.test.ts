@@ -8,6 +8,7 @@ import { CompactBlobIndex } from '../engine/meta/compact-index.js';
 import { coalesce } from '../engine/download/fetch-plan.js';
 import { planJobs } from '../engine/plan/jobs.js';
 import type { ScanEntry } from '../engine/scan/walk.js';
+import { TaskGroup } from '../engine/runtime/task-group.js';
 import { comparePaths } from '../engine/vocab.js';
 import { hashRanges } from '../workers/hash-ranges.js';
 import { seededBytes, tempDir } from './helpers.js';
@@ -136,6 +137,41 @@ t('CompactBlobIndex agrees with a Map over 50,000 entries through growth; first 
   index.set('zz'.repeat(32), { pack: 'p', offset: 0, length: 1 });
   assert.is(index.size, 50_000, 'a malformed hash is not recorded');
   assert.is(index.has('not-a-hash'), false);
+});
+
+t('TaskGroup: at most `limit` run; the first failure stops new work and is thrown once every task settled', async () => {
+  const group = new TaskGroup(3);
+  let running = 0;
+  let peak = 0;
+  let finished = 0;
+  const task = (ms: number, fail?: string) => async () => {
+    peak = Math.max(peak, ++running);
+    await new Promise((r) => setTimeout(r, ms));
+    running--;
+    finished++;
+    if (fail) throw new Error(fail);
+  };
+  for (let i = 0; i < 6; i++) await group.start(task(5));
+  await group.settle();
+  assert.is(peak, 3);
+  assert.is(finished, 6);
+  await group.start(task(1, 'first'));
+  await group.start(task(30, 'second'));
+  await new Promise((r) => setTimeout(r, 10));
+  try {
+    await group.start(task(1));
+    assert.unreachable('started after a failure');
+  } catch (err) {
+    assert.is((err as Error).message, 'first');
+  }
+  try {
+    await group.settle();
+    assert.unreachable();
+  } catch (err) {
+    assert.is((err as Error).message, 'first');
+  }
+  assert.is(running, 0, 'settle returns only once the slow task is done too');
+  assert.is(finished, 8);
 });
 
 t.run();

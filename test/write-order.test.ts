@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gunzipSync } from 'node:zlib';
-import { uploadBundle } from '../engine/pipeline/upload.js';
+import { uploadBundle } from '../engine/upload/upload.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import { type Body, type MultipartUpload, type PutOptions, readAll } from '../engine/storage/storage.js';
 import type { FileEntry, IndexEntry } from '../engine/vocab.js';

@@ -11,7 +11,7 @@ import { checkBundleRef, getBundle, resolveBundle, scanBundles } from '../../eng
 import { openFormat } from '../../engine/meta/format.js';
 import { readEntries } from '../../engine/meta/manifest.js';
 import { logRead } from '../../engine/meta/readlog.js';
-import { uploadBundle } from '../../engine/pipeline/upload.js';
+import { uploadBundle } from '../../engine/upload/upload.js';
 import type { BundleDescriptor } from '../../engine/vocab.js';
 import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { usageError } from '../../engine/errors.js';
 import { type ShardSpec, commitSession, MAX_SHARDS, parseShard, startSession } from '../../engine/meta/sessions.js';
-import { uploadShard } from '../../engine/pipeline/upload.js';
+import { uploadShard } from '../../engine/upload/upload.js';
 import type { CommandContext } from '../context.js';
 import { boundedInt } from '../context.js';
 import { EXIT } from '../exit-codes.js';

@@ -4,7 +4,7 @@
  * they move (a GET's bytes are those its stream delivered), so a row's MB/s is what the store really served.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { forEachLimited } from '../concurrency.js';
+import { forEachLimited } from '../runtime/concurrency.js';
 import { newId } from '../meta/ids.js';
 import type { Storage } from '../storage/storage.js';
 

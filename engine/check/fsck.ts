@@ -18,6 +18,7 @@ import { isDatamoverError } from '../errors.js';
 import { listPacks } from '../meta/adopt-packs.js';
 import { LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { openFormat } from '../meta/format.js';
+import { forEachLimited } from '../runtime/concurrency.js';
 import { readTrailer } from '../meta/pack-trailer.js';
 import type { Storage } from '../storage/storage.js';
 import { checkRepos, checkSessions } from './fsck-meta.js';
@@ -127,16 +128,11 @@ async function readBack(run: FsckRun, concurrency: number): Promise<void> {
     const size = packSizes.get(location.pack);
     if (size !== undefined && location.offset + location.length <= size) pieces.push({ hash, location, target: user });
   }
-  const reads = coalesce(pieces);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < reads.length; i = next++) {
-      for (const checked of await readPieces(storage, reads[i]!)) {
-        result.blobsChecked++;
-        const { hash, target } = checked.piece;
-        if (checked.damage !== undefined) run.problem(target, `chunk ${hash.slice(0, 12)} ${checked.damage}`);
-      }
+  await forEachLimited(coalesce(pieces), concurrency, async (read) => {
+    for (const checked of await readPieces(storage, read)) {
+      result.blobsChecked++;
+      const { hash, target } = checked.piece;
+      if (checked.damage !== undefined) run.problem(target, `chunk ${hash.slice(0, 12)} ${checked.damage}`);
     }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  });
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { integrityError } from '../errors.js';
 import { type CopyAction, type Reporter, silentReporter } from '../events.js';
-import { forEachLimited } from '../concurrency.js';
+import { forEachLimited } from '../runtime/concurrency.js';
 import { type ListEntry, type Storage, readAll } from '../storage/storage.js';
 
 export interface CopyRequest {

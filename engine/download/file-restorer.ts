@@ -11,8 +11,9 @@ import type { WriteFile, WriteOutcome, WritePiece, WriteTask } from '../../worke
 import { DatamoverError, integrityError, ioError } from '../errors.js';
 import { displayName, fsPath } from '../fs-path.js';
 import { onInterrupt } from '../interrupt.js';
-import { BufferPool } from '../pipeline/buffer-pool.js';
-import { WorkerStage } from '../pipeline/worker-stage.js';
+import { BufferPool } from '../runtime/buffer-pool.js';
+import { TaskGroup } from '../runtime/task-group.js';
+import { WorkerStage } from '../runtime/worker-stage.js';
 import { isStorageError, readRangeInto, type Storage } from '../storage/storage.js';
 import { entryMtimeNs } from '../times.js';
 import { type FileEntry, keys } from '../vocab.js';
@@ -48,8 +49,9 @@ export class FileRestorer {
   readonly xattrProblems: { path: string; reason: string }[] = [];
   private batch: Piece<Target>[] = [];
   private batchBytes = 0;
-  private readonly running = new Set<Promise<void>>();
-  private readonly finalizing = new Set<Promise<void>>();
+  /** Reads with their writes in flight, and files being finished on their own; a failure of either is the restore's. */
+  private readonly reads: TaskGroup;
+  private readonly finalizing = new TaskGroup(FINALIZING_LIMIT, (err) => { this.failure ??= err; });
   private readonly unfinished = new Set<FileJob>();
   private readonly writers = new WorkerStage<WriteTask, WriteOutcome>(new URL('../../workers/write-worker.js', import.meta.url).href);
   /** Reused read buffers (fresh memory is expensive, and buffers moved to a worker are freed late there). */
@@ -69,6 +71,7 @@ export class FileRestorer {
     private readonly opts: { concurrency: number; batchBytes: number; keepGoing?: boolean; sync: SyncMode },
   ) {
     this.buffers = new BufferPool(MAX_READ, MAX_READ * (opts.concurrency + 2));
+    this.reads = new TaskGroup(opts.concurrency, (err) => { this.failure ??= err; });
   }
 
   /**
@@ -113,8 +116,8 @@ export class FileRestorer {
   async finish(): Promise<void> {
     try {
       await this.dispatch();
-      await Promise.allSettled([...this.running]);
-      await Promise.allSettled([...this.finalizing]);
+      await this.reads.idle();
+      await this.finalizing.idle();
       if (this.failure) {
         await this.cleanup();
         throw this.failure;
@@ -145,11 +148,8 @@ export class FileRestorer {
     const pieces = this.batch;
     this.batch = [];
     this.batchBytes = 0;
-    while (this.running.size >= this.opts.concurrency) await Promise.race(this.running);
     if (this.failure) throw this.failure;
-    const run = this.restoreBatch(pieces).catch((err) => { this.failure ??= err; });
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    await this.reads.start(() => this.restoreBatch(pieces));
   }
 
   private async restoreBatch(pieces: Piece<Target>[]): Promise<void> {
@@ -252,12 +252,9 @@ export class FileRestorer {
     this.damaged.push({ path: job.entry.path, reason });
   }
 
-  /** Starts finalizing `job` and returns once fewer than FINALIZING_LIMIT are in flight. */
+  /** Starts finalizing `job` once fewer than FINALIZING_LIMIT are in flight. */
   private async finalizeSoon(job: FileJob): Promise<void> {
-    const done = this.finalize(job).catch((err) => { this.failure ??= err; });
-    this.finalizing.add(done);
-    void done.finally(() => this.finalizing.delete(done));
-    while (this.finalizing.size >= FINALIZING_LIMIT) await Promise.race(this.finalizing);
+    await this.finalizing.start(() => this.finalize(job));
     if (this.failure) throw this.failure;
   }
 

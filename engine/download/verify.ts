@@ -14,6 +14,7 @@ import type { Storage } from '../storage/storage.js';
 import type { BlobLocation, Contributor } from '../vocab.js';
 import { type Piece, coalesce } from './fetch-plan.js';
 import { readPieces } from './read-pieces.js';
+import { TaskGroup } from '../runtime/task-group.js';
 
 export interface VerifyRequest { storage: Storage; repo: string; ref: BundleRef; contributor: Contributor; concurrency?: number; reporter?: Reporter }
 export interface VerifyResult { bundle: string; files: number; chunks: number; bytes: number }
@@ -34,31 +35,31 @@ export async function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
   const result: VerifyResult = { bundle: bundle.id, files: 0, chunks: 0, bytes: 0 };
   let batch: Piece<null>[] = [];
   let batchBytes = 0;
-  const running = new Set<Promise<void>>();
+  const checks = new TaskGroup(req.concurrency ?? 4);
   const flush = async () => {
     const pieces = batch;
     batch = [];
     batchBytes = 0;
-    while (running.size >= (req.concurrency ?? 4)) await Promise.race(running);
-    const run = checkPieces(req.storage, pieces, bad, result);
-    running.add(run);
-    void run.finally(() => running.delete(run));
+    await checks.start(() => checkPieces(req.storage, pieces, bad, result));
   };
-  for await (const entry of readEntries(req.storage, bundle.pages)) {
-    if (entry.type !== 'file') continue;
-    result.files++;
-    for (const [hash, length] of entry.chunks ?? []) {
-      if (seen.has(hash)) continue;
-      seen.add(hash);
-      const location: BlobLocation | undefined = index.get(hash);
-      if (!location) { bad.set(hash, 'is missing from every index'); continue; }
-      batch.push({ hash, location, target: null });
-      batchBytes += length;
-      if (batchBytes >= BATCH_BYTES) await flush();
+  try {
+    for await (const entry of readEntries(req.storage, bundle.pages)) {
+      if (entry.type !== 'file') continue;
+      result.files++;
+      for (const [hash, length] of entry.chunks ?? []) {
+        if (seen.has(hash)) continue;
+        seen.add(hash);
+        const location: BlobLocation | undefined = index.get(hash);
+        if (!location) { bad.set(hash, 'is missing from every index'); continue; }
+        batch.push({ hash, location, target: null });
+        batchBytes += length;
+        if (batchBytes >= BATCH_BYTES) await flush();
+      }
     }
+    await flush();
+  } finally {
+    await checks.settle();
   }
-  await flush();
-  await Promise.all(running);
   await logRead(req.storage, {
     type: 'bundle.verify', repo: req.repo, bundle: bundle.id, contributor: req.contributor, files: result.files, bytes: result.bytes,
   }, req.reporter ?? silentReporter);

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Storage as GcsClient, type Bucket, type File } from '@google-cloud/storage';
 import { createCRC32 } from 'hash-wasm';
 import { CRC32C_POLYNOMIAL, crc32cOf, ResumableSession } from './gcs-resumable.js';
-import { forEachLimited } from '../concurrency.js';
+import { forEachLimited } from '../runtime/concurrency.js';
 import { parseBucketUrl } from './bucket-url.js';
 import { gcsCapabilities } from './capabilities.js';
 import { pageEntries } from './list-util.js';

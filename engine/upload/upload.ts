@@ -23,7 +23,7 @@ import type { Storage } from '../storage/storage.js';
 import {
   type BundleDescriptor, type BundleStats, type Contributor, type FormatRecord, type LabelRecord, type ManifestPage, keys,
 } from '../vocab.js';
-import { BufferPool } from './buffer-pool.js';
+import { BufferPool } from '../runtime/buffer-pool.js';
 import { HashStage } from './hash-stage.js';
 import { type SkippedFile, type Tuning, UploadSession, resolveTuning } from './upload-session.js';
 

@@ -16,7 +16,7 @@ import type { EntryItem, JobItem } from '../plan/jobs.js';
 import type { ScanEntry } from '../scan/walk.js';
 import type { Storage } from '../storage/storage.js';
 import type { ChunkRef, ChunkerSpec, FileEntry, IndexEntry } from '../vocab.js';
-import type { BufferPool } from './buffer-pool.js';
+import type { BufferPool } from '../runtime/buffer-pool.js';
 import type { HashStage } from './hash-stage.js';
 import { type DurablePack, type Lease, Packer } from './packer.js';
 

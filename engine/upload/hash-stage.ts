@@ -3,7 +3,7 @@
  * it back by transfer.
  */
 import type { HashOutcome, HashTask } from '../../workers/hash-ranges.js';
-import { WorkerStage, defaultWorkerCount } from './worker-stage.js';
+import { WorkerStage, defaultWorkerCount } from '../runtime/worker-stage.js';
 
 export class HashStage extends WorkerStage<HashTask, HashOutcome> {
   constructor(threads = defaultWorkerCount()) {
