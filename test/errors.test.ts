@@ -1,0 +1,64 @@
+/**
+ * One error model: every failure a user can meet is a DatamoverError with a `code`, storage failures included;
+ * the binary maps the code to its exit code and prints one line.
+ */
+import { mkdirSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { errorCodeOf, exitCodeFor } from '../cli/exit-codes.js';
+import { DatamoverError, isDatamoverError } from '../engine/errors.js';
+import { Packer } from '../engine/pipeline/packer.js';
+import { MemoryStorage } from '../engine/storage/memory.js';
+import { type Storage, StorageError, isStorageError } from '../engine/storage/storage.js';
+import { cli, summaryOf, tempDir } from './helpers.js';
+
+const t = suite('errors: one hierarchy, coded, one line through the binary');
+
+t('a StorageError is a DatamoverError with code STORAGE that keeps its kind and cause', () => {
+  const cause = new Error('socket hang up');
+  const err = new StorageError('retryable', 'gs://b get k: socket hang up', { cause });
+  assert.instance(err, DatamoverError);
+  assert.ok(isDatamoverError(err, 'STORAGE'));
+  assert.ok(isStorageError(err, 'retryable'));
+  assert.is(err.code, 'STORAGE');
+  assert.is(err.cause, cause);
+  assert.is(err.name, 'StorageError');
+  assert.is(exitCodeFor(err), 1);
+  assert.is(errorCodeOf(err), 'STORAGE');
+  // A DatamoverError that is not a storage failure is not mistaken for one.
+  assert.not.ok(isStorageError(new DatamoverError('STORAGE', 'x')));
+});
+
+t('binary: a storage failure exits 1 with one line and code STORAGE', () => {
+  const root = tempDir('err-store');
+  const store = path.join(root, 'store');
+  mkdirSync(path.join(root, 'elsewhere'));
+  mkdirSync(store);
+  symlinkSync('../elsewhere', path.join(store, '.tmp')); // the local store refuses to write through a link
+  const r = cli(['--store', store, '--json', 'repo', 'create', 'r']);
+  assert.is(r.code, 1, r.stderr);
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^datamover: error: .*refusing to write through it/);
+  assert.is(summaryOf(r.stdout).error.code, 'STORAGE');
+});
+
+t('a store answering an unconditional put with precondition-failed fails the pack with a STORAGE error', async () => {
+  // Only a misbehaving server does this (a 412 to a put without a condition); it must not surface as INTERNAL.
+  const inner = new MemoryStorage();
+  const refusing: Storage = Object.assign(Object.create(inner) as Storage, {
+    put: async () => ({ status: 'precondition-failed' as const }),
+  });
+  const err = await packOneSmallBlob(refusing).then(() => undefined, (e: unknown) => e);
+  assert.ok(isDatamoverError(err, 'STORAGE'), String(err));
+  assert.match(String((err as Error).message), /packs\/.* precondition-failed/);
+});
+
+t.run();
+
+/** One small blob through a packer: the pack closes before its first part, so it goes out as one put. */
+async function packOneSmallBlob(storage: Storage): Promise<void> {
+  const packer = new Packer(storage, { packSize: 1024, partSize: 512, partsInFlight: 1, maxHeldSlices: 8, minPartSize: 0 }, async () => undefined);
+  await packer.add('a'.repeat(64), Buffer.from('blob'), { retain() {}, release() {} });
+  await packer.flush();
+}
