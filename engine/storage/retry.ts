@@ -6,9 +6,10 @@
  */
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hasMethod, optionalMethods } from './optional.js';
 import {
   type Body, type ByteRange, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo, type PutOptions,
-  type PutResult, type Storage, StorageError, bodyParts, copyInto, isStorageError, readIfExists,
+  type PutResult, type Storage, StorageError, bodyParts, isStorageError, readIfExists,
 } from './storage.js';
 
 export interface RetryPolicy {
@@ -23,7 +24,17 @@ export interface RetryPolicy {
 export const defaultRetryPolicy: RetryPolicy = { attempts: 10, baseDelayMs: 100, maxDelayMs: 5_000, deadlineMs: 120_000 };
 
 export class RetryingStorage implements Storage {
-  constructor(readonly inner: Storage, private readonly policy: RetryPolicy = defaultRetryPolicy) {}
+  declare readonly readInto?: Storage['readInto'];
+  declare readonly abortStaleUploads?: Storage['abortStaleUploads'];
+
+  /** Has the optional methods `inner` has, each with retries. */
+  constructor(readonly inner: Storage, private readonly policy: RetryPolicy = defaultRetryPolicy) {
+    Object.assign(this, optionalMethods((name) => hasMethod(inner, name), {
+      readInto: (key, range, into) => this.retry(`get ${key}`, () => inner.readInto!(key, range, into)),
+      abortStaleUploads: (prefix, olderThanMs) =>
+        this.retry(`abort stale uploads under ${prefix}`, () => inner.abortStaleUploads!(prefix, olderThanMs)),
+    }));
+  }
 
   get url() { return this.inner.url; }
   get capabilities() { return this.inner.capabilities; }
@@ -45,13 +56,6 @@ export class RetryingStorage implements Storage {
   async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
     const first = await this.retry(`get ${key}`, () => this.inner.get(key, opts));
     return Readable.from(this.resumingBody(key, opts?.range, first), { objectMode: false });
-  }
-
-  /** Through the inner fast path with retries, else through the resuming `get`. */
-  async readInto(key: string, range: ByteRange, into: Uint8Array): Promise<number> {
-    const inner = this.inner;
-    if (inner.readInto) return this.retry(`get ${key}`, () => inner.readInto!(key, range, into));
-    return copyInto(await this.get(key, { range }), into, range.length);
   }
 
   /**
@@ -81,10 +85,6 @@ export class RetryingStorage implements Storage {
 
   delete(keys: readonly string[]): Promise<void> {
     return this.retry(`delete ${keys.length} keys`, () => this.inner.delete(keys));
-  }
-
-  async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
-    return this.retry(`abort stale uploads under ${prefix}`, async () => (await this.inner.abortStaleUploads?.(prefix, olderThanMs)) ?? []);
   }
 
   /**
