@@ -29,10 +29,11 @@ export interface OpenOptions {
  * `memory://` (process-local). Fails with USAGE for other schemes. The result retries transient failures.
  */
 export function openStorage(url: string, opts: OpenOptions = {}): Storage {
-  return new RetryingStorage(openBackend(url, opts), { ...defaultRetryPolicy, ...opts.retry });
+  const retry = { ...defaultRetryPolicy, ...opts.retry };
+  return new RetryingStorage(openBackend(url, opts, retry), retry);
 }
 
-function openBackend(url: string, opts: OpenOptions): Storage {
+function openBackend(url: string, opts: OpenOptions, retry: RetryPolicy): Storage {
   if (url.startsWith('file://')) return new LocalStorage(fileURLToPath(url));
   if (url === 'memory://') return new MemoryStorage();
   if (url.startsWith('s3://')) {
@@ -45,7 +46,7 @@ function openBackend(url: string, opts: OpenOptions): Storage {
   if (url.startsWith('gs://')) {
     const parsed = parseBucketUrl(url, 'gs');
     if (!parsed) throw usageError(`--store ${url}: expected gs://bucket[/prefix]`);
-    return new LazyStorage(parsed.url, gcsCapabilities, gcsOptional, async () => new (await import('./gcs.js')).GcsStorage(url));
+    return new LazyStorage(parsed.url, gcsCapabilities, gcsOptional, async () => new (await import('./gcs.js')).GcsStorage(url, { retry, idleTimeoutMs: opts.idleTimeoutMs }));
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
   if (scheme) throw usageError(`--store ${url}: the ${scheme}:// scheme is not supported (use a path, file://, s3:// or gs://)`);

@@ -134,25 +134,40 @@ export class RetryingStorage implements Storage {
     }
   }
 
-  private async retry<T>(op: string, fn: () => Promise<T>, onRetryable?: () => void): Promise<T> {
-    const deadline = Date.now() + this.policy.deadlineMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isStorageError(err, 'retryable')) throw err;
-        onRetryable?.();
-        await this.backoff(op, attempt, err, deadline);
-      }
-    }
+  private retry<T>(op: string, fn: () => Promise<T>, onRetryable?: () => void): Promise<T> {
+    return withRetries(this.policy, op, fn, onRetryable);
   }
 
-  /** Waits before retry `attempt + 1`; rethrows `err` when the attempts or the deadline are used up. */
-  private async backoff(op: string, attempt: number, err: StorageError, deadline: number): Promise<void> {
-    const { attempts, baseDelayMs, maxDelayMs } = this.policy;
-    const delay = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    if (attempt >= attempts || Date.now() + delay > deadline) throw err;
-    this.policy.onRetry?.(op, attempt, err);
-    await sleep(delay);
+  private backoff(op: string, attempt: number, err: StorageError, deadline: number): Promise<void> {
+    return backoff(this.policy, op, attempt, err, deadline);
   }
+}
+
+/**
+ * The shared retry loop (also of requests made outside this decorator, like a GCS resumable session's): runs
+ * `fn(attempt)` until it succeeds or fails with other than a retryable StorageError, waiting with backoff
+ * between attempts. Throws the last error once `policy.attempts` attempts are made or `policy.deadlineMs` passed.
+ */
+export async function withRetries<T>(
+  policy: RetryPolicy, op: string, fn: (attempt: number) => Promise<T>, onRetryable?: () => void,
+): Promise<T> {
+  const deadline = Date.now() + policy.deadlineMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (!isStorageError(err, 'retryable')) throw err;
+      onRetryable?.();
+      await backoff(policy, op, attempt, err, deadline);
+    }
+  }
+}
+
+/** Waits before retry `attempt + 1` (full jitter); rethrows `err` when the attempts or the deadline are used up. */
+async function backoff(policy: RetryPolicy, op: string, attempt: number, err: StorageError, deadline: number): Promise<void> {
+  const { attempts, baseDelayMs, maxDelayMs } = policy;
+  const delay = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+  if (attempt >= attempts || Date.now() + delay > deadline) throw err;
+  policy.onRetry?.(op, attempt, err);
+  await sleep(delay);
 }
