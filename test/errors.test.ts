@@ -2,16 +2,22 @@
  * One error model: every failure a user can meet is a DatamoverError with a `code`, storage failures included;
  * the binary maps the code to its exit code and prints one line.
  */
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { errorCodeOf, exitCodeFor } from '../cli/exit-codes.js';
 import { DatamoverError, isDatamoverError } from '../engine/errors.js';
+import { newId } from '../engine/meta/ids.js';
+import { gzipLines, putJson } from '../engine/meta/objects.js';
 import { Packer } from '../engine/pipeline/packer.js';
+import { uploadBundle } from '../engine/pipeline/upload.js';
+import { LocalStorage } from '../engine/storage/local.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import { type Storage, StorageError, isStorageError } from '../engine/storage/storage.js';
-import { cli, summaryOf, tempDir } from './helpers.js';
+import { type BundleDescriptor, type FileEntry, keys } from '../engine/vocab.js';
+import { cli, summaryOf, tempDir, who, withRepo, writeFile } from './helpers.js';
 
 const t = suite('errors: one hierarchy, coded, one line through the binary');
 
@@ -52,6 +58,29 @@ t('a store answering an unconditional put with precondition-failed fails the pac
   const err = await packOneSmallBlob(refusing).then(() => undefined, (e: unknown) => e);
   assert.ok(isDatamoverError(err, 'STORAGE'), String(err));
   assert.match(String((err as Error).message), /packs\/.* precondition-failed/);
+});
+
+t('binary: a crafted symlink target that stands for no bytes is refused as UNSAFE_PATH (exit 4, one line)', async () => {
+  const root = tempDir('err-target');
+  const storage = await withRepo(new LocalStorage(root));
+  const src = tempDir('err-target-src');
+  writeFile(src, 'p.txt', 'payload');
+  const real = (await uploadBundle({ storage, repo: 'r', source: src, contributor: who })).bundle;
+  // A lone high surrogate: no walk yields it (bytes that are not UTF-8 are U+DC80..U+DCFF), only a crafted manifest.
+  const link: FileEntry = { path: 'link', type: 'symlink', size: 0, mode: 0o777, mtime: 1_600_000_000_000, target: 'to\ud800' };
+  const id = newId();
+  const key = keys.manifestPage('r', id, 0);
+  const data = gzipLines([link]);
+  await storage.put(key, data);
+  const pages = [{ key, first: 'link', last: 'link', count: 1, sha256: createHash('sha256').update(data).digest('hex') }];
+  await putJson(storage, keys.bundle('r', id), { ...real, id, pages, files: 1 } satisfies BundleDescriptor);
+  const dest = path.join(tempDir('err-target-dest'), 'out');
+  const r = cli(['--store', root, '--json', 'bundle', 'download', dest, '--repo', 'r', '--bundle', id]);
+  assert.is(r.code, 4, r.stderr);
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /lone surrogate/);
+  assert.is(summaryOf(r.stdout).error.code, 'UNSAFE_PATH');
+  assert.not.ok(existsSync(path.join(dest, 'link')));
 });
 
 t.run();

@@ -165,6 +165,7 @@ export function sliceParts(parts: readonly Uint8Array[], from: number, to: numbe
   return out;
 }
 
+/** An unexpected answer, for `classify` (by its status): it never leaves the session unclassified. */
 function httpError(reply: Reply, op: string): Error & { code: number } {
   return Object.assign(new Error(`${op}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`), { code: reply.status });
 }
