@@ -20,8 +20,8 @@ export class LazyStorage implements Storage {
     private readonly load: () => Promise<Storage>,
   ) {
     Object.assign(this, optionalMethods((name) => optional.includes(name), {
-      readInto: async (key, range, into) => readRangeInto(await this.inner(), key, range, into),
-      abortStaleUploads: async (prefix, olderThanMs) => (await this.inner()).abortStaleUploads?.(prefix, olderThanMs) ?? [],
+      readInto: async (...args) => readRangeInto(await this.inner(), ...args),
+      abortStaleUploads: async (...args) => (await this.inner()).abortStaleUploads?.(...args) ?? [],
     }));
   }
 

@@ -29,10 +29,10 @@ export class RetryingStorage implements Storage {
 
   /** Has the optional methods `inner` has, each with retries. */
   constructor(readonly inner: Storage, private readonly policy: RetryPolicy = defaultRetryPolicy) {
+    // Arguments pass through whole (...args), so a parameter added to an optional method is never dropped here.
     Object.assign(this, optionalMethods((name) => hasMethod(inner, name), {
-      readInto: (key, range, into) => this.retry(`get ${key}`, () => inner.readInto!(key, range, into)),
-      abortStaleUploads: (prefix, olderThanMs) =>
-        this.retry(`abort stale uploads under ${prefix}`, () => inner.abortStaleUploads!(prefix, olderThanMs)),
+      readInto: (...args) => this.retry(`get ${args[0]}`, () => inner.readInto!(...args)),
+      abortStaleUploads: (...args) => this.retry(`abort stale uploads under ${args[0]}`, () => inner.abortStaleUploads!(...args)),
     }));
   }
 

@@ -28,8 +28,8 @@ export class RoutingStorage implements Storage {
     this.url = [meta.url, blobs !== meta && `blobs=${blobs.url}`, wal !== meta && `wal=${wal.url}`, readlog !== meta && `readlog=${readlog.url}`]
       .filter(Boolean).join(' ');
     Object.assign(this, optionalMethods((name) => Object.values(stores).some((s) => hasMethod(s, name)), {
-      readInto: (key, range, into) => readRangeInto(this.route(key), key, range, into),
-      abortStaleUploads: async (prefix, olderThanMs) => (await this.route(prefix).abortStaleUploads?.(prefix, olderThanMs)) ?? [],
+      readInto: (...args) => readRangeInto(this.route(args[0]), ...args),
+      abortStaleUploads: async (...args) => (await this.route(args[0]).abortStaleUploads?.(...args)) ?? [],
     }));
   }
 
