@@ -3,7 +3,8 @@
  * the binary maps the code to its exit code and prints one line.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,7 +18,7 @@ import { LocalStorage } from '../engine/storage/local.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import { type Storage, StorageError, isStorageError } from '../engine/storage/storage.js';
 import { type BundleDescriptor, type FileEntry, keys } from '../engine/vocab.js';
-import { cli, summaryOf, tempDir, who, withRepo, writeFile } from './helpers.js';
+import { asNobody, cli, runsIf, summaryOf, tempDir, who, withRepo, writeFile } from './helpers.js';
 
 const t = suite('errors: one hierarchy, coded, one line through the binary');
 
@@ -81,6 +82,26 @@ t('binary: a crafted symlink target that stands for no bytes is refused as UNSAF
   assert.match(r.stderr, /lone surrogate/);
   assert.is(summaryOf(r.stdout).error.code, 'UNSAFE_PATH');
   assert.not.ok(existsSync(path.join(dest, 'link')));
+});
+
+const isRoot = process.getuid?.() === 0;
+const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+const withUnprivilegedUser = runsIf(t, isRoot && !hasSetpriv ? 'running as root without setpriv to drop privileges' : undefined);
+
+withUnprivilegedUser('binary: a config file that cannot be written is an IO error naming it (exit 1, one line)', () => {
+  const home = tempDir('err-home');
+  const config = path.join(home, 'config.json');
+  writeFileSync(config, '{"contexts":{}}\n');
+  chmodSync(config, 0o644);
+  chmodSync(home, 0o555); // readable, not writable: the new config cannot be staged beside the old
+  const args = ['--json', 'context', 'create', 'x', '--store', path.join(home, 'store')];
+  const r = isRoot ? asNobody(args, { DATAMOVER_HOME: home }) : cli(args, { DATAMOVER_HOME: home });
+  chmodSync(home, 0o755);
+  assert.is(r.code, 1, r.stderr);
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /config\.json.*EACCES/);
+  assert.is(summaryOf(r.stdout).error.code, 'IO');
+  assert.is(readFileSync(config, 'utf8'), '{"contexts":{}}\n', 'the old config is kept');
 });
 
 t.run();
