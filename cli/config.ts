@@ -2,10 +2,10 @@
  * Contexts (named store configurations) in `$DATAMOVER_HOME/config.json`. A `default` context on the embedded
  * local store exists without any setup. Chosen by `--context`, then DATAMOVER_CONTEXT, then `context use`.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DatamoverError, errnoCode, usageError } from '../engine/errors.js';
+import { DatamoverError, errnoCode, ioError, usageError } from '../engine/errors.js';
 import { defaultStorePath } from '../engine/storage/open.js';
 import type { Role } from '../engine/storage/routing.js';
 
@@ -45,12 +45,17 @@ export function loadConfig(): ConfigFile {
   }
 }
 
-/** Writes the config atomically (temp file, then rename): a crash never leaves half a file. */
+/** Writes the config atomically (temp file, then rename): a crash never leaves half a file. IO naming it on failure. */
 export function saveConfig(config: ConfigFile): void {
-  mkdirSync(home(), { recursive: true });
   const tmp = `${configPath()}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, configPath());
+  try {
+    mkdirSync(home(), { recursive: true });
+    writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, configPath());
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw ioError(configPath(), err);
+  }
 }
 
 export function builtinDefault(): ContextConfig {

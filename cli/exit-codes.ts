@@ -1,6 +1,5 @@
 import { DatamoverError } from '../engine/errors.js';
 import { displayName } from '../engine/fs-path.js';
-import { StorageError } from '../engine/storage/storage.js';
 
 /** DESIGN §9: 0 ok, 1 failed, 2 bad usage, 3 partial, 4 integrity failure, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 3, integrity: 4, interrupted: 130 } as const;
@@ -18,7 +17,7 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export function errorCodeOf(err: unknown): string {
-  if (err instanceof DatamoverError || err instanceof StorageError) return err.code;
+  if (err instanceof DatamoverError) return err.code;
   return 'INTERNAL';
 }
 

@@ -99,7 +99,7 @@ function buildProgram(): Command {
     .option('--concurrency <n>', 'storage requests in flight')
     .option('--workers <n>', 'hashing worker threads')
     .option('--author <who>', 'contributor as "Name <email>" (env DATAMOVER_AUTHOR)')
-    .option('--timeout <duration>', 'cut a storage connection idle this long, also mid-transfer, and retry (S3; default 60s)')
+    .option('--timeout <duration>', 'cut a storage connection idle this long, also mid-transfer, and retry (S3, GCS uploads; default 60s)')
     .option('--retries <n>', 'retries of a failed storage request (default 9)')
     .option('--retry-deadline <duration>', 'give up retrying one storage request after this long (default 2m)')
     .exitOverride()

@@ -6,6 +6,7 @@
  * Every fs call on a path derived from a manifest or scan path goes through `fsPath`.
  */
 import { isUtf8 } from 'node:buffer';
+import { DatamoverError } from './errors.js';
 
 const ESCAPE_BASE = 0xdc00;
 
@@ -32,8 +33,8 @@ export function nameFromBytes(bytes: Uint8Array): string {
 }
 
 /**
- * The bytes of a name's string form. Fails with a TypeError on a lone surrogate that no escaped byte yields
- * (only a crafted string holds one; `checkManifestPath` refuses those first).
+ * The bytes of a name's string form. Fails with UNSAFE_PATH on a lone surrogate that no escaped byte yields: only
+ * a crafted manifest holds one (`checkManifestPath` refuses such paths first; a symlink target meets it here).
  */
 export function bytesOf(s: string): Buffer {
   if (wellFormed(s)) return Buffer.from(s, 'utf8');
@@ -49,7 +50,7 @@ export function bytesOf(s: string): Buffer {
       parts.push(Buffer.from(plain, 'utf8'), Buffer.of(c - ESCAPE_BASE));
       plain = '';
     } else if (c >= 0xd800 && c <= 0xdfff) {
-      throw new TypeError(`name ${JSON.stringify(s)} holds a lone surrogate U+${c.toString(16).toUpperCase()} that stands for no byte`);
+      throw new DatamoverError('UNSAFE_PATH', `name ${JSON.stringify(s)} holds a lone surrogate U+${c.toString(16).toUpperCase()} that stands for no byte`);
     } else {
       plain += s[i]!;
     }

@@ -27,6 +27,8 @@ export class ManifestWriter {
   /** Adds the next entry; entries must come in manifest order (`comparePaths`), each path once. */
   async add(entry: FileEntry): Promise<void> {
     if (this.lastPath !== undefined && comparePaths(this.lastPath, entry.path) >= 0) {
+      // An invariant, not a user error: a walk yields sorted unique paths, and a session commit merges shards
+      // whose pages were checked for order when read (readEntries), dropping a path two shards agree on.
       throw new Error(`manifest order violated: ${entry.path} after ${this.lastPath}`);
     }
     this.lastPath = entry.path;

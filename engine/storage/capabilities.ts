@@ -1,4 +1,5 @@
 /** The limits of the cloud backends, apart from their SDKs so that a store can be described before it loads. */
+import type { OptionalMethod } from './optional.js';
 import type { Capabilities } from './storage.js';
 
 const MiB = 1024 * 1024;
@@ -11,3 +12,7 @@ export const s3Capabilities: Capabilities = {
 export const gcsCapabilities: Capabilities = {
   minPartSize: 256 * 1024, maxPartSize: 5 * 1024 ** 4, maxParts: 100_000, conditionalWrites: true, suggestedConcurrency: 16,
 };
+
+/** The optional Storage methods each cloud backend has (LazyStorage exposes them before the backend loads). */
+export const s3Optional: readonly OptionalMethod[] = ['abortStaleUploads'];
+export const gcsOptional: readonly OptionalMethod[] = []; // resumable sessions expire by themselves

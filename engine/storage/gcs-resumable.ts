@@ -3,14 +3,17 @@
  * number while the pack fills, each request a multiple of 256 KiB (the unaligned tail is copied and carried into
  * the next request), and the last request carries `X-Goog-Hash: crc32c=...` so the server refuses an object
  * whose bytes differ from what was hashed here. The session URI is its own credential (no auth header).
- * A failed request is resynchronised with a status query (`Content-Range: bytes *\/*`) and resent from the
- * offset the server confirms, so a retry never duplicates or skips bytes.
+ * A failed request is retried under the store's retry policy (retry.ts: `--retries`, `--retry-deadline`), each
+ * retry resynchronised with a status query (`Content-Range: bytes *\/*`) and resent from the offset the server
+ * confirms, so a retry never duplicates or skips bytes. A request idle for `idleTimeoutMs` (`--timeout`) is cut
+ * and retried. What fails after those retries fails the session for good (permanent), so that the retry
+ * decorator around the store does not start the retries over.
  */
 import http from 'node:http';
 import https from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createCRC32, type IHasher } from 'hash-wasm';
-import { type Body, type MultipartUpload, type ObjectInfo, StorageError, bodyParts } from './storage.js';
+import { type RetryPolicy, defaultRetryPolicy, withRetries } from './retry.js';
+import { type Body, type MultipartUpload, type ObjectInfo, StorageError, bodyParts, isStorageError } from './storage.js';
 
 export const resumableChunk = 256 * 1024;
 export const CRC32C_POLYNOMIAL = 0x82f63b78;
@@ -26,8 +29,14 @@ export async function crc32cOf(body: Body): Promise<string> {
 export function crc32cBase64(h: IHasher): string {
   return Buffer.from(h.digest('hex'), 'hex').toString('base64');
 }
-const ATTEMPTS = 6;
-const IDLE_TIMEOUT_MS = 60_000;
+
+export interface SessionOptions {
+  retry: RetryPolicy;
+  /** A request idle this long (no byte sent or received) is cut and retried. */
+  idleTimeoutMs: number;
+}
+
+export const defaultSessionOptions: SessionOptions = { retry: defaultRetryPolicy, idleTimeoutMs: 60_000 };
 
 const agents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
@@ -48,7 +57,7 @@ export class ResumableSession implements MultipartUpload {
 
   constructor(
     private readonly key: string, private readonly uri: string, private readonly crc: IHasher,
-    private readonly classify: Classify,
+    private readonly classify: Classify, private readonly opts: SessionOptions = defaultSessionOptions,
   ) {
     crc.init();
   }
@@ -68,8 +77,7 @@ export class ResumableSession implements MultipartUpload {
       this.offset = start + aligned;
       this.nextPart = n + 1;
     } catch (err) {
-      this.failed ??= err instanceof StorageError && err.kind === 'permanent' ? err : new StorageError('permanent', String((err as Error).message), { cause: err });
-      throw this.failed;
+      throw this.fail(err);
     } finally {
       this.turnWaiters.get(n + 1)?.();
       this.turnWaiters.delete(n + 1);
@@ -80,50 +88,62 @@ export class ResumableSession implements MultipartUpload {
     if (this.result) return this.result;
     if (this.failed) throw this.failed;
     const total = this.offset + this.tail.byteLength;
-    const reply = await this.send([this.tail], this.offset, total, String(total), `crc32c=${crc32cBase64(this.crc)}`);
-    const md = JSON.parse(reply.body) as { size?: string; generation?: string };
-    this.result = { key: this.key, size: Number(md.size ?? total), etag: String(md.generation ?? '') };
-    return this.result;
+    try {
+      const reply = await this.send([this.tail], this.offset, total, String(total), `crc32c=${crc32cBase64(this.crc)}`);
+      const md = parseObject(reply.body, `upload ${this.key}`);
+      this.result = { key: this.key, size: Number(md.size ?? total), etag: String(md.generation ?? '') };
+      return this.result;
+    } catch (err) {
+      throw this.fail(err);
+    }
   }
 
   async abort(): Promise<void> {
     this.failed ??= new StorageError('permanent', `resumable upload of ${this.key} was aborted`);
     // GCS answers a cancelled session with 499; an unknown or finished one with 404/410. All mean "gone".
-    await request('DELETE', this.uri, { 'Content-Length': '0' }, []).catch(() => undefined);
+    await request('DELETE', this.uri, { 'Content-Length': '0' }, [], this.opts.idleTimeoutMs).catch(() => undefined);
+  }
+
+  /** Fails the session for good with `err` (as a permanent StorageError); returns what to throw. */
+  private fail(err: unknown): StorageError {
+    this.failed ??= isStorageError(err, 'permanent') ? err : new StorageError('permanent', (err as Error).message, { cause: err });
+    return this.failed;
   }
 
   /**
-   * Sends bytes [from, to) of the session (`parts` start at `this.offset`), resynchronising after failures.
-   * `total` is `*` until the last request. Returns the final reply.
+   * Sends bytes [from, to) of the session (`parts` start at `this.offset`) under the retry policy, each retry
+   * resent from where the server says it is. `total` is `*` until the last request. Returns the final reply.
    */
-  private async send(parts: readonly Uint8Array[], from: number, to: number, total: string, hash?: string): Promise<Reply> {
+  private send(parts: readonly Uint8Array[], from: number, to: number, total: string, hash?: string): Promise<Reply> {
     const base = this.offset;
+    const op = `upload ${this.key}`;
     let sent = from;
-    for (let attempt = 1; ; attempt++) {
-      const headers: Record<string, string> = {
-        'Content-Length': String(to - sent),
-        'Content-Range': to > sent ? `bytes ${sent}-${to - 1}/${total}` : `bytes */${total}`,
-      };
-      if (hash) headers['X-Goog-Hash'] = hash;
+    return withRetries(this.opts.retry, op, async (attempt) => {
       try {
-        const reply = await request('PUT', this.uri, headers, sliceParts(parts, sent - base, to - base));
+        if (attempt > 1) {
+          // The failed request may have landed in part or whole (only its answer lost).
+          const status = await this.queryStatus();
+          if (status.done) return status.done;
+          sent = Math.min(Math.max(status.persisted, from), to);
+        }
+        const headers: Record<string, string> = {
+          'Content-Length': String(to - sent),
+          'Content-Range': to > sent ? `bytes ${sent}-${to - 1}/${total}` : `bytes */${total}`,
+        };
+        if (hash) headers['X-Goog-Hash'] = hash;
+        const reply = await request('PUT', this.uri, headers, sliceParts(parts, sent - base, to - base), this.opts.idleTimeoutMs);
         if (total === '*' && reply.status === 308) return reply;
         if (total !== '*' && (reply.status === 200 || reply.status === 201)) return reply;
-        throw httpError(reply, `upload ${this.key} bytes ${sent}-${to}`);
+        throw httpError(reply, `${op} bytes ${sent}-${to}`);
       } catch (err) {
-        const mapped = this.classify(err, `upload ${this.key}`);
-        if (mapped.kind !== 'retryable' || attempt >= ATTEMPTS) throw mapped;
-        await sleep(Math.random() * Math.min(5_000, 100 * 2 ** attempt));
-        const status = await this.queryStatus().catch(() => undefined);
-        if (status?.done) return status.done;
-        if (status) sent = Math.min(Math.max(status.persisted, from), to);
+        throw this.classify(err, op);
       }
-    }
+    });
   }
 
   /** Asks the server how many bytes it holds; a finished session answers with the object. */
   private async queryStatus(): Promise<{ persisted: number; done?: Reply }> {
-    const reply = await request('PUT', this.uri, { 'Content-Length': '0', 'Content-Range': 'bytes */*' }, []);
+    const reply = await request('PUT', this.uri, { 'Content-Length': '0', 'Content-Range': 'bytes */*' }, [], this.opts.idleTimeoutMs);
     if (reply.status === 200 || reply.status === 201) return { persisted: Infinity, done: reply };
     if (reply.status !== 308) throw httpError(reply, `status of ${this.key}`);
     const range = /bytes=0-(\d+)/.exec(String(reply.headers.range ?? ''));
@@ -145,11 +165,24 @@ export function sliceParts(parts: readonly Uint8Array[], from: number, to: numbe
   return out;
 }
 
+/** An unexpected answer, for `classify` (by its status): it never leaves the session unclassified. */
 function httpError(reply: Reply, op: string): Error & { code: number } {
   return Object.assign(new Error(`${op}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`), { code: reply.status });
 }
 
-function request(method: string, uri: string, headers: Record<string, string>, body: readonly Uint8Array[]): Promise<Reply> {
+/** The object metadata a finished session answers with; a permanent StorageError when it is not JSON. */
+function parseObject(body: string, op: string): { size?: string; generation?: string } {
+  try {
+    return JSON.parse(body) as { size?: string; generation?: string };
+  } catch {
+    throw new StorageError('permanent', `${op}: the server's answer is not JSON: ${body.slice(0, 200)}`);
+  }
+}
+
+/** One HTTP request; cut (ETIMEDOUT, which `classify` calls retryable) when idle for `idleTimeoutMs`. */
+function request(
+  method: string, uri: string, headers: Record<string, string>, body: readonly Uint8Array[], idleTimeoutMs: number,
+): Promise<Reply> {
   const url = new URL(uri);
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -159,7 +192,9 @@ function request(method: string, uri: string, headers: Record<string, string>, b
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
       res.on('error', reject);
     });
-    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`${method} timed out (idle ${IDLE_TIMEOUT_MS} ms)`), { code: 'ETIMEDOUT' })));
+    req.setTimeout(idleTimeoutMs, () => {
+      req.destroy(Object.assign(new Error(`${method} timed out (idle ${idleTimeoutMs} ms)`), { code: 'ETIMEDOUT' }));
+    });
     req.on('error', reject);
     for (const part of body) req.write(part);
     req.end();

@@ -4,13 +4,14 @@
  * Default Credentials. The etag of an object is its generation, so create-only is `ifGenerationMatch: 0` and
  * compare-and-swap `ifGenerationMatch: <generation>`. Every body carries a CRC32C computed with hash-wasm that
  * the server checks: in the metadata of a simple upload, in `X-Goog-Hash` on the last request of a resumable one.
- * The SDK's own retries and its JavaScript CRC32C are off: RetryingStorage retries what `classify` says.
+ * The SDK's own retries and its JavaScript CRC32C are off: RetryingStorage retries what `classify` says, and a
+ * resumable session retries its requests under the same policy (`retry`, `idleTimeoutMs`).
  */
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage as GcsClient, type Bucket, type File } from '@google-cloud/storage';
 import { createCRC32 } from 'hash-wasm';
-import { CRC32C_POLYNOMIAL, crc32cOf, ResumableSession } from './gcs-resumable.js';
+import { CRC32C_POLYNOMIAL, crc32cOf, ResumableSession, type SessionOptions, defaultSessionOptions } from './gcs-resumable.js';
 import { forEachLimited } from '../runtime/concurrency.js';
 import { parseBucketUrl } from './bucket-url.js';
 import { gcsCapabilities } from './capabilities.js';
@@ -25,13 +26,20 @@ export class GcsStorage implements Storage {
   readonly url: string;
   private readonly bucket: Bucket;
   private readonly prefix: string;
+  private readonly session: SessionOptions;
 
-  /** `emulatorHost` overrides STORAGE_EMULATOR_HOST for this store (tests talk to two GCS servers at once). */
-  constructor(url: string, opts: { emulatorHost?: string } = {}) {
+  /**
+   * `emulatorHost` overrides STORAGE_EMULATOR_HOST for this store (tests talk to two GCS servers at once);
+   * `retry` and `idleTimeoutMs` govern the requests of resumable uploads (the rest are retried by RetryingStorage).
+   */
+  constructor(url: string, opts: { emulatorHost?: string } & Partial<SessionOptions> = {}) {
     const parsed = parseBucketUrl(url, 'gs');
     if (!parsed) throw new StorageError('permanent', `${url}: not a gs://bucket/prefix URL`);
     ({ prefix: this.prefix, url: this.url } = parsed);
     this.bucket = makeClient(opts.emulatorHost).bucket(parsed.bucket);
+    this.session = {
+      retry: opts.retry ?? defaultSessionOptions.retry, idleTimeoutMs: opts.idleTimeoutMs ?? defaultSessionOptions.idleTimeoutMs,
+    };
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
@@ -106,7 +114,7 @@ export class GcsStorage implements Storage {
     const metadata = opts.sha256 ? { metadata: { sha256: opts.sha256 } } : {};
     const [uri] = await this.file(key).createResumableUpload({ metadata })
       .catch((err) => { throw classify(err, `start resumable upload ${key}`, this.url); });
-    return new ResumableSession(key, uri, await createCRC32(CRC32C_POLYNOMIAL), (err, op) => classify(err, op, this.url));
+    return new ResumableSession(key, uri, await createCRC32(CRC32C_POLYNOMIAL), (err, op) => classify(err, op, this.url), this.session);
   }
 
   async delete(keys: readonly string[]): Promise<void> {

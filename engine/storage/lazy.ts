@@ -3,14 +3,27 @@
  * local store (or one that fails on its arguments) should not pay.
  */
 import type { Readable } from 'node:stream';
-import type {
-  Body, ByteRange, Capabilities, ListEntry, MultipartOptions, MultipartUpload, ObjectInfo, PutOptions, PutResult, Storage,
+import { type OptionalMethod, optionalMethods } from './optional.js';
+import {
+  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
+  type PutOptions, type PutResult, type Storage, readRangeInto,
 } from './storage.js';
 
 export class LazyStorage implements Storage {
+  declare readonly readInto?: Storage['readInto'];
+  declare readonly abortStaleUploads?: Storage['abortStaleUploads'];
   private loaded: Promise<Storage> | undefined;
 
-  constructor(readonly url: string, readonly capabilities: Capabilities, private readonly load: () => Promise<Storage>) {}
+  /** `optional`: the optional methods the loaded backend has (capabilities.ts), exposed before it loads. */
+  constructor(
+    readonly url: string, readonly capabilities: Capabilities, optional: readonly OptionalMethod[],
+    private readonly load: () => Promise<Storage>,
+  ) {
+    Object.assign(this, optionalMethods((name) => optional.includes(name), {
+      readInto: async (...args) => readRangeInto(await this.inner(), ...args),
+      abortStaleUploads: async (...args) => (await this.inner()).abortStaleUploads?.(...args) ?? [],
+    }));
+  }
 
   private inner(): Promise<Storage> {
     return (this.loaded ??= this.load());
@@ -22,7 +35,4 @@ export class LazyStorage implements Storage {
   async put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> { return (await this.inner()).put(key, body, opts); }
   async openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload> { return (await this.inner()).openMultipart(key, opts); }
   async delete(keys: readonly string[]): Promise<void> { return (await this.inner()).delete(keys); }
-  async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
-    return (await this.inner()).abortStaleUploads?.(prefix, olderThanMs) ?? [];
-  }
 }

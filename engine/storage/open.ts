@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
 import { parseBucketUrl } from './bucket-url.js';
-import { gcsCapabilities, s3Capabilities } from './capabilities.js';
+import { gcsCapabilities, gcsOptional, s3Capabilities, s3Optional } from './capabilities.js';
 import { LazyStorage } from './lazy.js';
 import { LocalStorage } from './local.js';
 import { MemoryStorage } from './memory.js';
@@ -29,10 +29,11 @@ export interface OpenOptions {
  * `memory://` (process-local). Fails with USAGE for other schemes. The result retries transient failures.
  */
 export function openStorage(url: string, opts: OpenOptions = {}): Storage {
-  return new RetryingStorage(openBackend(url, opts), { ...defaultRetryPolicy, ...opts.retry });
+  const retry = { ...defaultRetryPolicy, ...opts.retry };
+  return new RetryingStorage(openBackend(url, opts, retry), retry);
 }
 
-function openBackend(url: string, opts: OpenOptions): Storage {
+function openBackend(url: string, opts: OpenOptions, retry: RetryPolicy): Storage {
   if (url.startsWith('file://')) return new LocalStorage(fileURLToPath(url));
   if (url === 'memory://') return new MemoryStorage();
   if (url.startsWith('s3://')) {
@@ -40,12 +41,12 @@ function openBackend(url: string, opts: OpenOptions): Storage {
     if (!parsed) throw usageError(`--store ${url}: expected s3://bucket[/prefix]`);
     const endpoint = opts.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
     if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) throw usageError(`--endpoint ${endpoint}: expected http(s)://host[:port]`);
-    return new LazyStorage(parsed.url, s3Capabilities, async () => new (await import('./s3.js')).S3Storage(url, { endpoint, idleTimeoutMs: opts.idleTimeoutMs }));
+    return new LazyStorage(parsed.url, s3Capabilities, s3Optional, async () => new (await import('./s3.js')).S3Storage(url, { endpoint, idleTimeoutMs: opts.idleTimeoutMs }));
   }
   if (url.startsWith('gs://')) {
     const parsed = parseBucketUrl(url, 'gs');
     if (!parsed) throw usageError(`--store ${url}: expected gs://bucket[/prefix]`);
-    return new LazyStorage(parsed.url, gcsCapabilities, async () => new (await import('./gcs.js')).GcsStorage(url));
+    return new LazyStorage(parsed.url, gcsCapabilities, gcsOptional, async () => new (await import('./gcs.js')).GcsStorage(url, { retry, idleTimeoutMs: opts.idleTimeoutMs }));
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
   if (scheme) throw usageError(`--store ${url}: the ${scheme}:// scheme is not supported (use a path, file://, s3:// or gs://)`);

@@ -6,9 +6,10 @@
  */
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hasMethod, optionalMethods } from './optional.js';
 import {
   type Body, type ByteRange, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo, type PutOptions,
-  type PutResult, type Storage, StorageError, bodyParts, copyInto, isStorageError, readIfExists,
+  type PutResult, type Storage, StorageError, bodyParts, isStorageError, readIfExists,
 } from './storage.js';
 
 export interface RetryPolicy {
@@ -23,7 +24,17 @@ export interface RetryPolicy {
 export const defaultRetryPolicy: RetryPolicy = { attempts: 10, baseDelayMs: 100, maxDelayMs: 5_000, deadlineMs: 120_000 };
 
 export class RetryingStorage implements Storage {
-  constructor(readonly inner: Storage, private readonly policy: RetryPolicy = defaultRetryPolicy) {}
+  declare readonly readInto?: Storage['readInto'];
+  declare readonly abortStaleUploads?: Storage['abortStaleUploads'];
+
+  /** Has the optional methods `inner` has, each with retries. */
+  constructor(readonly inner: Storage, private readonly policy: RetryPolicy = defaultRetryPolicy) {
+    // Arguments pass through whole (...args), so a parameter added to an optional method is never dropped here.
+    Object.assign(this, optionalMethods((name) => hasMethod(inner, name), {
+      readInto: (...args) => this.retry(`get ${args[0]}`, () => inner.readInto!(...args)),
+      abortStaleUploads: (...args) => this.retry(`abort stale uploads under ${args[0]}`, () => inner.abortStaleUploads!(...args)),
+    }));
+  }
 
   get url() { return this.inner.url; }
   get capabilities() { return this.inner.capabilities; }
@@ -45,13 +56,6 @@ export class RetryingStorage implements Storage {
   async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
     const first = await this.retry(`get ${key}`, () => this.inner.get(key, opts));
     return Readable.from(this.resumingBody(key, opts?.range, first), { objectMode: false });
-  }
-
-  /** Through the inner fast path with retries, else through the resuming `get`. */
-  async readInto(key: string, range: ByteRange, into: Uint8Array): Promise<number> {
-    const inner = this.inner;
-    if (inner.readInto) return this.retry(`get ${key}`, () => inner.readInto!(key, range, into));
-    return copyInto(await this.get(key, { range }), into, range.length);
   }
 
   /**
@@ -81,10 +85,6 @@ export class RetryingStorage implements Storage {
 
   delete(keys: readonly string[]): Promise<void> {
     return this.retry(`delete ${keys.length} keys`, () => this.inner.delete(keys));
-  }
-
-  async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
-    return this.retry(`abort stale uploads under ${prefix}`, async () => (await this.inner.abortStaleUploads?.(prefix, olderThanMs)) ?? []);
   }
 
   /**
@@ -134,25 +134,40 @@ export class RetryingStorage implements Storage {
     }
   }
 
-  private async retry<T>(op: string, fn: () => Promise<T>, onRetryable?: () => void): Promise<T> {
-    const deadline = Date.now() + this.policy.deadlineMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isStorageError(err, 'retryable')) throw err;
-        onRetryable?.();
-        await this.backoff(op, attempt, err, deadline);
-      }
-    }
+  private retry<T>(op: string, fn: () => Promise<T>, onRetryable?: () => void): Promise<T> {
+    return withRetries(this.policy, op, fn, onRetryable);
   }
 
-  /** Waits before retry `attempt + 1`; rethrows `err` when the attempts or the deadline are used up. */
-  private async backoff(op: string, attempt: number, err: StorageError, deadline: number): Promise<void> {
-    const { attempts, baseDelayMs, maxDelayMs } = this.policy;
-    const delay = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    if (attempt >= attempts || Date.now() + delay > deadline) throw err;
-    this.policy.onRetry?.(op, attempt, err);
-    await sleep(delay);
+  private backoff(op: string, attempt: number, err: StorageError, deadline: number): Promise<void> {
+    return backoff(this.policy, op, attempt, err, deadline);
   }
+}
+
+/**
+ * The shared retry loop (also of requests made outside this decorator, like a GCS resumable session's): runs
+ * `fn(attempt)` until it succeeds or fails with other than a retryable StorageError, waiting with backoff
+ * between attempts. Throws the last error once `policy.attempts` attempts are made or `policy.deadlineMs` passed.
+ */
+export async function withRetries<T>(
+  policy: RetryPolicy, op: string, fn: (attempt: number) => Promise<T>, onRetryable?: () => void,
+): Promise<T> {
+  const deadline = Date.now() + policy.deadlineMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (!isStorageError(err, 'retryable')) throw err;
+      onRetryable?.();
+      await backoff(policy, op, attempt, err, deadline);
+    }
+  }
+}
+
+/** Waits before retry `attempt + 1` (full jitter); rethrows `err` when the attempts or the deadline are used up. */
+async function backoff(policy: RetryPolicy, op: string, attempt: number, err: StorageError, deadline: number): Promise<void> {
+  const { attempts, baseDelayMs, maxDelayMs } = policy;
+  const delay = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+  if (attempt >= attempts || Date.now() + delay > deadline) throw err;
+  policy.onRetry?.(op, attempt, err);
+  await sleep(delay);
 }

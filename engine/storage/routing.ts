@@ -4,7 +4,11 @@
  * Lets a context keep, say, packs in a cheap bucket and the WAL in a locked-down one.
  */
 import type { Readable } from 'node:stream';
-import type { Body, ByteRange, ListEntry, MultipartOptions, MultipartUpload, ObjectInfo, PutOptions, PutResult, Storage } from './storage.js';
+import { hasMethod, optionalMethods } from './optional.js';
+import {
+  type Body, type ByteRange, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo, type PutOptions,
+  type PutResult, type Storage, readRangeInto,
+} from './storage.js';
 
 export type Role = 'blobs' | 'meta' | 'wal' | 'readlog';
 
@@ -15,11 +19,18 @@ export function roleOf(key: string): Role {
 
 export class RoutingStorage implements Storage {
   readonly url: string;
+  declare readonly readInto?: Storage['readInto'];
+  declare readonly abortStaleUploads?: Storage['abortStaleUploads'];
 
+  /** Has each optional method that one of `stores` has; a key whose store lacks it takes the fallback. */
   constructor(private readonly stores: Record<Role, Storage>) {
     const { meta, blobs, wal, readlog } = stores;
     this.url = [meta.url, blobs !== meta && `blobs=${blobs.url}`, wal !== meta && `wal=${wal.url}`, readlog !== meta && `readlog=${readlog.url}`]
       .filter(Boolean).join(' ');
+    Object.assign(this, optionalMethods((name) => Object.values(stores).some((s) => hasMethod(s, name)), {
+      readInto: (...args) => readRangeInto(this.route(args[0]), ...args),
+      abortStaleUploads: async (...args) => (await this.route(args[0]).abortStaleUploads?.(...args)) ?? [],
+    }));
   }
 
   /** The most restrictive of the stores' limits: an upload must suit every store it touches. */
@@ -47,8 +58,5 @@ export class RoutingStorage implements Storage {
       const mine = keys.filter((k) => roleOf(k) === role);
       if (mine.length) await this.stores[role].delete(mine);
     }
-  }
-  async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
-    return (await this.route(prefix).abortStaleUploads?.(prefix, olderThanMs)) ?? [];
   }
 }

@@ -3,6 +3,7 @@
  * Keys are `/`-separated, relative to the store's root, never starting with `/`.
  */
 import type { Readable } from 'node:stream';
+import { DatamoverError } from '../errors.js';
 
 /**
  * A replayable body: bytes that can be sent again after a failed attempt (never a drained stream).
@@ -85,10 +86,14 @@ export interface Storage {
 
 export type StorageErrorKind = 'retryable' | 'notFound' | 'preconditionFailed' | 'permanent';
 
-export class StorageError extends Error {
-  readonly code = 'STORAGE';
+/**
+ * A failed storage request: code STORAGE, and a `kind` that says what the retry decorator and the callers do
+ * with it (retry it, treat it as absent, as a lost race, or give up).
+ */
+export class StorageError extends DatamoverError {
+  declare readonly code: 'STORAGE';
   constructor(readonly kind: StorageErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('STORAGE', message, options);
     this.name = 'StorageError';
   }
 }

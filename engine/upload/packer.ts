@@ -7,7 +7,7 @@
  * its blobs, meta/pack-trailer.ts), so a pack that landed can be indexed from itself alone.
  */
 import { randomBytes } from 'node:crypto';
-import type { MultipartUpload, Storage } from '../storage/storage.js';
+import { type MultipartUpload, type Storage, StorageError } from '../storage/storage.js';
 import { encodeTrailer } from '../meta/pack-trailer.js';
 import { type IndexEntry, keys } from '../vocab.js';
 
@@ -176,7 +176,8 @@ export class Packer {
     try {
       const key = keys.pack(pack.id);
       const put = await this.storage.put(key, slices.map((s) => s.data));
-      if (put.status !== 'written') throw new Error(`put of ${key} reported ${put.status}`);
+      // An unconditional put cannot lose a race: only a misbehaving server answers it with a precondition failure.
+      if (put.status !== 'written') throw new StorageError('permanent', `${this.storage.url} put ${key}: reported ${put.status}`);
       await this.onDurable({ id: pack.id, key, bytes: pack.size, entries: pack.entries });
     } finally {
       for (const s of slices) s.lease.release();
