@@ -80,6 +80,7 @@ t('binary: a crafted symlink target that stands for no bytes is refused as UNSAF
   assert.is(r.code, 4, r.stderr);
   assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /lone surrogate/);
+  assert.match(r.stderr, /link: symlink target/, 'names the entry');
   assert.is(summaryOf(r.stdout).error.code, 'UNSAFE_PATH');
   assert.not.ok(existsSync(path.join(dest, 'link')));
 });

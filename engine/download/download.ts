@@ -211,9 +211,10 @@ async function restoreSymlinks(links: AsyncIterable<FileEntry>, dirs: Destinatio
   for await (const entry of links) {
     await dirs.at(entry.path, async ({ abs, shown }) => {
       if (currentTarget(abs) !== entry.target) {
+        const target = symlinkTarget(entry);
         const tmp = tempNameFor(abs);
         try {
-          await fsp.symlink(fsPath(entry.target ?? ''), fsPath(tmp));
+          await fsp.symlink(target, fsPath(tmp));
           await fsp.rename(fsPath(tmp), fsPath(abs));
         } catch (err) {
           await fsp.rm(fsPath(tmp), { force: true });
@@ -222,6 +223,16 @@ async function restoreSymlinks(links: AsyncIterable<FileEntry>, dirs: Destinatio
       }
       setLinkTimes(abs, entryMtimeNs(entry));
     });
+  }
+}
+
+/** The target's bytes; UNSAFE_PATH naming the entry when the (crafted) target stands for no bytes. */
+function symlinkTarget(entry: FileEntry): string | Buffer {
+  try {
+    return fsPath(entry.target ?? '');
+  } catch (err) {
+    if (!(err instanceof DatamoverError)) throw err;
+    throw new DatamoverError(err.code, `${displayName(entry.path)}: symlink target ${err.message}`, { cause: err });
   }
 }
 
