@@ -140,6 +140,7 @@ t('a killed upload leaves a multipart upload behind; fsck --abort-stale-uploads 
   const young = await cliAwait(['--store', store, '--json', 'fsck', '--abort-stale-uploads', '1h'], env);
   assert.is(young.code, 0, young.stderr);
   assert.is(summaryOf(young.stdout).abortedUploads, 0, 'an upload younger than the age is left alone (it may be running)');
+  assert.is(summaryOf(young.stdout).pendingUploads.count, left.length, 'fsck counts the unfinished multipart uploads');
   await sleep(2_100);
   const old = await cliAwait(['--store', store, '--json', 'fsck', '--abort-stale-uploads', '1s'], env);
   assert.is(old.code, 0, old.stderr);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from 'uvu';
@@ -66,11 +66,18 @@ t('staged writes a killed upload leaves in the local store are removed by fsck -
   const young = cli(['--store', store, '--json', 'fsck', '--abort-stale-uploads', '1h']);
   assert.is(young.code, 0, young.stderr);
   assert.is(staged(), left, 'younger than the age: kept');
+  assert.is(summaryOf(young.stdout).pendingUploads.count, left, 'fsck counts the staged writes');
+  const stagedBytes = readdirSync(path.join(store, '.tmp')).reduce((n, f) => n + statSync(path.join(store, '.tmp', f)).size, 0);
+  assert.is(summaryOf(young.stdout).pendingUploads.bytes, stagedBytes);
+  const text = cli(['--store', store, 'fsck']);
+  assert.is(text.code, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`note\tunfinished uploads\t${left}, ${stagedBytes} bytes staged`));
   await sleep(20);
   const old = cli(['--store', store, '--json', 'fsck', '--abort-stale-uploads', '10ms']);
   assert.is(old.code, 0, old.stderr);
   assert.is(summaryOf(old.stdout).abortedUploads, left);
   assert.is(staged(), 0);
+  assert.is(summaryOf(cli(['--store', store, '--json', 'fsck']).stdout).pendingUploads.count, 0);
   assert.is(cli(['--store', store, 'fsck', '--abort-stale-uploads', 'soon']).code, 2, 'a bad age is a usage error');
 });
 

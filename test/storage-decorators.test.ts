@@ -27,6 +27,7 @@ const t = suite('storage decorators forward every optional capability');
 const sampleCalls: Record<OptionalMethod, (s: Storage) => Promise<unknown>> = {
   readInto: (s) => s.readInto!('blobs/k', { offset: 0, length: 1 }, new Uint8Array(1)),
   abortStaleUploads: (s) => s.abortStaleUploads!('blobs/', 1000),
+  pendingUploads: (s) => s.pendingUploads!('blobs/'),
 };
 
 /** A memory store that has exactly the optional methods `present`, each counting its calls. */
@@ -35,6 +36,7 @@ function scripted(present: readonly OptionalMethod[]): Storage & { calls: Record
   const methods: Record<OptionalMethod, (...args: never[]) => Promise<unknown>> = {
     readInto: async () => { calls.readInto++; return 0; },
     abortStaleUploads: async () => { calls.abortStaleUploads++; return []; },
+    pendingUploads: async () => { calls.pendingUploads++; return []; },
   };
   const store = Object.assign(Object.create(new MemoryStorage()) as Storage, { calls });
   for (const m of present) Object.assign(store, { [m]: methods[m] });

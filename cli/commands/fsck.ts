@@ -23,6 +23,12 @@ export function registerFsck(program: Command, action: Action): void {
       for (const p of r.problems) {
         process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'problem', ...p })}\n` : `problem\t${displayName(p.what)}\t${displayName(p.detail)}\n`);
       }
+      const pending = r.pendingUploads;
+      if (pending?.count && !ctx.opts.json) {
+        const bytes = pending.bytes === undefined ? '' : `, ${pending.bytes} bytes staged`;
+        const since = pending.oldestMs === undefined ? '' : `, the oldest begun ${new Date(pending.oldestMs).toISOString()}`;
+        process.stdout.write(`note\tunfinished uploads\t${pending.count}${bytes}${since} (a running upload's, or left by an interrupted one: --abort-stale-uploads <age> removes those older than <age>)\n`);
+      }
       const counts = `${r.repos} repos, ${r.bundles} bundles, ${r.labels} labels, ${r.packs} packs${o.readData ? `, ${r.blobsChecked} chunks read` : ''}`;
       if (r.problems.length) {
         throw integrityError(`fsck: ${r.problems.length} problem(s) in ${ctx.store.url} (${counts}); first: ${displayName(r.problems[0]!.what)}: ${displayName(r.problems[0]!.detail)}`);

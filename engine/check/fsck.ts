@@ -20,7 +20,7 @@ import { LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { openFormat } from '../meta/format.js';
 import { forEachLimited } from '../runtime/concurrency.js';
 import { readTrailer } from '../meta/pack-trailer.js';
-import type { Storage } from '../storage/storage.js';
+import type { PendingUpload, Storage } from '../storage/storage.js';
 import { checkRepos, checkSessions } from './fsck-meta.js';
 import { findOrphans } from './orphans.js';
 import { type IndexRepair, repairIndex } from './repair-index.js';
@@ -32,6 +32,11 @@ export interface FsckResult {
   notes: FsckProblem[];
   orphanPacks: number;
   orphanBytes: number;
+  /**
+   * Uploads started and not finished (staged local writes, S3 multipart uploads): a running upload's, or what
+   * an interrupted one left behind. `bytes` where the backend tells them. Absent when the backend has none.
+   */
+  pendingUploads?: { count: number; bytes?: number; oldestMs?: number };
   /** What `repairIndex` did, when asked. */
   repair?: IndexRepair;
 }
@@ -70,11 +75,21 @@ export async function fsck(storage: Storage, opts: { readData?: boolean; concurr
   const orphans = findOrphans(run.index, run.packSizes, run.note);
   result.orphanPacks = orphans.packs;
   result.orphanBytes = orphans.bytes;
+  if (storage.pendingUploads) result.pendingUploads = summarize(await storage.pendingUploads('blobs/'));
   if (opts.readData) {
     await readBack(run, opts.concurrency ?? 4);
     await checkTrailers(run);
   }
   return result;
+}
+
+function summarize(pending: PendingUpload[]): FsckResult['pendingUploads'] {
+  const known = pending.filter((p) => p.bytes !== undefined);
+  return {
+    count: pending.length,
+    ...(pending.length && known.length === pending.length ? { bytes: known.reduce((n, p) => n + p.bytes!, 0) } : {}),
+    ...(pending.length ? { oldestMs: Math.min(...pending.map((p) => p.startedMs)) } : {}),
+  };
 }
 
 /** A damaged format.json is listed and the check goes on; a store without one (or of another version) is not checked. */

@@ -14,5 +14,5 @@ export const gcsCapabilities: Capabilities = {
 };
 
 /** The optional Storage methods each cloud backend has (LazyStorage exposes them before the backend loads). */
-export const s3Optional: readonly OptionalMethod[] = ['abortStaleUploads'];
+export const s3Optional: readonly OptionalMethod[] = ['abortStaleUploads', 'pendingUploads'];
 export const gcsOptional: readonly OptionalMethod[] = []; // resumable sessions expire by themselves

@@ -12,6 +12,7 @@ import {
 export class LazyStorage implements Storage {
   declare readonly readInto?: Storage['readInto'];
   declare readonly abortStaleUploads?: Storage['abortStaleUploads'];
+  declare readonly pendingUploads?: Storage['pendingUploads'];
   private loaded: Promise<Storage> | undefined;
 
   /** `optional`: the optional methods the loaded backend has (capabilities.ts), exposed before it loads. */
@@ -22,6 +23,7 @@ export class LazyStorage implements Storage {
     Object.assign(this, optionalMethods((name) => optional.includes(name), {
       readInto: async (...args) => readRangeInto(await this.inner(), ...args),
       abortStaleUploads: async (...args) => (await this.inner()).abortStaleUploads?.(...args) ?? [],
+      pendingUploads: async (...args) => (await this.inner()).pendingUploads?.(...args) ?? [],
     }));
   }
 

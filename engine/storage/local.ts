@@ -13,7 +13,7 @@ import { withKeyLock } from './local-lock.js';
 import { byKey, foldListing } from './list-util.js';
 import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
-  type PutOptions, type PutResult, type Storage, StorageError, bodyParts,
+  type PendingUpload, type PutOptions, type PutResult, type Storage, StorageError, bodyParts,
 } from './storage.js';
 
 const TMP = '.tmp';
@@ -128,6 +128,19 @@ export class LocalStorage implements Storage {
       removed.push(`${TMP}/${e.name}`);
     }
     return removed;
+  }
+
+  /** Staged writes in `.tmp/` (a running upload's, or what a killed one left), with their sizes. */
+  async pendingUploads(_prefix: string): Promise<PendingUpload[]> {
+    const dir = path.join(this.root, TMP);
+    const names = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+    const pending: PendingUpload[] = [];
+    for (const e of names) {
+      if (!e.isFile()) continue;
+      const st = await fsp.stat(path.join(dir, e.name)).catch(() => undefined);
+      if (st) pending.push({ key: `${TMP}/${e.name}`, startedMs: st.mtimeMs, bytes: st.size });
+    }
+    return pending;
   }
 
   /** The file behind `key`. Rejects keys that would leave the root. */

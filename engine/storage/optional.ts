@@ -7,7 +7,7 @@
 import type { Storage } from './storage.js';
 
 /** Every optional method of Storage. The check below fails to compile when one is missing from the list. */
-export const OPTIONAL_METHODS = ['readInto', 'abortStaleUploads'] as const;
+export const OPTIONAL_METHODS = ['readInto', 'abortStaleUploads', 'pendingUploads'] as const;
 
 export type OptionalMethod = (typeof OPTIONAL_METHODS)[number];
 

@@ -26,6 +26,7 @@ export const defaultRetryPolicy: RetryPolicy = { attempts: 10, baseDelayMs: 100,
 export class RetryingStorage implements Storage {
   declare readonly readInto?: Storage['readInto'];
   declare readonly abortStaleUploads?: Storage['abortStaleUploads'];
+  declare readonly pendingUploads?: Storage['pendingUploads'];
 
   /** Has the optional methods `inner` has, each with retries. */
   constructor(readonly inner: Storage, private readonly policy: RetryPolicy = defaultRetryPolicy) {
@@ -33,6 +34,7 @@ export class RetryingStorage implements Storage {
     Object.assign(this, optionalMethods((name) => hasMethod(inner, name), {
       readInto: (...args) => this.retry(`get ${args[0]}`, () => inner.readInto!(...args)),
       abortStaleUploads: (...args) => this.retry(`abort stale uploads under ${args[0]}`, () => inner.abortStaleUploads!(...args)),
+      pendingUploads: (...args) => this.retry(`list pending uploads under ${args[0]}`, () => inner.pendingUploads!(...args)),
     }));
   }
 

@@ -21,6 +21,7 @@ export class RoutingStorage implements Storage {
   readonly url: string;
   declare readonly readInto?: Storage['readInto'];
   declare readonly abortStaleUploads?: Storage['abortStaleUploads'];
+  declare readonly pendingUploads?: Storage['pendingUploads'];
 
   /** Has each optional method that one of `stores` has; a key whose store lacks it takes the fallback. */
   constructor(private readonly stores: Record<Role, Storage>) {
@@ -30,6 +31,7 @@ export class RoutingStorage implements Storage {
     Object.assign(this, optionalMethods((name) => Object.values(stores).some((s) => hasMethod(s, name)), {
       readInto: (...args) => readRangeInto(this.route(args[0]), ...args),
       abortStaleUploads: async (...args) => (await this.route(args[0]).abortStaleUploads?.(...args)) ?? [],
+      pendingUploads: async (...args) => (await this.route(args[0]).pendingUploads?.(...args)) ?? [],
     }));
   }
 

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
-  type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyLength, bodyParts,
+  type PendingUpload, type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyLength, bodyParts,
 } from './storage.js';
 import { parseBucketUrl } from './bucket-url.js';
 import { s3Capabilities } from './capabilities.js';
@@ -168,6 +168,22 @@ export class S3Storage implements Storage {
   async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
     const aborted: string[] = [];
     const before = Date.now() - olderThanMs;
+    for await (const u of this.multipartUploads(prefix)) {
+      if (u.startedMs > before) continue;
+      await new S3Multipart(this, u.key, u.uploadId).abort();
+      aborted.push(u.key);
+    }
+    return aborted;
+  }
+
+  /** Bytes are not listed: that would take a ListParts request per upload. */
+  async pendingUploads(prefix: string): Promise<PendingUpload[]> {
+    const pending: PendingUpload[] = [];
+    for await (const { key, startedMs } of this.multipartUploads(prefix)) pending.push({ key, startedMs });
+    return pending;
+  }
+
+  private async *multipartUploads(prefix: string): AsyncGenerator<{ key: string; uploadId: string; startedMs: number }> {
     let KeyMarker: string | undefined;
     let UploadIdMarker: string | undefined;
     do {
@@ -175,13 +191,10 @@ export class S3Storage implements Storage {
         Bucket: this.bucket, Prefix: this.prefix + prefix, KeyMarker, UploadIdMarker,
       })).catch((err) => { throw classify(err, `list multipart uploads under ${prefix}`, this.url); });
       for (const u of page.Uploads ?? []) {
-        if (!u.Key || !u.UploadId || (u.Initiated && u.Initiated.getTime() > before)) continue;
-        await new S3Multipart(this, this.strip(u.Key), u.UploadId).abort();
-        aborted.push(this.strip(u.Key));
+        if (u.Key && u.UploadId) yield { key: this.strip(u.Key), uploadId: u.UploadId, startedMs: u.Initiated?.getTime() ?? 0 };
       }
       [KeyMarker, UploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
     } while (KeyMarker);
-    return aborted;
   }
 
   /** @internal for S3Multipart */

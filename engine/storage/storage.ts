@@ -82,7 +82,15 @@ export interface Storage {
    * (GCS resumable sessions expire by themselves) leave this out.
    */
   abortStaleUploads?(prefix: string, olderThanMs: number): Promise<string[]>;
+  /**
+   * The multipart uploads under `prefix` that were started and neither completed nor aborted (a running upload's
+   * own included): key, when it began, and the bytes it holds where the backend tells them cheaply.
+   */
+  pendingUploads?(prefix: string): Promise<PendingUpload[]>;
 }
+
+/** An unfinished multipart upload (see Storage.pendingUploads). */
+export interface PendingUpload { key: string; startedMs: number; bytes?: number }
 
 export type StorageErrorKind = 'retryable' | 'notFound' | 'preconditionFailed' | 'permanent';
 
