@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { getBundle } from '../../engine/meta/bundles.js';
+import { checkRef, resolveRef } from '../../engine/meta/refs.js';
 import { checkBundleId } from '../../engine/meta/ids.js';
 import { deleteLabel, getLabel, labelHistory, listLabels, setLabel } from '../../engine/meta/labels.js';
 import type { Action } from '../main.js';
@@ -7,14 +8,15 @@ import type { Action } from '../main.js';
 export function registerLabel(program: Command, action: Action): void {
   const label = program.command('label').description('name bundles');
   label.command('set <name>').description('point a label at a bundle (compare-and-swap)')
-    .requiredOption('--repo <repo>', 'repo').requiredOption('--bundle <id>', 'bundle id')
+    .requiredOption('--repo <repo>', 'repo').requiredOption('--bundle <ref>', 'the bundle: an id, id prefix, label or latest')
     .option('--expect <id|none>', 'move only if the label now points at this bundle (none: only if unset)')
     .action(action('label set', async (ctx, name: string, o: { repo: string; bundle: string; expect?: string }) => {
       const expect = parseExpect(o.expect);
+      checkRef(o.bundle, '--bundle');
       await ctx.openRepo(o.repo);
-      await getBundle(ctx.store, o.repo, o.bundle);
-      const l = await setLabel(ctx.store, o.repo, name, o.bundle, ctx.contributor(), expect === undefined ? {} : { expect });
-      ctx.done({ label: l }, `label ${name} -> ${o.bundle}`);
+      const bundle = (await getBundle(ctx.store, o.repo, await resolveRef(ctx.store, o.repo, o.bundle))).id;
+      const l = await setLabel(ctx.store, o.repo, name, bundle, ctx.contributor(), expect === undefined ? {} : { expect });
+      ctx.done({ label: l }, `label ${name} -> ${bundle}`);
     }));
   label.command('delete <name>').description('delete a label (compare-and-swap; recorded in the WAL)')
     .requiredOption('--repo <repo>', 'repo')

@@ -8,7 +8,7 @@ import { promises as fsp, lstatSync, readlinkSync } from 'node:fs';
 import { DatamoverError, errnoCode, integrityError, ioError, isDatamoverError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
-import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/bundles.js';
+import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/refs.js';
 import { openFormat } from '../meta/format.js';
 import { checkOrder, pageBounds, readPage } from '../meta/manifest.js';
 import { type ReadRecord, logRead } from '../meta/readlog.js';

@@ -11,7 +11,7 @@
 import { type Stats, lstatSync, promises as fsp, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
-import { type BundleRef, resolveBundle } from '../meta/bundles.js';
+import { type BundleRef, resolveBundle } from '../meta/refs.js';
 import { diffBundles } from '../meta/diff.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';

@@ -5,7 +5,7 @@
 import { integrityError } from '../errors.js';
 import { displayName } from '../fs-path.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
-import { type BundleRef, resolveBundle } from '../meta/bundles.js';
+import { type BundleRef, resolveBundle } from '../meta/refs.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
 import { logRead } from '../meta/readlog.js';
