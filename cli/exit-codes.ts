@@ -1,6 +1,4 @@
-import { DatamoverError } from '../engine/errors.js';
-import { displayName } from '../engine/fs-path.js';
-import { StorageError } from '../engine/storage/storage.js';
+import { DatamoverError, StorageError, displayName } from '../engine/index.js';
 
 /** DESIGN §9: 0 ok, 1 failed, 2 bad usage, 3 partial, 4 integrity failure, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 3, integrity: 4, interrupted: 130 } as const;

@@ -110,6 +110,8 @@ export const FORMAT_VERSION = 1;
 /** Store keys of format version 1. */
 export const keys = {
   format: 'format.json',
+  /** Packs and indexes: the blobs role of a context. */
+  blobsPrefix: 'blobs/',
   pack: (id: string) => `blobs/packs/${id.slice(0, 2)}/${id}`,
   indexPrefix: 'blobs/index/',
   index: (id: string) => `blobs/index/${id}.json.gz`,

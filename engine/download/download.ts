@@ -13,7 +13,7 @@ import { openFormat } from '../meta/format.js';
 import { checkOrder, pageBounds, readPage } from '../meta/manifest.js';
 import { type ReadRecord, logRead } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
-import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
+import type { BundleDescriptor, Contributor, FileEntry, FormatRecord } from '../vocab.js';
 import { displayName, fsPath, nameFromBytes } from '../fs-path.js';
 import { entryMtimeNs } from '../times.js';
 import { setLinkTimes } from '../../workers/set-times.js';
@@ -31,6 +31,10 @@ export interface DownloadRequest {
   repo: string;
   ref: BundleRef;
   dest: string;
+  /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
+  format?: FormatRecord;
+  /** The blob index when the caller (a Store) holds it; loaded here otherwise. */
+  index?: LoadedBlobIndex;
   contributor: Contributor;
   reporter?: Reporter;
   concurrency?: number;
@@ -62,7 +66,7 @@ export interface DownloadResult {
  */
 export async function downloadBundle(req: DownloadRequest): Promise<DownloadResult> {
   checkBundleRef(req.ref);
-  await openFormat(req.storage, false);
+  if (!req.format) await openFormat(req.storage, false);
   const bundle = await resolveBundle(req.storage, req.repo, req.ref);
   return restoreBundle(req, bundle);
 }
@@ -77,7 +81,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     return select.rangeMayMatch(after, before);
   });
   const entries = (types: FileEntry['type'][]) => selectedEntries(req.storage, pages, select, types);
-  const index = await loadBlobIndex(req.storage, { tolerateDamage: true });
+  const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });
   const root = await prepareDestination(req.dest);
   const dirs = new DestinationDirs(root, true);
   report({ type: 'download.plan', files: bundle.files, bytes: bundle.bytes });

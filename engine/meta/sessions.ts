@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { DatamoverError, notFound, usageError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import {
-  type BundleDescriptor, type BundleStats, type Contributor, type FileEntry, type LabelRecord, type ManifestPage,
+  type BundleDescriptor, type BundleStats, type Contributor, type FileEntry, type FormatRecord, type LabelRecord, type ManifestPage,
   comparePaths, keys,
 } from '../vocab.js';
 import { commitBundle } from './commit.js';
@@ -112,6 +112,8 @@ export interface SessionCommit {
   contributor: Contributor;
   label?: string;
   message?: string;
+  /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
+  format?: FormatRecord;
 }
 
 /**
@@ -121,7 +123,7 @@ export interface SessionCommit {
  */
 export async function commitSession(req: SessionCommit): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {
   const { storage, repo } = req;
-  const format = await openFormat(storage, false);
+  const format = req.format ?? await openFormat(storage, false);
   const session = await openSession(storage, repo, req.session);
   const shards = await completeShards(storage, session.id);
   const parent = req.label ? await getLabel(storage, repo, req.label).catch(() => undefined) : undefined;

@@ -32,6 +32,12 @@ export function openStorage(url: string, opts: OpenOptions = {}): Storage {
   return new RetryingStorage(openBackend(url, opts), { ...defaultRetryPolicy, ...opts.retry });
 }
 
+/** The directory of a local store URL (a plain path or file://), undefined for a remote one. */
+export function localRoot(url: string): string | undefined {
+  if (url.startsWith('file://')) return fileURLToPath(url);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? undefined : path.resolve(url);
+}
+
 function openBackend(url: string, opts: OpenOptions): Storage {
   if (url.startsWith('file://')) return new LocalStorage(fileURLToPath(url));
   if (url === 'memory://') return new MemoryStorage();
