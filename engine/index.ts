@@ -47,7 +47,7 @@ export { displayName, escapedByte } from './fs-path.js';
 // Events and errors.
 export { type CopyAction, type EngineEvent, type Reporter, silentReporter } from './events.js';
 export {
-  DatamoverError, type ErrorCode, badInput, errnoCode, integrityError, isDatamoverError, notFound, usageError,
+  DatamoverError, type ErrorCode, InputError, badInput, errnoCode, integrityError, isDatamoverError, notFound, usageError,
 } from './errors.js';
 export { StorageError } from './storage/storage.js';
 export { onInterrupt, runInterruptCleanups } from './interrupt.js';

@@ -59,7 +59,7 @@ export interface BundleStats {
   dedupBytes: number;
   /** Bytes of files taken unread from the parent bundle (the file cache). */
   unchangedBytes?: number;
-  /** Files left out because they could not be read (`--skip-on-error`). */
+  /** Files left out because they could not be read (`skipOnError`). */
   skippedFiles?: number;
   packs: number;
   seconds: number;

@@ -44,7 +44,7 @@ export function shardOf(o: ShardOptions, env = process.env): ShardSpec | undefin
   if (count === undefined || index === undefined) {
     throw usageError('--session needs --shard i/N, or JOB_COMPLETION_INDEX with --shards N (or DATAMOVER_SHARDS)');
   }
-  return parseShard(`${index}/${count}`, 'JOB_COMPLETION_INDEX/--shards');
+  return parseShard(`${index}/${count}`, 'JOB_COMPLETION_INDEX/--shards'); // a field the CLI words itself
 }
 
 export interface ShardUploadOptions {
