@@ -60,6 +60,8 @@ export class Store {
 
   /** Makes this a datamover store if it is not one (see StoreOptions.create); returns its format record. */
   async init(chunker?: ChunkerSpec['kind']): Promise<FormatRecord> {
+    const known = chunker === undefined ? await this.checked?.catch(() => undefined) : undefined;
+    if (known) return known;
     const format = await openFormat(this.storage, true, chunker === undefined ? undefined : CHUNKERS[chunker]);
     this.checked = Promise.resolve(format);
     return format;
