@@ -13,6 +13,18 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI enters the engine through its public entry only, like any other user of the package.
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '(^|/)engine/(?!index\\.js$)',
+          message: 'cli/ imports the engine only through engine/index.js (its public entry).',
+        }],
+      }],
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -5,16 +5,14 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DatamoverError, errnoCode, ioError, usageError } from '../engine/errors.js';
-import { defaultStorePath } from '../engine/storage/open.js';
-import type { Role } from '../engine/storage/routing.js';
+import { DatamoverError, type RoleUrls, defaultStorePath, errnoCode, ioError, usageError } from '../engine/index.js';
 
 export interface ContextConfig {
   /** The store; with `stores`, the meta store and the default for every role not given. */
   store: string;
   endpoint?: string;
   author?: string;
-  stores?: Partial<Record<Exclude<Role, 'meta'>, string>>;
+  stores?: RoleUrls['stores'];
 }
 
 export interface ConfigFile { current?: string; contexts: Record<string, ContextConfig> }

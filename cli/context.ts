@@ -1,14 +1,9 @@
 /** What every command action gets: the store, the contributor, and how to report and print. */
-import { DatamoverError, usageError } from '../engine/errors.js';
-import type { Reporter } from '../engine/events.js';
-import { resolveContributor } from '../engine/meta/contributor.js';
-import { openFormat } from '../engine/meta/format.js';
-import { getRepo } from '../engine/meta/repos.js';
-import { type OpenOptions, openStorage } from '../engine/storage/open.js';
-import { RoutingStorage } from '../engine/storage/routing.js';
+import {
+  type Contributor, DatamoverError, type OpenOptions, type Reporter, type Repo, type Store, type StoreOptions, openStore,
+  resolveContributor, usageError,
+} from '../engine/index.js';
 import { type ContextConfig, resolveContext } from './config.js';
-import type { Storage } from '../engine/storage/storage.js';
-import type { Contributor } from '../engine/vocab.js';
 import { makeReporter } from './render.js';
 
 export interface GlobalOptions {
@@ -31,7 +26,7 @@ const RESULT_COMMANDS = new Set(['bundle upload', 'bundle commit', 'session star
 export class CommandContext {
   readonly report: Reporter;
   readonly stopProgress: () => void;
-  private storage?: Storage;
+  private opened?: Promise<Store>;
 
   constructor(readonly command: string, readonly opts: GlobalOptions) {
     const r = makeReporter({ json: !!opts.json, quiet: !!opts.quiet });
@@ -47,16 +42,29 @@ export class CommandContext {
   }
 
   /** `--store`, then DATAMOVER_STORE, then the context (`--context`, DATAMOVER_CONTEXT, `context use`, default). */
-  get store(): Storage {
-    if (this.storage) return this.storage;
-    const url = this.opts.store || process.env.DATAMOVER_STORE;
-    if (url) return (this.storage = openStorage(url, this.openOptions()));
-    return (this.storage = openContextStorage(this.context().context, this.openOptions()));
+  store(): Promise<Store> {
+    this.opened ??= openStore(this.storeOptions());
+    return this.opened;
+  }
+
+  /** Repo `name` of the store, checked to exist: FORMAT, NOT_FOUND otherwise. */
+  async repo(name: string): Promise<Repo> {
+    const repo = (await this.store()).repo(name);
+    await repo.describe();
+    return repo;
   }
 
   /** A store other than the command's own (e.g. `copy`'s source and destination), with the global flags. */
-  openUrl(url: string): Storage {
-    return openStorage(url, this.openOptions());
+  openUrl(url: string): Promise<Store> {
+    return openStore({ url, ...this.openOptions() });
+  }
+
+  private storeOptions(): StoreOptions {
+    const url = this.opts.store || process.env.DATAMOVER_STORE;
+    if (url) return { url, ...this.openOptions() };
+    const context = this.context().context;
+    const opts = this.openOptions();
+    return { url: context.store, stores: context.stores, ...opts, endpoint: opts.endpoint ?? context.endpoint };
   }
 
   /** Endpoint, idle timeout and retry policy from the global flags; retries are reported as events. */
@@ -72,13 +80,6 @@ export class CommandContext {
         onRetry: (op, attempt, err) => this.report({ type: 'retry', op, attempt, error: errorMessage(err) }),
       },
     };
-  }
-
-  /** The store, checked to be a datamover store holding `repo`: FORMAT, NOT_FOUND otherwise. */
-  async openRepo(repo: string): Promise<Storage> {
-    await openFormat(this.store, false);
-    await getRepo(this.store, repo);
-    return this.store;
   }
 
   context(): { name: string; context: ContextConfig } {
@@ -146,15 +147,4 @@ export function duration(value: string | undefined, flag: string): number | unde
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** One store, or a routing store when the context puts some roles (blobs, wal, readlog) elsewhere. */
-export function openContextStorage(context: ContextConfig, opts: OpenOptions = {}): Storage {
-  const endpoint = opts.endpoint ?? context.endpoint;
-  const open = (url: string) => openStorage(url, { ...opts, endpoint });
-  const meta = open(context.store);
-  const roles = context.stores ?? {};
-  if (!roles.blobs && !roles.wal && !roles.readlog) return meta;
-  const other = (url?: string) => (url ? open(url) : meta);
-  return new RoutingStorage({ meta, blobs: other(roles.blobs), wal: other(roles.wal), readlog: other(roles.readlog) });
 }

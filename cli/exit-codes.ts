@@ -1,5 +1,4 @@
-import { DatamoverError } from '../engine/errors.js';
-import { displayName } from '../engine/fs-path.js';
+import { DatamoverError, InputError, displayName } from '../engine/index.js';
 
 /** DESIGN §9: 0 ok, 1 failed, 2 bad usage, 3 partial, 4 integrity failure, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 3, integrity: 4, interrupted: 130 } as const;
@@ -21,8 +20,14 @@ export function errorCodeOf(err: unknown): string {
   return 'INTERNAL';
 }
 
-/** One line: what failed and on what. */
+/** The flag (or setting) through which the CLI takes each input the engine names in an InputError. */
+const FLAG_OF: Record<string, string> = {
+  store: '--store', endpoint: '--endpoint', since: '--since', include: '--include', exclude: '--exclude', shard: '--shard', author: '--author',
+};
+
+/** One line: what failed and on what; an input is named by its flag. */
 export function errorLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = err instanceof InputError ? `${FLAG_OF[err.field] ?? err.field} ${err.subject}: ${err.problem}`
+    : err instanceof Error ? err.message : String(err);
   return displayName(message.split('\n')[0]!); // bytes that are not UTF-8 in a name show as \xNN
 }

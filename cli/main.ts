@@ -5,8 +5,8 @@
  */
 import './heap.js';
 import { Command, CommanderError } from 'commander';
-import { DatamoverError, usageError } from '../engine/errors.js';
-import { runInterruptCleanups } from '../engine/interrupt.js';
+import { DatamoverError, runInterruptCleanups, usageError } from '../engine/index.js';
+import type { Action } from './action.js';
 import { registerBench } from './commands/bench.js';
 import { registerBundle } from './commands/bundle.js';
 import { registerContext } from './commands/context.js';
@@ -18,9 +18,6 @@ import { registerRepo } from './commands/repo.js';
 import { registerSession } from './commands/session.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { EXIT, errorCodeOf, errorLine, exitCodeFor } from './exit-codes.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Action = (name: string, fn: (ctx: CommandContext, ...args: any[]) => Promise<void>) => (...args: any[]) => Promise<void>;
 
 let jsonMode = false;
 

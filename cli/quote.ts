@@ -4,7 +4,7 @@
  * quote. The result pastes back into a POSIX shell as the same name: `'a'$'\n''b'`, `'caf'$'\xE9'`. Other names
  * print as they are; a quoted name always starts with `'` or `$'`, and a name printed raw never holds a `'`.
  */
-import { escapedByte } from '../engine/fs-path.js';
+import { escapedByte } from '../engine/index.js';
 
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\udc80-\udcff']/u;

@@ -3,7 +3,7 @@
  * seconds. Progress goes to stderr, results to stdout, so `datamover ... > file` stays clean.
  */
 import cliProgress from 'cli-progress';
-import type { EngineEvent, Reporter } from '../engine/events.js';
+import type { EngineEvent, Reporter } from '../engine/index.js';
 import { quoteName } from './quote.js';
 
 export interface OutputMode { json: boolean; quiet: boolean }

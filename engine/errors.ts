@@ -50,3 +50,14 @@ function withoutAnchors(message: string): string {
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
+
+/**
+ * A USAGE error about one input the caller gave, named by `field` ('store', 'endpoint', 'since', 'include', ...)
+ * rather than by how it was given: a front end words it with its own flag for the field (the CLI: `--store`).
+ * The message reads `<field> <subject>: <problem>`.
+ */
+export class InputError extends DatamoverError {
+  constructor(readonly field: string, readonly subject: string, readonly problem: string) {
+    super('USAGE', `${field} ${subject}: ${problem}`);
+  }
+}

@@ -59,7 +59,7 @@ export interface BundleStats {
   dedupBytes: number;
   /** Bytes of files taken unread from the parent bundle (the file cache). */
   unchangedBytes?: number;
-  /** Files left out because they could not be read (`--skip-on-error`). */
+  /** Files left out because they could not be read (`skipOnError`). */
   skippedFiles?: number;
   packs: number;
   seconds: number;
@@ -110,6 +110,8 @@ export const FORMAT_VERSION = 1;
 /** Store keys of format version 1. */
 export const keys = {
   format: 'format.json',
+  /** Packs and indexes: the blobs role of a context. */
+  blobsPrefix: 'blobs/',
   pack: (id: string) => `blobs/packs/${id.slice(0, 2)}/${id}`,
   indexPrefix: 'blobs/index/',
   index: (id: string) => `blobs/index/${id}.json.gz`,

@@ -55,9 +55,14 @@ t('bad input: unknown repo, unknown label, malformed bundle ids', () => {
   writeFile(src, 'a.txt', 'a');
   assertCleanFailure(store, ['bundle', 'upload', src, '--repo', 'nope'], 1, 'repo nope');
   assertCleanFailure(store, ['bundle', 'download', tempDir('d'), '--repo', 'r', '--label', 'missing'], 1, 'label missing');
-  assertCleanFailure(store, ['bundle', 'get', 'not-a-ulid', '--repo', 'r'], 2, 'not-a-ulid');
-  assertCleanFailure(store, ['bundle', 'download', tempDir('d'), '--repo', 'r', '--bundle', '123'], 2, '"123"');
-  assertCleanFailure(store, ['label', 'set', 'x', '--repo', 'r', '--bundle', 'zz'], 2, '"zz"');
+  // Spelled like a label, these are refs (test/refs.test.ts) naming nothing: NOT_FOUND. Refs that cannot be
+  // spelled at all are malformed: USAGE.
+  assertCleanFailure(store, ['bundle', 'get', 'not-a-ulid', '--repo', 'r'], 1, 'not-a-ulid');
+  assertCleanFailure(store, ['bundle', 'download', tempDir('d'), '--repo', 'r', '--bundle', '123'], 1, '"123"');
+  assertCleanFailure(store, ['label', 'set', 'x', '--repo', 'r', '--bundle', 'zz'], 1, '"zz"');
+  assertCleanFailure(store, ['bundle', 'get', 'not a ulid', '--repo', 'r'], 2, 'not a ulid');
+  assertCleanFailure(store, ['bundle', 'download', tempDir('d'), '--repo', 'r', '--bundle', '1/2'], 2, '"1/2"');
+  assertCleanFailure(store, ['label', 'set', 'x', '--repo', 'r', '--bundle', '.zz'], 2, '".zz"');
   assertCleanFailure(store, ['bundle', 'upload', src, '--repo', 'bad/name'], 2, 'bad/name');
   assertCleanFailure(store, ['--workers', 'zero', 'bundle', 'upload', src, '--repo', 'r'], 2, '--workers');
 });

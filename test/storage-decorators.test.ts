@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { openContextStorage } from '../cli/context.js';
+import { openRoutedStorage } from '../engine/storage/routing.js';
 import { downloadBundle } from '../engine/download/download.js';
 import { uploadBundle } from '../engine/upload/upload.js';
 import { gcsOptional, s3Optional } from '../engine/storage/capabilities.js';
@@ -84,7 +84,7 @@ t('the optional methods declared for the lazily loaded cloud backends are the on
 
 t('a context with a local blob store keeps the zero-copy read: a download reads packs with readInto', async () => {
   const root = tempDir('ctx-readinto');
-  const storage = await withRepo(openContextStorage({ store: path.join(root, 'meta'), stores: { blobs: path.join(root, 'blobs') } }));
+  const storage = await withRepo(openRoutedStorage({ url: path.join(root, 'meta'), stores: { blobs: path.join(root, 'blobs') } }));
   assert.instance(storage, RoutingStorage);
   assert.ok(hasMethod(storage, 'readInto'), 'the routing store exposes readInto');
   const src = tempDir('ctx-readinto-src');

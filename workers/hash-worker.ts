@@ -6,7 +6,7 @@ import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { type HashOutcome, type HashTask, hashRanges } from './hash-ranges.js';
 
-export default function hashTask(task: HashTask) {
+export default function hashTask(task: HashTask): ReturnType<typeof move> {
   const outcome: HashOutcome = hashRanges(task, threadId);
   return move({
     get [transferableSymbol]() { return [outcome.buffer]; },

@@ -2,7 +2,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { type WriteTask, writeFiles } from './write-files.js';
 
-export default function writeTask(task: WriteTask) {
+export default function writeTask(task: WriteTask): ReturnType<typeof move> {
   const outcome = writeFiles(task);
   return move({
     get [transferableSymbol]() { return [outcome.buffer]; },

@@ -1,9 +1,8 @@
 /** `bench`: storage throughput for object sizes and concurrencies (DESIGN §9). */
 import type { Command } from 'commander';
-import { type BenchOp, type BenchRow, benchStorage } from '../../engine/bench/storage-bench.js';
-import { usageError } from '../../engine/errors.js';
+import { type BenchOp, type BenchRow, usageError } from '../../engine/index.js';
 import { FLAG_MAXIMA, boundedInt, byteSize } from '../context.js';
-import type { Action } from '../main.js';
+import type { Action } from '../action.js';
 
 const OPS: BenchOp[] = ['put', 'get', 'list', 'delete'];
 /** Beyond these a typo would fill the bucket or memory: S3's largest single object, a million objects a row. */
@@ -25,14 +24,15 @@ export function registerBench(program: Command, action: Action): void {
       });
       if (sizes.some((s) => s < 1 || s > MAX_SIZE)) throw usageError('--sizes: every size must be from 1 byte to 5GiB');
       if (!ctx.opts.json && !ctx.opts.quiet) process.stdout.write(`${header()}\n`);
-      const rows = await benchStorage({
-        storage: ctx.store, sizes, concurrencies, objects: boundedInt(o.objects, '--objects', MAX_OBJECTS), ops,
+      const store = await ctx.store();
+      const rows = await store.bench({
+        sizes, concurrencies, objects: boundedInt(o.objects, '--objects', MAX_OBJECTS), ops,
         onRow: (row) => {
           if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'bench.row', ...row })}\n`);
           else if (!ctx.opts.quiet) process.stdout.write(`${line(row)}\n`);
         },
       });
-      ctx.done({ store: ctx.store.url, rows }, []);
+      ctx.done({ store: store.url, rows }, []);
     }));
 }
 

@@ -1,24 +1,14 @@
 import { Option, type Command } from 'commander';
-import { DatamoverError, usageError } from '../../engine/errors.js';
-import { downloadBundle } from '../../engine/download/download.js';
-import type { SyncMode } from '../../engine/download/file-restorer.js';
-import { globSelector } from '../../engine/download/select.js';
-import { updateBundle } from '../../engine/download/update.js';
-import { verifyBundle } from '../../engine/download/verify.js';
-import { diffBundles } from '../../engine/meta/diff.js';
-import { checkName, isBundleId } from '../../engine/meta/ids.js';
-import { checkBundleRef, getBundle, resolveBundle, scanBundles } from '../../engine/meta/bundles.js';
-import { openFormat } from '../../engine/meta/format.js';
-import { readEntries } from '../../engine/meta/manifest.js';
-import { logRead } from '../../engine/meta/readlog.js';
-import { uploadBundle } from '../../engine/upload/upload.js';
-import type { BundleDescriptor } from '../../engine/vocab.js';
+import {
+  type BundleDescriptor, type BundleRef, DatamoverError, type SyncMode, checkRef, globSelector, usageError,
+} from '../../engine/index.js';
+import type { Action } from '../action.js';
 import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { quoteName } from '../quote.js';
-import type { Action } from '../main.js';
 import { type ShardOptions, runShardUpload, shardOf } from './session.js';
 
+/** `--repo` and the bundle as `--bundle <ref>` or `--label <name>`. */
 interface Ref { repo: string; bundle?: string; label?: string }
 
 interface UploadOptions extends ShardOptions {
@@ -48,8 +38,9 @@ export function registerBundle(program: Command, action: Action): Command {
         const session = (o.session ?? process.env.DATAMOVER_SESSION)!;
         return runShardUpload(ctx, { ...o, dir, session, shard, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning });
       }
-      const result = await uploadBundle({
-        storage: ctx.store, repo: o.repo, source: dir, contributor: ctx.contributor(), message: o.message,
+      const repo = (await ctx.store()).repo(o.repo);
+      const result = await repo.upload({
+        source: dir, contributor: ctx.contributor(), message: o.message,
         label: o.label, reporter: ctx.report, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning,
       });
       const b = result.bundle;
@@ -68,21 +59,21 @@ export function registerBundle(program: Command, action: Action): Command {
     .option(...SYNC_OPTION)
     .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[]; keepGoing?: boolean; sync: string }) => {
       const select = o.include.length || o.exclude.length ? globSelector(o.include, o.exclude) : undefined;
-      const r = await downloadBundle({
-        storage: ctx.store, repo: o.repo, ref: o, dest, contributor: ctx.contributor(), reporter: ctx.report,
+      const ref = refOf(o);
+      const r = await (await ctx.repo(o.repo)).download({
+        ref, dest, contributor: ctx.contributor(), reporter: ctx.report,
         concurrency: ctx.intOption('concurrency'), keepGoing: !!o.keepGoing, ...(select ? { select } : {}), sync: syncMode(o.sync),
       });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete`);
       warnUnmatched(select?.unmatched?.() ?? []);
     }));
   refOptions(bundle.command('update <dest>').description('bring a directory holding bundle --from to this bundle: fetch only what changed, remove what went'))
-    .requiredOption('--from <bundle|label>', 'the bundle the directory holds now (an id or a label)')
+    .requiredOption('--from <ref>', 'the bundle the directory holds now: an id, id prefix, label or latest')
     .option(...SYNC_OPTION)
     .action(action('bundle update', async (ctx, dest: string, o: Ref & { from: string; sync: string }) => {
-      const from = refOf(o.from, '--from');
-      checkBundleRef(o);
-      const r = await updateBundle({
-        storage: ctx.store, repo: o.repo, from, to: o, dest, contributor: ctx.contributor(), reporter: ctx.report,
+      const [from, to] = [{ ref: checkRef(o.from, '--from') }, refOf(o)];
+      const r = await (await ctx.repo(o.repo)).update({
+        from, to, dest, contributor: ctx.contributor(), reporter: ctx.report,
         concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync),
       });
       ctx.done({ ...r }, `updated ${r.from} -> ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.removed} removed, ${r.attributesFixed} attributes fixed${r.kept.length ? `, ${r.kept.length} kept` : ''}`);
@@ -92,14 +83,13 @@ export function registerBundle(program: Command, action: Action): Command {
         process.exitCode = EXIT.partial;
       }
     }));
-  bundle.command('diff <a> <b>').description('what changed from bundle a to bundle b (ids or labels), from the manifests')
+  bundle.command('diff <a> <b>').description('what changed from bundle a to bundle b (refs: ids, id prefixes, labels, latest), from the manifests')
     .requiredOption('--repo <repo>', 'repo')
     .action(action('bundle diff', async (ctx, a: string, b: string, o: { repo: string }) => {
-      const [ra, rb] = [refOf(a, 'bundle a'), refOf(b, 'bundle b')];
-      await openFormat(ctx.store, false);
-      const [ba, bb] = [await resolveBundle(ctx.store, o.repo, ra), await resolveBundle(ctx.store, o.repo, rb)];
+      const [ra, rb] = [{ ref: checkRef(a, 'bundle a') }, { ref: checkRef(b, 'bundle b') }];
+      const { a: ba, b: bb, changes } = await (await ctx.repo(o.repo)).diff(ra, rb);
       const counts = { added: 0, removed: 0, changed: 0, addedBytes: 0, removedBytes: 0 };
-      for await (const c of diffBundles(ctx.store, ba, bb)) {
+      for await (const c of changes) {
         counts[c.kind]++;
         if (c.kind === 'added') counts.addedBytes += c.entry.size;
         if (c.kind === 'removed') counts.removedBytes += c.entry.size;
@@ -111,15 +101,14 @@ export function registerBundle(program: Command, action: Action): Command {
     }));
   refOptions(bundle.command('verify').description('re-read every chunk of a bundle from the store and check its hash'))
     .action(action('bundle verify', async (ctx, o: Ref) => {
-      checkBundleRef(o);
-      const r = await verifyBundle({ storage: ctx.store, repo: o.repo, ref: o, contributor: ctx.contributor(), concurrency: ctx.intOption('concurrency'), reporter: ctx.report });
+      const ref = refOf(o);
+      const r = await (await ctx.repo(o.repo)).verify({ ref, contributor: ctx.contributor(), concurrency: ctx.intOption('concurrency'), reporter: ctx.report });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files, ${r.chunks} chunks (${r.bytes} bytes) verified`);
     }));
   bundle.command('list').description('list the bundles of a repo, oldest first')
     .requiredOption('--repo <repo>', 'repo')
     .action(action('bundle list', async (ctx, o: { repo: string }) => {
-      await ctx.openRepo(o.repo);
-      const scan = await scanBundles(ctx.store, o.repo);
+      const scan = await (await ctx.repo(o.repo)).bundles();
       const bundles = scan.bundles.map(({ pages: _pages, ...rest }) => rest);
       // A damaged descriptor hides no other bundle: the good ones are listed, then the command fails naming it.
       if (scan.damaged.length) {
@@ -129,28 +118,26 @@ export function registerBundle(program: Command, action: Action): Command {
       }
       ctx.done({ bundles }, bundles.map(bundleLine));
     }));
-  bundle.command('get <id>').description('show a bundle descriptor')
+  bundle.command('get <ref>').description('show a bundle descriptor (ref: an id, id prefix, label or latest)')
     .requiredOption('--repo <repo>', 'repo')
-    .action(action('bundle get', async (ctx, id: string, o: { repo: string }) => {
-      await ctx.openRepo(o.repo);
-      const b = await getBundle(ctx.store, o.repo, id);
+    .action(action('bundle get', async (ctx, ref: string, o: { repo: string }) => {
+      checkRef(ref, 'bundle');
+      const b = await (await ctx.repo(o.repo)).resolve(ref);
       ctx.done({ bundle: b }, [`id: ${b.id}`, `repo: ${b.repo}`, `created: ${b.created}`, `contributor: ${b.contributor.name} <${b.contributor.email}>`,
         `message: ${b.message}`, `files: ${b.files}`, `bytes: ${b.bytes}`, `new bytes: ${b.stats.newBytes}`, `parents: ${b.parents.join(', ')}`]);
     }));
   refOptions(bundle.command('files').description('list the files of a bundle'))
     .action(action('bundle files', async (ctx, o: Ref) => {
-      checkBundleRef(o);
-      await openFormat(ctx.store, false);
-      const b = await resolveBundle(ctx.store, o.repo, o);
+      const ref = refOf(o);
+      const { bundle: b, entries: listing } = await (await ctx.repo(o.repo)).files(ref, { contributor: ctx.contributor(), reporter: ctx.report });
       let count = 0;
       let entries = 0;
-      for await (const e of readEntries(ctx.store, b.pages)) {
+      for await (const e of listing) {
         entries++;
         if (e.type === 'file') count++;
         if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'file', entry: { ...e, chunks: undefined } })}\n`);
         else process.stdout.write(`${e.type}\t${e.size}\t${quoteName(e.path)}${e.target !== undefined ? ` -> ${quoteName(e.target)}` : ''}\n`);
       }
-      await logRead(ctx.store, { type: 'bundle.files', repo: o.repo, bundle: b.id, contributor: ctx.contributor(), files: count, bytes: b.bytes }, ctx.report);
       ctx.done({ bundle: b.id, files: count, entries }, []);
     }));
   return bundle;
@@ -161,7 +148,14 @@ function bundleLine(b: Omit<BundleDescriptor, 'pages'>): string {
 }
 
 function refOptions(cmd: Command): Command {
-  return cmd.requiredOption('--repo <repo>', 'repo').option('--bundle <id>', 'bundle id').option('--label <name>', 'label');
+  return cmd.requiredOption('--repo <repo>', 'repo').option('--bundle <ref>', 'bundle: an id, id prefix (6+ characters), label or latest')
+    .option('--label <name>', 'label');
+}
+
+/** The bundle of `--bundle <ref>` or `--label <name>`: USAGE unless exactly one is given. */
+function refOf(o: Ref): BundleRef {
+  if (!!o.bundle === !!o.label) throw usageError('give exactly one of --bundle <ref> or --label <name>');
+  return o.bundle !== undefined ? { ref: checkRef(o.bundle, '--bundle') } : { label: o.label };
 }
 
 /**
@@ -180,16 +174,6 @@ function warnUnmatched(patterns: string[]): void {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-/** A bundle given as an id (a ULID) or a label name. Fails with USAGE naming `what`. */
-function refOf(value: string, what: string): { bundle?: string; label?: string } {
-  if (isBundleId(value)) return { bundle: value };
-  try {
-    return { label: checkName(value, 'label') };
-  } catch {
-    throw new DatamoverError('USAGE', `${what} ${JSON.stringify(value)}: expected a bundle id or a label name`);
-  }
 }
 
 const SYNC_OPTION = [

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { parseContributor } from '../../engine/meta/contributor.js';
-import { DatamoverError, usageError } from '../../engine/errors.js';
-import { openStorage } from '../../engine/storage/open.js';
+import { DatamoverError, openStore, parseContributor, usageError } from '../../engine/index.js';
 import { type ContextConfig, builtinDefault, checkContextName, loadConfig, resolveContext, saveConfig } from '../config.js';
-import type { Action } from '../main.js';
+import type { Action } from '../action.js';
 
 interface CreateOptions { blobsStore?: string; walStore?: string; readlogStore?: string; force?: boolean }
 
@@ -21,7 +19,7 @@ export function registerContext(program: Command, action: Action): void {
       const o = { ...flags, store, endpoint, author };
       if (o.author) parseContributor(o.author, '--author');
       const stores = { blobs: o.blobsStore, wal: o.walStore, readlog: o.readlogStore };
-      for (const url of [o.store, ...Object.values(stores)]) if (url) openStorage(url, { endpoint: o.endpoint }); // USAGE on a bad URL
+      for (const url of [o.store, ...Object.values(stores)]) if (url) await openStore({ url, endpoint: o.endpoint }); // USAGE on a bad URL
       const config = loadConfig();
       if (config.contexts[name] && !o.force) throw new DatamoverError('ALREADY_EXISTS', `context ${name} already exists (--force replaces it)`);
       const roles = Object.fromEntries(Object.entries(stores).filter(([, v]) => v)) as ContextConfig['stores'];

@@ -1,11 +1,10 @@
 /** `copy SRC DST`: a plain tree copy between any two of local/s3/gs, for migrations (DESIGN §9). */
-import { rmdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { copyTree } from '../../engine/copy/copy.js';
-import { badInput, usageError } from '../../engine/errors.js';
+import { badInput, usageError } from '../../engine/index.js';
 import { EXIT } from '../exit-codes.js';
-import type { Action } from '../main.js';
+import type { Action } from '../action.js';
 
 const isLocal = (url: string) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(url);
 
@@ -21,16 +20,15 @@ export function registerCopy(program: Command, action: Action): void {
         const st = await stat(src).catch(() => undefined);
         if (!st?.isDirectory()) throw badInput(`copy: source ${src} is not a directory`);
       }
-      const r = await copyTree({
-        source: ctx.openUrl(src), dest: ctx.openUrl(dst), concurrency: ctx.intOption('concurrency'),
+      const [source, dest] = [await ctx.openUrl(src), await ctx.openUrl(dst)];
+      const r = await source.copyTo(dest, {
+        concurrency: ctx.intOption('concurrency'),
         dryRun: !!o.dryRun, delete: !!o.delete,
         reporter: (e) => {
           if (o.dryRun && !ctx.opts.json && e.type === 'copy.object' && e.action !== 'skip') process.stdout.write(`${e.action}\t${e.bytes}\t${e.key}\n`);
           ctx.report(e);
         },
       });
-      // The local backend stages writes in DST/.tmp; it is empty once every write has landed.
-      if (isLocal(dst) && !o.dryRun) await rmdir(path.join(dst, '.tmp')).catch(() => undefined);
       const verb = o.dryRun ? 'would copy' : 'copied';
       ctx.done({ ...r, dryRun: !!o.dryRun },
         `${verb} ${r.copied} objects (${r.copiedBytes} bytes), ${r.skipped} identical skipped${o.delete ? `, ${o.dryRun ? 'would delete' : 'deleted'} ${r.deleted}` : ''}`);

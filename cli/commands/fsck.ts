@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { fsck } from '../../engine/check/fsck.js';
-import type { IndexRepair } from '../../engine/check/repair-index.js';
-import { integrityError } from '../../engine/errors.js';
-import { displayName } from '../../engine/fs-path.js';
+import { type IndexRepair, displayName, integrityError } from '../../engine/index.js';
 import { duration } from '../context.js';
-import type { Action } from '../main.js';
+import type { Action } from '../action.js';
 
 /** `fsck`: checks the store; prints each problem, exits 4 when there is any. */
 export function registerFsck(program: Command, action: Action): void {
@@ -14,10 +11,10 @@ export function registerFsck(program: Command, action: Action): void {
     .option('--abort-stale-uploads <age>', 'abort multipart uploads (and staged local writes) older than this, e.g. 24h: what killed uploads leave')
     .action(action('fsck', async (ctx, o: { readData?: boolean; abortStaleUploads?: string; repairIndex?: boolean }) => {
       const age = o.abortStaleUploads === undefined ? undefined : duration(o.abortStaleUploads, '--abort-stale-uploads');
-      const r = await fsck(ctx.store, { readData: !!o.readData, concurrency: ctx.intOption('concurrency'), repairIndex: !!o.repairIndex });
+      const store = await ctx.store();
+      const r = await store.fsck({ readData: !!o.readData, concurrency: ctx.intOption('concurrency'), repairIndex: !!o.repairIndex });
       printRepair(r.repair, !!ctx.opts.json);
-      // Only packs are uploaded in parts; younger uploads may belong to an upload still running.
-      const aborted = age === undefined ? [] : await ctx.store.abortStaleUploads?.('blobs/', age) ?? [];
+      const aborted = age === undefined ? [] : await store.abortStaleUploads(age);
       for (const key of aborted) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'aborted', key })}\n` : `aborted\t${key}\n`);
       for (const n of r.notes) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'note', ...n })}\n` : `note\t${displayName(n.what)}\t${displayName(n.detail)}\n`);
       for (const p of r.problems) {
@@ -31,7 +28,7 @@ export function registerFsck(program: Command, action: Action): void {
       }
       const counts = `${r.repos} repos, ${r.bundles} bundles, ${r.labels} labels, ${r.packs} packs${o.readData ? `, ${r.blobsChecked} chunks read` : ''}`;
       if (r.problems.length) {
-        throw integrityError(`fsck: ${r.problems.length} problem(s) in ${ctx.store.url} (${counts}); first: ${displayName(r.problems[0]!.what)}: ${displayName(r.problems[0]!.detail)}`);
+        throw integrityError(`fsck: ${r.problems.length} problem(s) in ${store.url} (${counts}); first: ${displayName(r.problems[0]!.what)}: ${displayName(r.problems[0]!.detail)}`);
       }
       ctx.done({ ...r, problems: 0, notes: r.notes.length, repair: undefined, abortedUploads: aborted.length }, `no problems: ${counts}${r.orphanPacks ? `; ${r.orphanPacks} orphan pack(s), ${r.orphanBytes} bytes` : ''}${age === undefined ? '' : `; ${aborted.length} stale upload(s) aborted`}`);
     }));

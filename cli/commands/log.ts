@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { checkName, idAt, parseSince } from '../../engine/meta/ids.js';
-import { openFormat } from '../../engine/meta/format.js';
-import { listReadLog } from '../../engine/meta/readlog.js';
-import { type WalRecord, listWal } from '../../engine/meta/wal.js';
+import { type WalRecord, checkName, idAt, parseSince } from '../../engine/index.js';
 import type { CommandContext } from '../context.js';
-import type { Action } from '../main.js';
+import type { Action } from '../action.js';
 
 interface LogOptions { repo?: string; since?: string; follow?: boolean; interval?: string }
 
@@ -19,7 +16,7 @@ export function registerLog(program: Command, action: Action): void {
       let after = await start(ctx, o);
       let count = 0;
       for (;;) {
-        for await (const r of listWal(ctx.store, { repo: o.repo, afterId: after })) {
+        for await (const r of (await ctx.store()).wal({ repo: o.repo, afterId: after })) {
           print(ctx, r, walLine(r));
           after = r.id;
           count++;
@@ -34,7 +31,7 @@ export function registerLog(program: Command, action: Action): void {
     .action(action('readlog', async (ctx, o: LogOptions) => {
       const after = await start(ctx, o);
       let count = 0;
-      for await (const r of listReadLog(ctx.store, { repo: o.repo, afterId: after })) {
+      for await (const r of (await ctx.store()).readLog({ repo: o.repo, afterId: after })) {
         const filter = r.filter ? ` filter=${JSON.stringify(r.filter)}` : '';
         print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}${filter}`);
         count++;
@@ -46,8 +43,8 @@ export function registerLog(program: Command, action: Action): void {
 async function start(ctx: CommandContext, o: LogOptions): Promise<string | undefined> {
   const since = o.since === undefined ? undefined : parseSince(o.since);
   if (o.repo) checkName(o.repo, 'repo');
-  if (o.repo) await ctx.openRepo(o.repo);
-  else await openFormat(ctx.store, false);
+  if (o.repo) await ctx.repo(o.repo);
+  else await (await ctx.store()).format();
   return since === undefined ? undefined : idAt(since);
 }
 

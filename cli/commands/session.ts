@@ -1,26 +1,24 @@
 /** Split uploads: `session start`, `bundle upload --session --shard`, `bundle commit --session` (DESIGN §8). */
 import type { Command } from 'commander';
-import { usageError } from '../../engine/errors.js';
-import { type ShardSpec, commitSession, MAX_SHARDS, parseShard, startSession } from '../../engine/meta/sessions.js';
-import { uploadShard } from '../../engine/upload/upload.js';
+import { MAX_SHARDS, type ShardSpec, type Tuning, parseShard, usageError } from '../../engine/index.js';
 import type { CommandContext } from '../context.js';
 import { boundedInt } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import type { Action } from '../main.js';
+import type { Action } from '../action.js';
 
 export function registerSession(program: Command, bundle: Command, action: Action): void {
   const session = program.command('session').description('split one upload over many processes or pods');
   session.command('start').description('start a split upload; prints the session id for `bundle upload --session`')
     .requiredOption('--repo <repo>', 'repo').option('--message <text>', 'what the bundle will hold', '')
     .action(action('session start', async (ctx, o: { repo: string; message: string }) => {
-      const s = await startSession(ctx.store, o.repo, ctx.contributor(), o.message);
+      const s = await (await ctx.repo(o.repo)).startSession(ctx.contributor(), o.message);
       ctx.done({ session: s.id, repo: s.repo }, s.id);
     }));
   bundle.command('commit').description('merge every shard of a session into one bundle')
     .requiredOption('--repo <repo>', 'repo').requiredOption('--session <id>', 'the session (env DATAMOVER_SESSION)', process.env.DATAMOVER_SESSION)
     .option('--label <name>', 'point this label at the new bundle').option('--message <text>', 'what changed (default: the session\'s)')
     .action(action('bundle commit', async (ctx, o: { repo: string; session: string; label?: string; message?: string }) => {
-      const r = await commitSession({ storage: ctx.store, repo: o.repo, session: o.session, contributor: ctx.contributor(), label: o.label, message: o.message });
+      const r = await (await ctx.store()).repo(o.repo).commitSession({ session: o.session, contributor: ctx.contributor(), label: o.label, message: o.message });
       const b = r.bundle;
       ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: r.label?.name ?? null },
         ctx.opts.quiet ? b.id : `bundle ${b.id}: ${b.files} files, ${b.bytes} bytes, ${b.stats.newBytes} new, from session ${o.session}`);
@@ -46,17 +44,17 @@ export function shardOf(o: ShardOptions, env = process.env): ShardSpec | undefin
   if (count === undefined || index === undefined) {
     throw usageError('--session needs --shard i/N, or JOB_COMPLETION_INDEX with --shards N (or DATAMOVER_SHARDS)');
   }
-  return parseShard(`${index}/${count}`, 'JOB_COMPLETION_INDEX/--shards');
+  return parseShard(`${index}/${count}`, 'JOB_COMPLETION_INDEX/--shards'); // a field the CLI words itself
 }
 
 export interface ShardUploadOptions {
   repo: string; dir: string; message: string; session: string; shard: ShardSpec; rehash: boolean; skipOnError: boolean;
-  tuning: Parameters<typeof uploadShard>[0]['tuning'];
+  tuning: Partial<Tuning>;
 }
 
 export async function runShardUpload(ctx: CommandContext, o: ShardUploadOptions): Promise<void> {
-  const r = await uploadShard({
-    storage: ctx.store, repo: o.repo, source: o.dir, contributor: ctx.contributor(), message: o.message,
+  const r = await (await ctx.store()).repo(o.repo).uploadShard({
+    source: o.dir, contributor: ctx.contributor(), message: o.message,
     reporter: ctx.report, rehash: o.rehash, skipOnError: o.skipOnError, tuning: o.tuning, session: o.session, shard: o.shard,
   });
   const s = r.shard;

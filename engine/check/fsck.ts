@@ -65,7 +65,7 @@ export async function fsck(storage: Storage, opts: { readData?: boolean; concurr
   await checkRepos(run);
   await checkSessions(run);
   run.index = await loadBlobIndex(storage, { tolerateDamage: true });
-  for (const d of run.index.damaged) run.problem(`index object ${d.key}`, `damaged, its entries are not used: ${d.problem}; fsck --repair-index rebuilds the index from the packs`);
+  for (const d of run.index.damaged) run.problem(`index object ${d.key}`, `damaged, its entries are not used: ${d.problem}; repairing the index rebuilds it from the packs' trailers`);
   for (const [hash, user] of run.referenced) {
     if (!run.index.has(hash)) run.problem(user, `chunk ${hash.slice(0, 12)} is in no index${run.index.missingHint()}`);
   }

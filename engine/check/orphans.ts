@@ -16,7 +16,7 @@ export function findOrphans(
     if (index.hasPack(pack)) continue;
     orphans.packs++;
     orphans.bytes += size;
-    note(`pack ${pack.slice(0, 12)}`, `in no index (${size} bytes): left by a killed upload; the next upload or fsck --repair-index indexes it`);
+    note(`pack ${pack.slice(0, 12)}`, `in no index (${size} bytes): left by a killed upload; the next upload or an index repair indexes it`);
   }
   return orphans;
 }

@@ -8,12 +8,12 @@ import { promises as fsp, lstatSync, readlinkSync } from 'node:fs';
 import { DatamoverError, errnoCode, integrityError, ioError, isDatamoverError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
-import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/bundles.js';
+import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/refs.js';
 import { openFormat } from '../meta/format.js';
 import { checkOrder, pageBounds, readPage } from '../meta/manifest.js';
 import { type ReadRecord, logRead } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
-import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
+import type { BundleDescriptor, Contributor, FileEntry, FormatRecord } from '../vocab.js';
 import { displayName, fsPath, nameFromBytes } from '../fs-path.js';
 import { entryMtimeNs } from '../times.js';
 import { setLinkTimes } from '../../workers/set-times.js';
@@ -32,6 +32,10 @@ export interface DownloadRequest {
   repo: string;
   ref: BundleRef;
   dest: string;
+  /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
+  format?: FormatRecord;
+  /** The blob index when the caller (a Store) holds it; loaded here otherwise. */
+  index?: LoadedBlobIndex;
   contributor: Contributor;
   reporter?: Reporter;
   concurrency?: number;
@@ -63,7 +67,7 @@ export interface DownloadResult {
  */
 export async function downloadBundle(req: DownloadRequest): Promise<DownloadResult> {
   checkBundleRef(req.ref);
-  await openFormat(req.storage, false);
+  if (!req.format) await openFormat(req.storage, false);
   const bundle = await resolveBundle(req.storage, req.repo, req.ref);
   return restoreBundle(req, bundle);
 }
@@ -78,7 +82,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     return select.rangeMayMatch(after, before);
   });
   const entries = (types: FileEntry['type'][]) => selectedEntries(req.storage, pages, select, types);
-  const index = await loadBlobIndex(req.storage, { tolerateDamage: true });
+  const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });
   const root = await prepareDestination(req.dest);
   const dirs = new DestinationDirs(root, true);
   report({ type: 'download.plan', files: bundle.files, bytes: bundle.bytes });

@@ -4,7 +4,7 @@
  * download reads only the pages — and so only the packs — that hold what it restores.
  */
 import picomatch from 'picomatch';
-import { usageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { comparePaths } from '../vocab.js';
 
 export interface PathSelector {
@@ -27,7 +27,7 @@ export interface PathSelector {
 
 export const everything: PathSelector = { matches: () => true, pageMayMatch: () => true, rangeMayMatch: () => true, describe: () => ({}) };
 
-/** One `--include`/`--exclude` argument, compiled. */
+/** One include or exclude pattern, compiled. */
 interface Pattern {
   /** Whether `path` is selected by it. */
   test(path: string): boolean;
@@ -40,12 +40,12 @@ interface Pattern {
  * pattern selects the path it names literally and everything under it (`data/raw` selects `data/raw/x`; `.`
  * selects everything) and, when it is a glob, every path the glob matches and everything under those. Globs
  * match any character in a name, newlines and lone surrogates (bytes that are not UTF-8) included, and dot
- * files; a leading `!` is a literal character, never a negation (`--exclude` leaves paths out). Fails with
- * USAGE on an empty or absolute pattern, naming the flag.
+ * files; a leading `!` is a literal character, never a negation (exclusion is what `exclude` is for). Fails
+ * with USAGE on an empty or absolute pattern (an InputError of field `include` or `exclude`).
  */
 export function globSelector(include: readonly string[], exclude: readonly string[]): PathSelector {
-  for (const [flag, list] of [['--include', include], ['--exclude', exclude]] as const) {
-    for (const p of list) if (!p || p.startsWith('/')) throw usageError(`${flag} ${JSON.stringify(p)}: expected a relative path or glob`);
+  for (const [field, list] of [['include', include], ['exclude', exclude]] as const) {
+    for (const p of list) if (!p || p.startsWith('/')) throw new InputError(field, JSON.stringify(p), 'expected a relative path or glob');
   }
   const inc = include.map(compilePattern);
   const exc = exclude.map(compilePattern);

@@ -11,13 +11,13 @@
 import { type Stats, lstatSync, promises as fsp, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
-import { type BundleRef, resolveBundle } from '../meta/bundles.js';
+import { type BundleRef, resolveBundle } from '../meta/refs.js';
 import { diffBundles } from '../meta/diff.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
 import type { Storage } from '../storage/storage.js';
 import { entryMtimeNs } from '../times.js';
-import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
+import type { BundleDescriptor, Contributor, FileEntry, FormatRecord } from '../vocab.js';
 import { setLinkTimes } from '../../workers/set-times.js';
 import { type DownloadResult, restoreBundle } from './download.js';
 import type { SyncMode } from './file-restorer.js';
@@ -33,6 +33,8 @@ export interface UpdateRequest {
   from: BundleRef;
   to: BundleRef;
   dest: string;
+  /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
+  format?: FormatRecord;
   contributor: Contributor;
   reporter?: Reporter;
   concurrency?: number;
@@ -48,7 +50,7 @@ export interface UpdateResult extends DownloadResult {
 
 /** Errors as for a download; NOT_FOUND for either bundle. Rerunnable: a second run finds nothing to do but checks. */
 export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
-  await openFormat(req.storage, false);
+  if (!req.format) await openFormat(req.storage, false);
   const from = await resolveBundle(req.storage, req.repo, req.from);
   const to = await resolveBundle(req.storage, req.repo, req.to);
   const fetch = new Set<string>();

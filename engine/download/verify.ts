@@ -4,19 +4,25 @@
  */
 import { integrityError } from '../errors.js';
 import { displayName } from '../fs-path.js';
-import { loadBlobIndex } from '../meta/blob-index.js';
-import { type BundleRef, resolveBundle } from '../meta/bundles.js';
+import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
+import { type BundleRef, resolveBundle } from '../meta/refs.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
 import { logRead } from '../meta/readlog.js';
 import { type Reporter, silentReporter } from '../events.js';
 import type { Storage } from '../storage/storage.js';
-import type { BlobLocation, Contributor } from '../vocab.js';
+import type { BlobLocation, Contributor, FormatRecord } from '../vocab.js';
 import { type Piece, coalesce } from './fetch-plan.js';
 import { readPieces } from './read-pieces.js';
 import { TaskGroup } from '../runtime/task-group.js';
 
-export interface VerifyRequest { storage: Storage; repo: string; ref: BundleRef; contributor: Contributor; concurrency?: number; reporter?: Reporter }
+export interface VerifyRequest {
+  storage: Storage; repo: string; ref: BundleRef; contributor: Contributor; concurrency?: number; reporter?: Reporter;
+  /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
+  format?: FormatRecord;
+  /** The blob index when the caller (a Store) holds it; loaded here otherwise. */
+  index?: LoadedBlobIndex;
+}
 export interface VerifyResult { bundle: string; files: number; chunks: number; bytes: number }
 
 const BATCH_BYTES = 64 * 1024 * 1024;
@@ -27,9 +33,9 @@ const BATCH_BYTES = 64 * 1024 * 1024;
  * then missing names them as the likely cause.
  */
 export async function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
-  await openFormat(req.storage, false);
+  if (!req.format) await openFormat(req.storage, false);
   const bundle = await resolveBundle(req.storage, req.repo, req.ref);
-  const index = await loadBlobIndex(req.storage, { tolerateDamage: true });
+  const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });
   const seen = new Set<string>();
   const bad = new Map<string, string>();
   const result: VerifyResult = { bundle: bundle.id, files: 0, chunks: 0, bytes: 0 };

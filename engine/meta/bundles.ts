@@ -1,8 +1,7 @@
-import { integrityError, isDatamoverError, notFound, usageError } from '../errors.js';
+import { integrityError, isDatamoverError, notFound } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { type BundleDescriptor, keys } from '../vocab.js';
-import { checkBundleId, checkName } from './ids.js';
-import { getLabel } from './labels.js';
+import { checkBundleId } from './ids.js';
 import { readJson } from './objects.js';
 import { getRepo } from './repos.js';
 import { bundleDescriptor } from './validate.js';
@@ -50,22 +49,4 @@ export async function listBundles(storage: Storage, repo: string): Promise<Bundl
   const { bundles, damaged } = await scanBundles(storage, repo);
   if (damaged.length) throw integrityError(damaged[0]!.problem);
   return bundles;
-}
-
-export interface BundleRef { bundle?: string; label?: string }
-
-/** Fails with USAGE unless exactly one of `--bundle` and `--label` is given, and well-formed. Touches no store. */
-export function checkBundleRef(ref: BundleRef): BundleRef {
-  if (!!ref.bundle === !!ref.label) throw usageError('give exactly one of --bundle <id> or --label <name>');
-  if (ref.bundle) checkBundleId(ref.bundle);
-  else checkName(ref.label!, 'label');
-  return ref;
-}
-
-/** Resolves `--bundle` or `--label` (exactly one) to a descriptor, after checking the repo exists. */
-export async function resolveBundle(storage: Storage, repo: string, ref: BundleRef): Promise<BundleDescriptor> {
-  checkBundleRef(ref);
-  await getRepo(storage, repo);
-  const id = ref.bundle ?? (await getLabel(storage, repo, ref.label!)).bundle;
-  return getBundle(storage, repo, id);
 }

@@ -1,5 +1,5 @@
 import { encodeTime, monotonicFactory } from 'ulid';
-import { usageError } from '../errors.js';
+import { InputError, usageError } from '../errors.js';
 
 const nextUlid = monotonicFactory();
 
@@ -33,13 +33,13 @@ export function idAt(ms: number): string {
 }
 
 /**
- * Parses `--since`: an ISO date or time (`2026-11-24`, `2026-11-24T10:00Z`) or an age (`90s`, `15m`, `2h`, `7d`).
- * Returns epoch milliseconds; fails with USAGE naming the flag.
+ * Parses a `since` time: an ISO date or time (`2026-11-24`, `2026-11-24T10:00Z`) or an age (`90s`, `15m`, `2h`, `7d`).
+ * Returns epoch milliseconds; fails with USAGE (an InputError of field `since`).
  */
 export function parseSince(value: string, now = Date.now()): number {
   const age = /^(\d+)\s*(s|m|h|d)$/.exec(value.trim());
   if (age) return now - Number(age[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[age[2] as 's' | 'm' | 'h' | 'd'];
   const t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
-  if (Number.isNaN(t)) throw usageError(`--since ${JSON.stringify(value)}: expected an ISO date/time or an age like 2h or 7d`);
+  if (Number.isNaN(t)) throw new InputError('since', JSON.stringify(value), 'expected an ISO date/time or an age like 2h or 7d');
   return t;
 }

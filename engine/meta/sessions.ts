@@ -5,10 +5,10 @@
  * descriptor is create-only).
  */
 import { createHash } from 'node:crypto';
-import { DatamoverError, notFound, usageError } from '../errors.js';
+import { DatamoverError, InputError, notFound, usageError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import {
-  type BundleDescriptor, type BundleStats, type Contributor, type FileEntry, type LabelRecord, type ManifestPage,
+  type BundleDescriptor, type BundleStats, type Contributor, type FileEntry, type FormatRecord, type LabelRecord, type ManifestPage,
   comparePaths, keys,
 } from '../vocab.js';
 import { commitBundle } from './commit.js';
@@ -47,11 +47,12 @@ export function shardOf(path: string, count: number): number {
 /** More shards than this is a typo: a commit lists and merges every shard record. */
 export const MAX_SHARDS = 10_000;
 
-export function parseShard(value: string, flag = '--shard'): ShardSpec {
+/** Parses `i/N`. Fails with USAGE (an InputError of field `field`). */
+export function parseShard(value: string, field = 'shard'): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(value.trim());
   const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
   if (!(count >= 1 && count <= MAX_SHARDS && index >= 0 && index < count)) {
-    throw usageError(`${flag} ${JSON.stringify(value)}: expected i/N with 0 <= i < N <= ${MAX_SHARDS} (shards count from 0, like JOB_COMPLETION_INDEX)`);
+    throw new InputError(field, JSON.stringify(value), `expected i/N with 0 <= i < N <= ${MAX_SHARDS} (shards count from 0, like JOB_COMPLETION_INDEX)`);
   }
   return { index, count };
 }
@@ -112,6 +113,8 @@ export interface SessionCommit {
   contributor: Contributor;
   label?: string;
   message?: string;
+  /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
+  format?: FormatRecord;
 }
 
 /**
@@ -121,7 +124,7 @@ export interface SessionCommit {
  */
 export async function commitSession(req: SessionCommit): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {
   const { storage, repo } = req;
-  const format = await openFormat(storage, false);
+  const format = req.format ?? await openFormat(storage, false);
   const session = await openSession(storage, repo, req.session);
   const shards = await completeShards(storage, session.id);
   const parent = req.label ? await getLabel(storage, repo, req.label).catch(() => undefined) : undefined;

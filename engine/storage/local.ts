@@ -18,6 +18,14 @@ import {
 
 const TMP = '.tmp';
 
+/**
+ * Removes the staging directory of the local store at `root` when nothing is staged in it: call once no write
+ * to that store is in flight (a finished command). A store that was only written to then holds only its keys.
+ */
+export async function removeEmptyStaging(root: string): Promise<void> {
+  await fsp.rmdir(path.join(root, TMP)).catch(() => undefined);
+}
+
 export class LocalStorage implements Storage {
   readonly capabilities: Capabilities = {
     minPartSize: 0, maxPartSize: 5 * 1024 ** 3, maxParts: 10_000, conditionalWrites: true, suggestedConcurrency: 4,

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { usageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { parseBucketUrl } from './bucket-url.js';
 import { gcsCapabilities, gcsOptional, s3Capabilities, s3Optional } from './capabilities.js';
 import { LazyStorage } from './lazy.js';
@@ -33,22 +33,28 @@ export function openStorage(url: string, opts: OpenOptions = {}): Storage {
   return new RetryingStorage(openBackend(url, opts, retry), retry);
 }
 
+/** The directory of a local store URL (a plain path or file://), undefined for a remote one. */
+export function localRoot(url: string): string | undefined {
+  if (url.startsWith('file://')) return fileURLToPath(url);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? undefined : path.resolve(url);
+}
+
 function openBackend(url: string, opts: OpenOptions, retry: RetryPolicy): Storage {
   if (url.startsWith('file://')) return new LocalStorage(fileURLToPath(url));
   if (url === 'memory://') return new MemoryStorage();
   if (url.startsWith('s3://')) {
     const parsed = parseBucketUrl(url, 's3');
-    if (!parsed) throw usageError(`--store ${url}: expected s3://bucket[/prefix]`);
+    if (!parsed) throw new InputError('store', url, 'expected s3://bucket[/prefix]');
     const endpoint = opts.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
-    if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) throw usageError(`--endpoint ${endpoint}: expected http(s)://host[:port]`);
+    if (endpoint && !/^https?:\/\/[^/]+/.test(endpoint)) throw new InputError('endpoint', endpoint, 'expected http(s)://host[:port]');
     return new LazyStorage(parsed.url, s3Capabilities, s3Optional, async () => new (await import('./s3.js')).S3Storage(url, { endpoint, idleTimeoutMs: opts.idleTimeoutMs }));
   }
   if (url.startsWith('gs://')) {
     const parsed = parseBucketUrl(url, 'gs');
-    if (!parsed) throw usageError(`--store ${url}: expected gs://bucket[/prefix]`);
+    if (!parsed) throw new InputError('store', url, 'expected gs://bucket[/prefix]');
     return new LazyStorage(parsed.url, gcsCapabilities, gcsOptional, async () => new (await import('./gcs.js')).GcsStorage(url, { retry, idleTimeoutMs: opts.idleTimeoutMs }));
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
-  if (scheme) throw usageError(`--store ${url}: the ${scheme}:// scheme is not supported (use a path, file://, s3:// or gs://)`);
+  if (scheme) throw new InputError('store', url, `the ${scheme}:// scheme is not supported (use a path, file://, s3:// or gs://)`);
   return new LocalStorage(url);
 }

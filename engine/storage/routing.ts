@@ -4,6 +4,7 @@
  * Lets a context keep, say, packs in a cheap bucket and the WAL in a locked-down one.
  */
 import type { Readable } from 'node:stream';
+import { type OpenOptions, openStorage } from './open.js';
 import { hasMethod, optionalMethods } from './optional.js';
 import {
   type Body, type ByteRange, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo, type PutOptions,
@@ -61,4 +62,22 @@ export class RoutingStorage implements Storage {
       if (mine.length) await this.stores[role].delete(mine);
     }
   }
+}
+
+/** Where a store keeps each role: `url` holds the metadata and every role not given. */
+export interface RoleUrls {
+  url: string;
+  stores?: Partial<Record<Exclude<Role, 'meta'>, string>>;
+}
+
+/**
+ * The store at `url`, or a routing store over it when some roles (blobs, wal, readlog) live elsewhere. Each
+ * physical store is opened once with `opts`; USAGE on a URL that cannot be opened.
+ */
+export function openRoutedStorage(roles: RoleUrls, opts: OpenOptions = {}): Storage {
+  const meta = openStorage(roles.url, opts);
+  const { blobs, wal, readlog } = roles.stores ?? {};
+  if (!blobs && !wal && !readlog) return meta;
+  const other = (url?: string) => (url ? openStorage(url, opts) : meta);
+  return new RoutingStorage({ meta, blobs: other(blobs), wal: other(wal), readlog: other(readlog) });
 }

@@ -40,6 +40,8 @@ export interface UploadRequest {
   rehash?: boolean;
   /** Leave out files that cannot be read and report them (`skipped`), instead of failing with BAD_INPUT. */
   skipOnError?: boolean;
+  /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
+  format?: FormatRecord;
 }
 
 export interface UploadResult {
@@ -60,7 +62,7 @@ export interface UploadResult {
  * from their trailers) so a rerun reuses them.
  */
 export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
-  const format = await openFormat(req.storage, true);
+  const format = req.format ?? await openFormat(req.storage, true);
   await getRepo(req.storage, req.repo);
   const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
   const parentBundle = parent ? await getBundle(req.storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
@@ -152,7 +154,7 @@ export interface ShardUploadResult { shard: ShardRecord; skipped: SkippedFile[];
  * the packs that landed and replaces the shard's record. Errors as `uploadBundle`, plus those of `openSession`.
  */
 export async function uploadShard(req: UploadRequest & { session: string; shard: ShardSpec }): Promise<ShardUploadResult> {
-  const format = await openFormat(req.storage, true);
+  const format = req.format ?? await openFormat(req.storage, true);
   await getRepo(req.storage, req.repo);
   const session = await openSession(req.storage, req.repo, req.session);
   const { index, count } = req.shard;

@@ -1,0 +1,53 @@
+/**
+ * The public entry of the engine (`import { openStore } from 'datamover'`): the store and repo handles, the
+ * operations' option and result types, events and errors. The CLI enters the engine only through here (a lint
+ * rule holds it to that); anything not exported here is internal and may change.
+ */
+
+// The front door.
+export { type LogQuery, Store, type StoreOptions, openStore } from './store.js';
+export {
+  type BundleDiff, type BundleFiles, type DownloadOptions, type RefInput, Repo, type UpdateOptions, type UploadOptions,
+  type VerifyOptions,
+} from './repo.js';
+export type { OpenOptions } from './storage/open.js';
+export type { RetryPolicy } from './storage/retry.js';
+export type { Role, RoleUrls } from './storage/routing.js';
+export { defaultStorePath } from './storage/open.js';
+
+// Results, records and options of the operations.
+export type { BenchOp, BenchRequest, BenchRow } from './bench/storage-bench.js';
+export type { FsckProblem, FsckResult } from './check/fsck.js';
+export type { IndexRepair } from './check/repair-index.js';
+export type { CopyRequest, CopyResult } from './copy/copy.js';
+export type { DownloadResult } from './download/download.js';
+export type { SyncMode } from './download/file-restorer.js';
+export { type PathSelector, globSelector } from './download/select.js';
+export type { UpdateResult } from './download/update.js';
+export type { VerifyResult } from './download/verify.js';
+export type { DamagedBundle } from './meta/bundles.js';
+export type { Change } from './meta/diff.js';
+export type { LabelMove } from './meta/labels.js';
+export type { ReadRecord } from './meta/readlog.js';
+export { type BundleRef, LATEST, MIN_PREFIX, checkRef } from './meta/refs.js';
+export { MAX_SHARDS, type SessionRecord, type ShardRecord, type ShardSpec, parseShard } from './meta/sessions.js';
+export type { WalRecord, WalType } from './meta/wal.js';
+export type { ShardUploadResult, UploadResult } from './upload/upload.js';
+export type { SkippedFile, Tuning } from './upload/upload-session.js';
+export type {
+  BundleDescriptor, BundleStats, ChunkerSpec, Contributor, FileEntry, FormatRecord, LabelRecord, RepoDescriptor,
+} from './vocab.js';
+export { CHUNKERS } from './meta/format.js';
+
+// Names, times and contributors, checked the way the engine checks them.
+export { checkBundleId, checkName, idAt, parseSince } from './meta/ids.js';
+export { parseContributor, resolveContributor } from './meta/contributor.js';
+export { displayName, escapedByte } from './fs-path.js';
+
+// Events and errors.
+export { type CopyAction, type EngineEvent, type Reporter, silentReporter } from './events.js';
+export {
+  DatamoverError, type ErrorCode, InputError, badInput, errnoCode, integrityError, ioError, isDatamoverError, notFound, usageError,
+} from './errors.js';
+export { StorageError } from './storage/storage.js';
+export { onInterrupt, runInterruptCleanups } from './interrupt.js';

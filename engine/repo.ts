@@ -1,0 +1,183 @@
+/**
+ * A repo of a store (`store.repo(name)`): its bundles, labels, sessions, WAL and read log, and the operations
+ * that move data in and out of it. Bundles are named by refs (meta/refs.ts).
+ */
+import type { Reporter } from './events.js';
+import { type DownloadRequest, type DownloadResult, downloadBundle } from './download/download.js';
+import { type UpdateRequest, type UpdateResult, updateBundle } from './download/update.js';
+import { type VerifyRequest, type VerifyResult, verifyBundle } from './download/verify.js';
+import { type DamagedBundle, scanBundles } from './meta/bundles.js';
+import { type Change, diffBundles } from './meta/diff.js';
+import { checkName } from './meta/ids.js';
+import { type LabelMove, deleteLabel, getLabel, labelHistory, listLabels, setLabel } from './meta/labels.js';
+import { readEntries } from './meta/manifest.js';
+import { type ReadRecord, logRead } from './meta/readlog.js';
+import { type BundleRef, resolveBundle } from './meta/refs.js';
+import { getRepo } from './meta/repos.js';
+import { type SessionCommit, type SessionRecord, type ShardSpec, commitSession, startSession } from './meta/sessions.js';
+import type { WalRecord } from './meta/wal.js';
+import { type ShardUploadResult, type UploadRequest, type UploadResult, uploadBundle, uploadShard } from './upload/upload.js';
+import type { Store } from './store.js';
+import type { BundleDescriptor, Contributor, FileEntry, LabelRecord, RepoDescriptor } from './vocab.js';
+
+/** A bundle as a string ref (full id, id prefix of 6+ characters, label, `latest`) or an explicit BundleRef. */
+export type RefInput = string | BundleRef;
+
+/** An operation's request without what the repo supplies (storage, repo name, format, index). */
+type InRepo<R> = Omit<R, 'storage' | 'repo' | 'format' | 'index'>;
+
+export type UploadOptions = InRepo<UploadRequest>;
+export type DownloadOptions = Omit<InRepo<DownloadRequest>, 'ref'> & { ref: RefInput };
+export type UpdateOptions = Omit<InRepo<UpdateRequest>, 'from' | 'to'> & { from: RefInput; to: RefInput };
+export type VerifyOptions = Omit<InRepo<VerifyRequest>, 'ref'> & { ref: RefInput };
+
+/** Two bundles and the changes from `a` to `b`, path by path, read from the manifests as they are iterated. */
+export interface BundleDiff { a: BundleDescriptor; b: BundleDescriptor; changes: AsyncIterable<Change> }
+
+/** A bundle and its entries in path order; the listing is recorded in the read log once fully iterated. */
+export interface BundleFiles { bundle: BundleDescriptor; entries: AsyncIterable<FileEntry> }
+
+const toRef = (ref: RefInput): BundleRef => (typeof ref === 'string' ? { ref } : ref);
+
+export class Repo {
+  private described?: Promise<RepoDescriptor>;
+
+  /** Use `store.repo(name)`. USAGE on a malformed name. */
+  constructor(readonly store: Store, readonly name: string) {
+    checkName(name, 'repo');
+  }
+
+  private get storage() { return this.store.storage; }
+
+  /** The repo's descriptor, after the store's format: FORMAT, NOT_FOUND naming the repo. Read once. */
+  describe(): Promise<RepoDescriptor> {
+    this.described ??= this.store.format().then(() => getRepo(this.storage, this.name));
+    this.described.catch(() => { this.described = undefined; });
+    return this.described;
+  }
+
+  /** The committed bundle `ref` names (see meta/refs.ts for refs and their errors). */
+  async resolve(ref: RefInput): Promise<BundleDescriptor> {
+    await this.describe();
+    return resolveBundle(this.storage, this.name, toRef(ref));
+  }
+
+  /** Committed bundles, oldest first, and the descriptors that are damaged (one does not hide the others). */
+  async bundles(): Promise<{ bundles: BundleDescriptor[]; damaged: DamagedBundle[] }> {
+    await this.describe();
+    return scanBundles(this.storage, this.name);
+  }
+
+  /** Uploads a directory tree as a new bundle (see pipeline/upload.ts). Makes the store a datamover store if needed. */
+  async upload(req: UploadOptions): Promise<UploadResult> {
+    const format = await this.store.init();
+    try {
+      return await uploadBundle({ ...req, storage: this.storage, repo: this.name, format });
+    } finally {
+      this.store.indexChanged();
+    }
+  }
+
+  /** Uploads one shard of a split upload into `session` (see pipeline/upload.ts `uploadShard`). */
+  async uploadShard(req: UploadOptions & { session: string; shard: ShardSpec }): Promise<ShardUploadResult> {
+    const format = await this.store.init();
+    try {
+      return await uploadShard({ ...req, storage: this.storage, repo: this.name, format });
+    } finally {
+      this.store.indexChanged();
+    }
+  }
+
+  /** Starts a split upload; its id goes to every `uploadShard`. */
+  async startSession(contributor: Contributor, message = ''): Promise<SessionRecord> {
+    await this.describe();
+    return startSession(this.storage, this.name, contributor, message);
+  }
+
+  /** Merges every shard of `session` into one bundle. */
+  async commitSession(req: InRepo<SessionCommit>): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {
+    const format = await this.store.format();
+    return commitSession({ ...req, storage: this.storage, repo: this.name, format });
+  }
+
+  /** Restores a bundle (or the entries `select` keeps) into `dest` (see download/download.ts). */
+  async download(req: DownloadOptions): Promise<DownloadResult> {
+    const bundle = await this.resolve(req.ref); // before the index is loaded: a bad ref fails fast
+    const [format, index] = [await this.store.format(), await this.store.blobIndex()];
+    return downloadBundle({ ...req, ref: { bundle: bundle.id }, storage: this.storage, repo: this.name, format, index });
+  }
+
+  /** Brings a directory holding bundle `from` to bundle `to`, fetching only what changed. */
+  async update(req: UpdateOptions): Promise<UpdateResult> {
+    const format = await this.store.format();
+    return updateBundle({ ...req, from: toRef(req.from), to: toRef(req.to), storage: this.storage, repo: this.name, format });
+  }
+
+  /** Re-reads every chunk of a bundle from the store and checks its hash. */
+  async verify(req: VerifyOptions): Promise<VerifyResult> {
+    const bundle = await this.resolve(req.ref);
+    const [format, index] = [await this.store.format(), await this.store.blobIndex()];
+    return verifyBundle({ ...req, ref: { bundle: bundle.id }, storage: this.storage, repo: this.name, format, index });
+  }
+
+  /** What changed from bundle `a` to bundle `b`, from their manifests (no pack is read). */
+  async diff(a: RefInput, b: RefInput): Promise<BundleDiff> {
+    const [from, to] = [await this.resolve(a), await this.resolve(b)];
+    return { a: from, b: to, changes: diffBundles(this.storage, from, to) };
+  }
+
+  /** The entries of a bundle. Iterated to the end, the listing is recorded in the read log as `bundle.files`. */
+  async files(ref: RefInput, opts: { contributor: Contributor; reporter?: Reporter }): Promise<BundleFiles> {
+    const bundle = await this.resolve(ref);
+    return { bundle, entries: this.listed(bundle, opts.contributor, opts.reporter ?? (() => undefined)) };
+  }
+
+  private async *listed(bundle: BundleDescriptor, contributor: Contributor, report: Reporter): AsyncGenerator<FileEntry> {
+    let files = 0;
+    for await (const entry of readEntries(this.storage, bundle.pages)) {
+      if (entry.type === 'file') files++;
+      yield entry;
+    }
+    const read: Omit<ReadRecord, 'id' | 'at'> = { type: 'bundle.files', repo: this.name, bundle: bundle.id, contributor, files, bytes: bundle.bytes };
+    await logRead(this.storage, read, report);
+  }
+
+  /** The label `name`: NOT_FOUND when it does not exist (or was deleted). */
+  async label(name: string): Promise<LabelRecord> {
+    await this.describe();
+    return getLabel(this.storage, this.name, name);
+  }
+
+  async labels(): Promise<LabelRecord[]> {
+    await this.describe();
+    return listLabels(this.storage, this.name);
+  }
+
+  /** Points label `name` at the bundle `ref` names, by compare-and-swap (see meta/labels.ts). */
+  async setLabel(name: string, ref: RefInput, contributor: Contributor, move: LabelMove = {}): Promise<LabelRecord> {
+    checkName(name, 'label');
+    const bundle = await this.resolve(ref);
+    return setLabel(this.storage, this.name, name, bundle.id, contributor, move);
+  }
+
+  async deleteLabel(name: string, contributor: Contributor, move: LabelMove = {}): Promise<LabelRecord> {
+    await this.describe();
+    return deleteLabel(this.storage, this.name, name, contributor, move);
+  }
+
+  /** Every move of a label, newest first, from the WAL. */
+  async labelHistory(name: string): Promise<WalRecord[]> {
+    await this.describe();
+    return labelHistory(this.storage, this.name, name);
+  }
+
+  /** This repo's WAL records after `afterId`, oldest first. */
+  wal(afterId?: string): AsyncGenerator<WalRecord> {
+    return this.store.wal({ repo: this.name, afterId });
+  }
+
+  /** This repo's read-log records after `afterId`, oldest first. */
+  readLog(afterId?: string): AsyncGenerator<ReadRecord> {
+    return this.store.readLog({ repo: this.name, afterId });
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The front door of the engine: `openStore` opens a store (one URL, or one per role), and the `Store` it
+ * returns checks the format once, owns the blob index, and hands out `Repo`s. Every operation starts here;
+ * nothing outside the engine handles a raw `Storage`.
+ */
+import { type BenchRequest, type BenchRow, benchStorage } from './bench/storage-bench.js';
+import { type FsckResult, fsck } from './check/fsck.js';
+import { type CopyRequest, type CopyResult, copyTree } from './copy/copy.js';
+import { type LoadedBlobIndex, loadBlobIndex } from './meta/blob-index.js';
+import { CHUNKERS, openFormat } from './meta/format.js';
+import { type ReadRecord, listReadLog } from './meta/readlog.js';
+import { createRepo, listRepos } from './meta/repos.js';
+import { type WalRecord, listWal } from './meta/wal.js';
+import { removeEmptyStaging } from './storage/local.js';
+import { type OpenOptions, localRoot } from './storage/open.js';
+import { type RoleUrls, openRoutedStorage } from './storage/routing.js';
+import { type Storage, readIfExists } from './storage/storage.js';
+import { type ChunkerSpec, type Contributor, type FormatRecord, type RepoDescriptor, keys } from './vocab.js';
+import { Repo } from './repo.js';
+
+/** How to open a store: its URL (a path, file://, s3://, gs://, memory://), other stores per role, and transport. */
+export interface StoreOptions extends RoleUrls, OpenOptions {
+  /**
+   * Make it a datamover store if it is not one yet (writes format.json, create-only), chunking with `chunker`
+   * (default fixed). CONFLICT when it already is one with another chunker.
+   */
+  create?: boolean | { chunker: ChunkerSpec['kind'] };
+}
+
+/** A store's records since a point: every repo's, or one repo's; ids after `afterId` (ids sort by time). */
+export interface LogQuery { repo?: string; afterId?: string }
+
+/**
+ * Opens the store `target` (a URL, or options). Nothing is read until an operation needs it, except with
+ * `create`, which makes the store. USAGE on a URL that cannot be opened.
+ */
+export async function openStore(target: string | StoreOptions): Promise<Store> {
+  const opts: StoreOptions = typeof target === 'string' ? { url: target } : target;
+  const store = new Store(opts, openRoutedStorage(opts, opts));
+  if (opts.create) await store.init(opts.create === true ? undefined : opts.create.chunker);
+  return store;
+}
+
+export class Store {
+  readonly url: string;
+  private checked?: Promise<FormatRecord>;
+  private index?: Promise<LoadedBlobIndex>;
+
+  /** Use `openStore`. `storage` is the routed storage of every role; operations inside the engine use it. */
+  constructor(private readonly opts: RoleUrls, readonly storage: Storage) {
+    this.url = storage.url;
+  }
+
+  /** The store's format record, read and checked once. FORMAT when this is not a datamover store. */
+  format(): Promise<FormatRecord> {
+    this.checked ??= openFormat(this.storage, false);
+    this.checked.catch(() => { this.checked = undefined; }); // a failed check is not remembered
+    return this.checked;
+  }
+
+  /** Makes this a datamover store if it is not one (see StoreOptions.create); returns its format record. */
+  async init(chunker?: ChunkerSpec['kind']): Promise<FormatRecord> {
+    const known = chunker === undefined ? await this.checked?.catch(() => undefined) : undefined;
+    if (known) return known;
+    const format = await openFormat(this.storage, true, chunker === undefined ? undefined : CHUNKERS[chunker]);
+    this.checked = Promise.resolve(format);
+    return format;
+  }
+
+  /** The repo `name`. Nothing is read until one of its operations runs; NOT_FOUND then if it does not exist. */
+  repo(name: string): Repo {
+    return new Repo(this, name);
+  }
+
+  /** Creates repo `name` (making the store a datamover store first if needed). ALREADY_EXISTS if taken. */
+  async createRepo(name: string, opts: { contributor: Contributor; description?: string; chunker?: ChunkerSpec['kind'] }): Promise<RepoDescriptor> {
+    await this.init(opts.chunker);
+    return createRepo(this.storage, name, opts.description ?? '', opts.contributor);
+  }
+
+  /** The repos, by name. A new, empty store has none; one holding repos but no format.json is refused (FORMAT). */
+  async listRepos(): Promise<RepoDescriptor[]> {
+    const exists = (await readIfExists(this.storage, keys.format)) !== undefined || (await holdsAny(this.storage, keys.reposPrefix));
+    if (!exists) return [];
+    await this.format();
+    return listRepos(this.storage);
+  }
+
+  /** WAL records, oldest first, as they are read. */
+  async *wal(query: LogQuery = {}): AsyncGenerator<WalRecord> {
+    await this.checkFor(query.repo);
+    yield* listWal(this.storage, query);
+  }
+
+  /** Read-log records (downloads, listings, verifies), oldest first, as they are read. */
+  async *readLog(query: LogQuery = {}): AsyncGenerator<ReadRecord> {
+    await this.checkFor(query.repo);
+    yield* listReadLog(this.storage, query);
+  }
+
+  /** The blob index (damaged index objects left out), loaded on first use; dropped when an operation adds packs. */
+  blobIndex(): Promise<LoadedBlobIndex> {
+    this.index ??= loadBlobIndex(this.storage, { tolerateDamage: true });
+    this.index.catch(() => { this.index = undefined; });
+    return this.index;
+  }
+
+  /** Forgets the loaded blob index: packs were added or the index rebuilt. */
+  indexChanged(): void {
+    this.index = undefined;
+  }
+
+  /** Checks packs, indexes, manifests and labels (see check/fsck.ts). Problems are in the result, not thrown. */
+  async fsck(opts: { readData?: boolean; concurrency?: number; repairIndex?: boolean } = {}): Promise<FsckResult> {
+    if (opts.repairIndex) this.indexChanged();
+    return fsck(this.storage, opts);
+  }
+
+  /**
+   * Aborts the multipart uploads of packs (and the local store's staged writes) older than `olderThanMs`:
+   * what killed uploads leave. Younger ones may belong to an upload still running. Returns their keys.
+   */
+  async abortStaleUploads(olderThanMs: number): Promise<string[]> {
+    return (await this.storage.abortStaleUploads?.(keys.blobsPrefix, olderThanMs)) ?? [];
+  }
+
+  /** Storage throughput per size and concurrency; writes and removes `bench/<id>/`. */
+  bench(req: Omit<BenchRequest, 'storage'>): Promise<BenchRow[]> {
+    return benchStorage({ ...req, storage: this.storage });
+  }
+
+  /** Copies every object of this store to `dest` (a plain tree copy, for migrations; see copy/copy.ts). */
+  async copyTo(dest: Store, req: Omit<CopyRequest, 'source' | 'dest'> = {}): Promise<CopyResult> {
+    try {
+      return await copyTree({ ...req, source: this.storage, dest: dest.storage });
+    } finally {
+      await dest.close();
+    }
+  }
+
+  /** Tidies up once no operation on this store is running: a local store's empty staging directory goes. */
+  async close(): Promise<void> {
+    const urls = [this.opts.url, ...Object.values(this.opts.stores ?? {})];
+    for (const root of urls.map((url) => (url ? localRoot(url) : undefined))) if (root) await removeEmptyStaging(root);
+  }
+
+  /** The format, and the repo when one is named. */
+  private async checkFor(repo: string | undefined): Promise<void> {
+    if (repo) await this.repo(repo).describe();
+    else await this.format();
+  }
+}
+
+async function holdsAny(storage: Storage, prefix: string): Promise<boolean> {
+  for await (const _ of storage.list(prefix)) return true;
+  return false;
+}
