@@ -12,16 +12,18 @@ import { cliAsync, cliAwait, describeTree, makeMixedTree, seededBytes, summaryOf
 
 const t = suite('cloud: uploads and downloads through a faulty network');
 
-let proxy: FaultProxy;
-t.before(async () => { proxy = await FaultProxy.start(s3Endpoint(), 20261124); });
-t.after(async () => { await proxy.stop(); });
+// A failed start is each test's failure (naming why), never a hook error that ends the whole run.
+let started: Promise<FaultProxy> | undefined;
+const faultProxy = () => (started ??= Promise.resolve().then(() => FaultProxy.start(s3Endpoint(), 20261124)));
+t.after(async () => { await started?.then((p) => p.stop(), () => undefined); });
 
 /**
  * The binary against `store` through the proxy; --json, so retries are counted. The fault tests cut stalls
  * after 1 s of silence; a test of the defaults passes `idleTimeout` null (60 s, as a real run has).
  */
-function viaProxy(store: string, args: string[], idleTimeout: string | null = '1s') {
+async function viaProxy(store: string, args: string[], idleTimeout: string | null = '1s') {
   const timeout = idleTimeout ? ['--timeout', idleTimeout] : [];
+  const proxy = await faultProxy();
   return cliAwait(['--store', store, '--endpoint', proxy.url, ...timeout, '--json', ...args], cloudEnv());
 }
 
@@ -35,6 +37,7 @@ function sourceTree(): string {
 }
 
 t('30% faults (SlowDown, resets, stalls, truncation): upload and download complete byte-identical, no multipart left', async () => {
+  const proxy = await faultProxy();
   const store = await freshS3Url('faults');
   const src = sourceTree();
   assert.is((await cliAwait(['--store', store, 'repo', 'create', 'r'], cloudEnv())).code, 0);
@@ -61,6 +64,7 @@ t('30% faults (SlowDown, resets, stalls, truncation): upload and download comple
 });
 
 t('without faults nothing is retried', async () => {
+  const proxy = await faultProxy();
   const store = await freshS3Url('nofaults');
   const src = tempDir('nofaults-src');
   makeMixedTree(src, 50);
@@ -75,6 +79,7 @@ t('without faults nothing is retried', async () => {
 });
 
 t('retries stop at --retry-deadline: a server answering only SlowDown fails the command in time, one line, exit 1', async () => {
+  const proxy = await faultProxy();
   const store = await freshS3Url('deadline');
   assert.is((await cliAwait(['--store', store, 'repo', 'create', 'r'], cloudEnv())).code, 0);
   proxy.configure({ rate: 1, faults: ['slowdown'] });
@@ -90,6 +95,7 @@ t('retries stop at --retry-deadline: a server answering only SlowDown fails the 
 });
 
 t('a stalled connection is cut by the idle timeout and the request retried; all stalls means a clear failure, not a hang', async () => {
+  const proxy = await faultProxy();
   const store = await freshS3Url('stall');
   assert.is((await cliAwait(['--store', store, 'repo', 'create', 'r'], cloudEnv())).code, 0);
   proxy.configure({ rate: 1, faults: ['stall'] });
@@ -106,6 +112,7 @@ t('a stalled connection is cut by the idle timeout and the request retried; all 
 });
 
 t('an upload whose every multipart completion fails aborts its uploads: no bundle, no label, no multipart left', async () => {
+  const proxy = await faultProxy();
   const store = await freshS3Url('orphans');
   const src = tempDir('orphans-src');
   // One 40 MiB pack: a multipart upload of 16 MiB parts.
