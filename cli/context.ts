@@ -4,6 +4,7 @@ import {
   resolveContributor, usageError,
 } from '../engine/index.js';
 import { type ContextConfig, resolveContext } from './config.js';
+import { interruptSignal } from './interrupt.js';
 import { makeReporter } from './render.js';
 
 export interface GlobalOptions {
@@ -32,6 +33,14 @@ export class CommandContext {
     const r = makeReporter({ json: !!opts.json, quiet: !!opts.quiet });
     this.report = r.report;
     this.stopProgress = r.stop;
+  }
+
+  /**
+   * The run's AbortSignal (SIGINT/SIGTERM), for the engine calls of a command that stops cleanly on it. A
+   * command that never asks for it is ended at once by the signal (cli/interrupt.ts).
+   */
+  get signal(): AbortSignal {
+    return interruptSignal();
   }
 
   /** Checks the global numeric flags once, whether or not the command uses them: USAGE naming the flag. */

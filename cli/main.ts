@@ -5,7 +5,7 @@
  */
 import './heap.js';
 import { Command, CommanderError } from 'commander';
-import { DatamoverError, runInterruptCleanups, usageError } from '../engine/index.js';
+import { DatamoverError, usageError } from '../engine/index.js';
 import type { Action } from './action.js';
 import { registerBench } from './commands/bench.js';
 import { registerBundle } from './commands/bundle.js';
@@ -18,6 +18,7 @@ import { registerRepo } from './commands/repo.js';
 import { registerSession } from './commands/session.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { EXIT, errorCodeOf, errorLine, exitCodeFor } from './exit-codes.js';
+import { handleInterrupts, interruptedSummary, wasInterrupted } from './interrupt.js';
 
 let jsonMode = false;
 
@@ -114,6 +115,12 @@ function buildProgram(): Command {
 }
 
 function fail(err: unknown): number {
+  // After an interrupt any failure is its consequence: the one line was printed when the signal came.
+  if (wasInterrupted()) {
+    if (jsonMode) process.stdout.write(interruptedSummary());
+    if (process.env.DATAMOVER_DEBUG) console.error(err);
+    return EXIT.interrupted;
+  }
   const code = err instanceof CommanderError ? EXIT.usage : exitCodeFor(err);
   if (err instanceof CommanderError) return code; // commander already printed its one line
   process.stderr.write(`datamover: error: ${errorLine(err)}\n`);
@@ -127,16 +134,7 @@ function fail(err: unknown): number {
 async function main(argv: string[]): Promise<number> {
   dropOutputOnceClosed(process.stdout);
   dropOutputOnceClosed(process.stderr);
-  // Interrupted: undo what is in progress (a restore removes its temp files), then exit 130. A second signal
-  // exits at once.
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(EXIT.interrupted);
-    interrupted = true;
-    process.stderr.write('datamover: interrupted\n');
-    void runInterruptCleanups().finally(() => process.exit(EXIT.interrupted));
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  handleInterrupts(() => jsonMode);
   try {
     await buildProgram().parseAsync(argv);
     const code = typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok; // a command may end partial (3)

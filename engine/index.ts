@@ -50,4 +50,4 @@ export {
   DatamoverError, type ErrorCode, InputError, badInput, errnoCode, integrityError, ioError, isDatamoverError, notFound, usageError,
 } from './errors.js';
 export { StorageError } from './storage/storage.js';
-export { onInterrupt, runInterruptCleanups } from './interrupt.js';
+export { interruptedError } from './cancel.js';

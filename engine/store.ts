@@ -111,7 +111,7 @@ export class Store {
   }
 
   /** Checks packs, indexes, manifests and labels (see check/fsck.ts). Problems are in the result, not thrown. */
-  async fsck(opts: { readData?: boolean; concurrency?: number; repairIndex?: boolean } = {}): Promise<FsckResult> {
+  async fsck(opts: { readData?: boolean; concurrency?: number; repairIndex?: boolean; signal?: AbortSignal } = {}): Promise<FsckResult> {
     if (opts.repairIndex) this.indexChanged();
     return fsck(this.storage, opts);
   }

@@ -41,7 +41,7 @@ export function registerBundle(program: Command, action: Action): Command {
       const repo = (await ctx.store()).repo(o.repo);
       const result = await repo.upload({
         source: dir, contributor: ctx.contributor(), message: o.message,
-        label: o.label, reporter: ctx.report, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning,
+        label: o.label, reporter: ctx.report, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning, signal: ctx.signal,
       });
       const b = result.bundle;
       ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null, skipped: result.skipped },
@@ -63,6 +63,7 @@ export function registerBundle(program: Command, action: Action): Command {
       const r = await (await ctx.repo(o.repo)).download({
         ref, dest, contributor: ctx.contributor(), reporter: ctx.report,
         concurrency: ctx.intOption('concurrency'), keepGoing: !!o.keepGoing, ...(select ? { select } : {}), sync: syncMode(o.sync),
+        signal: ctx.signal,
       });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete`);
       warnUnmatched(select?.unmatched?.() ?? []);
@@ -74,7 +75,7 @@ export function registerBundle(program: Command, action: Action): Command {
       const [from, to] = [{ ref: checkRef(o.from, '--from') }, refOf(o)];
       const r = await (await ctx.repo(o.repo)).update({
         from, to, dest, contributor: ctx.contributor(), reporter: ctx.report,
-        concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync),
+        concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync), signal: ctx.signal,
       });
       ctx.done({ ...r }, `updated ${r.from} -> ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.removed} removed, ${r.attributesFixed} attributes fixed${r.kept.length ? `, ${r.kept.length} kept` : ''}`);
       if (r.kept.length) {
@@ -102,7 +103,7 @@ export function registerBundle(program: Command, action: Action): Command {
   refOptions(bundle.command('verify').description('re-read every chunk of a bundle from the store and check its hash'))
     .action(action('bundle verify', async (ctx, o: Ref) => {
       const ref = refOf(o);
-      const r = await (await ctx.repo(o.repo)).verify({ ref, contributor: ctx.contributor(), concurrency: ctx.intOption('concurrency'), reporter: ctx.report });
+      const r = await (await ctx.repo(o.repo)).verify({ ref, contributor: ctx.contributor(), concurrency: ctx.intOption('concurrency'), reporter: ctx.report, signal: ctx.signal });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files, ${r.chunks} chunks (${r.bytes} bytes) verified`);
     }));
   bundle.command('list').description('list the bundles of a repo, oldest first')

@@ -23,7 +23,7 @@ export function registerCopy(program: Command, action: Action): void {
       const [source, dest] = [await ctx.openUrl(src), await ctx.openUrl(dst)];
       const r = await source.copyTo(dest, {
         concurrency: ctx.intOption('concurrency'),
-        dryRun: !!o.dryRun, delete: !!o.delete,
+        dryRun: !!o.dryRun, delete: !!o.delete, signal: ctx.signal,
         reporter: (e) => {
           if (o.dryRun && !ctx.opts.json && e.type === 'copy.object' && e.action !== 'skip') process.stdout.write(`${e.action}\t${e.bytes}\t${e.key}\n`);
           ctx.report(e);

@@ -12,7 +12,7 @@ export function registerFsck(program: Command, action: Action): void {
     .action(action('fsck', async (ctx, o: { readData?: boolean; abortStaleUploads?: string; repairIndex?: boolean }) => {
       const age = o.abortStaleUploads === undefined ? undefined : duration(o.abortStaleUploads, '--abort-stale-uploads');
       const store = await ctx.store();
-      const r = await store.fsck({ readData: !!o.readData, concurrency: ctx.intOption('concurrency'), repairIndex: !!o.repairIndex });
+      const r = await store.fsck({ readData: !!o.readData, concurrency: ctx.intOption('concurrency'), repairIndex: !!o.repairIndex, signal: ctx.signal });
       printRepair(r.repair, !!ctx.opts.json);
       const aborted = age === undefined ? [] : await store.abortStaleUploads(age);
       for (const key of aborted) process.stdout.write(ctx.opts.json ? `${JSON.stringify({ type: 'aborted', key })}\n` : `aborted\t${key}\n`);

@@ -33,7 +33,8 @@ export function registerLog(program: Command, action: Action): void {
       let count = 0;
       for await (const r of (await ctx.store()).readLog({ repo: o.repo, afterId: after })) {
         const filter = r.filter ? ` filter=${JSON.stringify(r.filter)}` : '';
-        print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}${filter}`);
+        const outcome = r.outcome ? ` ${r.outcome}` : '';
+        print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}${filter}${outcome}`);
         count++;
       }
       if (ctx.opts.json) ctx.done({ records: count }, []);

@@ -56,6 +56,7 @@ export async function runShardUpload(ctx: CommandContext, o: ShardUploadOptions)
   const r = await (await ctx.store()).repo(o.repo).uploadShard({
     source: o.dir, contributor: ctx.contributor(), message: o.message,
     reporter: ctx.report, rehash: o.rehash, skipOnError: o.skipOnError, tuning: o.tuning, session: o.session, shard: o.shard,
+    signal: ctx.signal,
   });
   const s = r.shard;
   ctx.done({ session: s.session, shard: `${s.index}/${s.count}`, files: s.files, bytes: s.bytes, ...s.stats, skipped: r.skipped },

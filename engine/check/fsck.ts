@@ -14,10 +14,12 @@
  */
 import { coalesce, type Piece } from '../download/fetch-plan.js';
 import { readPieces } from '../download/read-pieces.js';
+import { interruptible, throwIfInterrupted } from '../cancel.js';
 import { isDatamoverError } from '../errors.js';
 import { listPacks } from '../meta/adopt-packs.js';
 import { LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { openFormat } from '../meta/format.js';
+import { abortable } from '../storage/abortable.js';
 import { forEachLimited } from '../runtime/concurrency.js';
 import { readTrailer } from '../meta/pack-trailer.js';
 import type { PendingUpload, Storage } from '../storage/storage.js';
@@ -53,7 +55,18 @@ export interface FsckRun {
   note(what: string, detail: string): void;
 }
 
-export async function fsck(storage: Storage, opts: { readData?: boolean; concurrency?: number; repairIndex?: boolean } = {}): Promise<FsckResult> {
+/** Checks `storage`; `signal` stops the checks (INTERRUPTED; a repair of the index is left as a rerun finds it). */
+export function fsck(
+  storage: Storage, opts: { readData?: boolean; concurrency?: number; repairIndex?: boolean; signal?: AbortSignal } = {},
+): Promise<FsckResult> {
+  return interruptible(opts.signal, async () => {
+    const result = await fsckOnce(abortable(storage, opts.signal), opts);
+    throwIfInterrupted(opts.signal); // a check cut by the abort may have recorded it as a problem
+    return result;
+  });
+}
+
+async function fsckOnce(storage: Storage, opts: { readData?: boolean; concurrency?: number; repairIndex?: boolean }): Promise<FsckResult> {
   const result: FsckResult = { repos: 0, bundles: 0, labels: 0, packs: 0, blobsChecked: 0, problems: [], notes: [], orphanPacks: 0, orphanBytes: 0 };
   const run: FsckRun = {
     storage, index: new LoadedBlobIndex(), packSizes: new Map(), result, referenced: new Map(),

@@ -5,9 +5,11 @@
  * re-sending them. An object larger than a part streams as a multipart upload with one part in memory.
  */
 import { createHash } from 'node:crypto';
+import { interruptible } from '../cancel.js';
 import { integrityError } from '../errors.js';
 import { type CopyAction, type Reporter, silentReporter } from '../events.js';
 import { forEachLimited } from '../runtime/concurrency.js';
+import { abortable } from '../storage/abortable.js';
 import { type ListEntry, type Storage, readAll } from '../storage/storage.js';
 
 export interface CopyRequest {
@@ -22,6 +24,8 @@ export interface CopyRequest {
   /** Delete destination objects the source does not have; never when the source listed nothing. */
   delete?: boolean;
   reporter?: Reporter;
+  /** Stops the copy: no more objects start, multipart uploads in flight are aborted; fails with INTERRUPTED. */
+  signal?: AbortSignal;
 }
 
 export interface CopyResult {
@@ -40,7 +44,12 @@ const MiB = 1024 * 1024;
  * and SHA-256). Errors: INTEGRITY (a source object does not match its recorded hash, or changed while copied),
  * STORAGE. A failed copy leaves no partial object: writes are atomic or multipart (aborted on failure).
  */
-export async function copyTree(req: CopyRequest): Promise<CopyResult> {
+export function copyTree(req: CopyRequest): Promise<CopyResult> {
+  const source = abortable(req.source, req.signal);
+  return interruptible(req.signal, () => copyOnce({ ...req, source, dest: abortable(req.dest, req.signal) }));
+}
+
+async function copyOnce(req: CopyRequest): Promise<CopyResult> {
   const report = req.reporter ?? silentReporter;
   const result: CopyResult = { copied: 0, copiedBytes: 0, skipped: 0, deleted: 0 };
   const [sourceObjects, destObjects] = await Promise.all([listObjects(req.source), listObjects(req.dest)]);

@@ -5,6 +5,7 @@
  * are written. A rerun skips files already complete (same size and mtime, at the precision the destination keeps).
  */
 import { promises as fsp, lstatSync, readlinkSync } from 'node:fs';
+import { asInterrupted, interruptible } from '../cancel.js';
 import { DatamoverError, errnoCode, integrityError, ioError, isDatamoverError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
@@ -12,6 +13,7 @@ import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/refs.js';
 import { openFormat } from '../meta/format.js';
 import { checkOrder, pageBounds, readPage } from '../meta/manifest.js';
 import { type ReadRecord, logRead } from '../meta/readlog.js';
+import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, Contributor, FileEntry, FormatRecord } from '../vocab.js';
 import { displayName, fsPath, nameFromBytes } from '../fs-path.js';
@@ -52,6 +54,11 @@ export interface DownloadRequest {
    * read is logged and success returned; 'file': each file fsynced before its rename; 'none': left to the OS).
    */
   sync?: SyncMode;
+  /**
+   * Stops the download: no more reads or writes are scheduled, those in flight settle, every temp file is
+   * removed, the read is logged as interrupted; the call fails with INTERRUPTED.
+   */
+  signal?: AbortSignal;
 }
 
 export interface DownloadResult {
@@ -67,13 +74,31 @@ export interface DownloadResult {
  */
 export async function downloadBundle(req: DownloadRequest): Promise<DownloadResult> {
   checkBundleRef(req.ref);
-  if (!req.format) await openFormat(req.storage, false);
-  const bundle = await resolveBundle(req.storage, req.repo, req.ref);
+  const storage = abortable(req.storage, req.signal);
+  const bundle = await interruptible(req.signal, async () => {
+    if (!req.format) await openFormat(storage, false);
+    return resolveBundle(storage, req.repo, req.ref);
+  });
   return restoreBundle(req, bundle);
 }
 
 /** Restores an already resolved bundle; see downloadBundle. */
 export async function restoreBundle(req: DownloadRequest, bundle: BundleDescriptor): Promise<DownloadResult> {
+  const sofar: { restorer?: FileRestorer } = {};
+  try {
+    return await restoreFiles({ ...req, storage: abortable(req.storage, req.signal) }, bundle, sofar);
+  } catch (err) {
+    if (!req.signal?.aborted) throw err;
+    // The read log keeps what an interrupted read got: written to the store as given (not refused after the abort).
+    await logRead(req.storage, {
+      type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
+      files: sofar.restorer?.done.files ?? 0, bytes: sofar.restorer?.done.bytes ?? 0, outcome: 'interrupted',
+    }, req.reporter ?? silentReporter);
+    throw asInterrupted(err, req.signal);
+  }
+}
+
+async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofar: { restorer?: FileRestorer }): Promise<DownloadResult> {
   const report = req.reporter ?? silentReporter;
   const select = req.select ?? everything;
   // Bounded by the neighbours' records, not the page's own: a damaged record cannot hide entries (pageBounds).
@@ -87,7 +112,10 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
   const dirs = new DestinationDirs(root, true);
   report({ type: 'download.plan', files: bundle.files, bytes: bundle.bytes });
   const sync = req.sync ?? 'end';
-  const restorer = new FileRestorer(req.storage, index, { concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024, keepGoing: req.keepGoing, sync });
+  const restorer = new FileRestorer(req.storage, index, {
+    concurrency: req.concurrency ?? 4, batchBytes: 16 * 1024 * 1024, keepGoing: req.keepGoing, sync, signal: req.signal,
+  });
+  sofar.restorer = restorer;
   let skipped = 0;
   const mtimeMatch = mtimeMatcher(root);
   const links = new LinkGroups(() => entries(['file']));

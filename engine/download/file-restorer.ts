@@ -8,9 +8,9 @@
 import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { promises as fsp } from 'node:fs';
 import type { WriteFile, WriteOutcome, WritePiece, WriteTask } from '../../workers/write-files.js';
-import { DatamoverError, integrityError, ioError } from '../errors.js';
+import { interruptedError } from '../cancel.js';
+import { integrityError, ioError } from '../errors.js';
 import { displayName, fsPath } from '../fs-path.js';
-import { onInterrupt } from '../interrupt.js';
 import { BufferPool } from '../runtime/buffer-pool.js';
 import { TaskGroup } from '../runtime/task-group.js';
 import { WorkerStage } from '../runtime/worker-stage.js';
@@ -57,21 +57,22 @@ export class FileRestorer {
   /** Reused read buffers (fresh memory is expensive, and buffers moved to a worker are freed late there). */
   private readonly buffers: BufferPool;
   private failure: unknown;
-  private interrupted = false;
-  /** On SIGINT/SIGTERM: stop the writers, then remove every temp file (the process exits right after). */
-  private readonly offInterrupt = onInterrupt(async () => {
-    this.interrupted = true;
-    this.failure ??= new DatamoverError('INTERRUPTED', 'restore interrupted');
-    await this.writers.close();
-    await this.cleanup();
-  });
+  /** Stops listening to the signal. */
+  private readonly offInterrupt: () => void;
 
+  /**
+   * `signal`: once aborted nothing more is queued, read or written; writes in flight settle, and `finish`
+   * then removes every temp file and throws INTERRUPTED.
+   */
   constructor(
     private readonly storage: Storage, private readonly index: CompactBlobIndex,
-    private readonly opts: { concurrency: number; batchBytes: number; keepGoing?: boolean; sync: SyncMode },
+    private readonly opts: { concurrency: number; batchBytes: number; keepGoing?: boolean; sync: SyncMode; signal?: AbortSignal },
   ) {
     this.buffers = new BufferPool(MAX_READ, MAX_READ * (opts.concurrency + 2));
     this.reads = new TaskGroup(opts.concurrency, (err) => { this.failure ??= err; });
+    const onAbort = () => { this.failure ??= interruptedError(); };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    this.offInterrupt = () => opts.signal?.removeEventListener('abort', onAbort);
   }
 
   /**
@@ -170,8 +171,7 @@ export class FileRestorer {
 
   /** Runs a write task; counts what it wrote and finished; throws IO naming the file it failed on. */
   private async runWrites(task: WriteTask, jobs: FileJob[], pieces: Piece<Target>[]): Promise<void> {
-    if (this.interrupted) throw this.failure; // the writers are stopped for good: no temp file after the cleanup
-    const outcome = await this.writers.run(task).catch((err) => {
+    const outcome = await this.writers.run(task, this.opts.signal).catch((err) => {
       if (task.buffer.byteLength === MAX_READ) this.buffers.forget();
       throw err;
     });

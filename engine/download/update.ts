@@ -20,6 +20,8 @@ import { entryMtimeNs } from '../times.js';
 import type { BundleDescriptor, Contributor, FileEntry, FormatRecord } from '../vocab.js';
 import { setLinkTimes } from '../../workers/set-times.js';
 import { type DownloadResult, restoreBundle } from './download.js';
+import { interruptible, throwIfInterrupted } from '../cancel.js';
+import { abortable } from '../storage/abortable.js';
 import type { SyncMode } from './file-restorer.js';
 import { fsPath, nameFromBytes } from '../fs-path.js';
 import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
@@ -40,6 +42,8 @@ export interface UpdateRequest {
   concurrency?: number;
   /** As for a download (default 'end'). */
   sync?: SyncMode;
+  /** As for a download: stops the update, nothing more is removed or written; fails with INTERRUPTED. */
+  signal?: AbortSignal;
 }
 
 export interface UpdateResult extends DownloadResult {
@@ -48,15 +52,20 @@ export interface UpdateResult extends DownloadResult {
   kept: string[];
 }
 
-/** Errors as for a download; NOT_FOUND for either bundle. Rerunnable: a second run finds nothing to do but checks. */
+/** Errors as for a download (INTERRUPTED included); NOT_FOUND for either bundle. Rerunnable: a second run finds nothing to do but checks. */
 export async function updateBundle(req: UpdateRequest): Promise<UpdateResult> {
-  if (!req.format) await openFormat(req.storage, false);
-  const from = await resolveBundle(req.storage, req.repo, req.from);
-  const to = await resolveBundle(req.storage, req.repo, req.to);
+  return interruptible(req.signal, () => updateOnce(req));
+}
+
+async function updateOnce(req: UpdateRequest): Promise<UpdateResult> {
+  const storage = abortable(req.storage, req.signal);
+  if (!req.format) await openFormat(storage, false);
+  const from = await resolveBundle(storage, req.repo, req.from);
+  const to = await resolveBundle(storage, req.repo, req.to);
   const fetch = new Set<string>();
   const removed: FileEntry[] = [];
   const attributes: FileEntry[] = [];
-  for await (const change of diffBundles(req.storage, from, to)) {
+  for await (const change of diffBundles(storage, from, to)) {
     if (change.kind === 'removed') removed.push(change.entry);
     else if (change.kind === 'added' || change.content) {
       if (change.kind === 'changed' && change.before.type !== change.entry.type) removed.push(change.before);
@@ -78,7 +87,8 @@ async function updateIn(
   dirs: DestinationDirs, root: string, req: UpdateRequest, from: BundleDescriptor, to: BundleDescriptor,
   { removed, fetch, attributes }: { removed: FileEntry[]; fetch: Set<string>; attributes: FileEntry[] },
 ): Promise<UpdateResult> {
-  const groups = await linkGroupMembers(req.storage, to);
+  const storage = abortable(req.storage, req.signal);
+  const groups = await linkGroupMembers(storage, to);
   // Files first, before the fetch: one that is not the file A recorded (an edit, a link outside) is rewritten.
   let attributesFixed = 0;
   for (const entry of attributes) {
@@ -86,7 +96,8 @@ async function updateIn(
     if (await fixAttributes(entry, dirs, groups)) attributesFixed++;
     else fetch.add(entry.path);
   }
-  await addLinkGroups(req.storage, to, fetch);
+  await addLinkGroups(storage, to, fetch);
+  throwIfInterrupted(req.signal);
   const kept = await removeEntries(removed, dirs, mtimeMatcher(root));
   const report = req.reporter ?? silentReporter;
   for (const k of kept) report({ type: 'update.kept', path: k.path, reason: k.reason });
@@ -95,7 +106,7 @@ async function updateIn(
   }, to);
   for (const entry of attributes) if (entry.type !== 'file' && await fixAttributes(entry, dirs, groups)) attributesFixed++;
   // Writing and removing entries changed the mtimes of their directories: set every directory's as in B.
-  for await (const entry of readEntries(req.storage, to.pages)) if (entry.type === 'dir') await fixAttributes(entry, dirs, groups);
+  for await (const entry of readEntries(storage, to.pages)) if (entry.type === 'dir') await fixAttributes(entry, dirs, groups);
   return {
     ...result, from: from.id, removed: removed.length - kept.length, attributesFixed, kept: kept.map((k) => k.path),
   };

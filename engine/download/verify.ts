@@ -2,6 +2,7 @@
  * `bundle verify`: re-reads every chunk a bundle references from the store (coalesced ranged reads, a few in
  * flight) and checks each against its SHA-256. A chunk is checked once however many files share it.
  */
+import { interruptible } from '../cancel.js';
 import { integrityError } from '../errors.js';
 import { displayName } from '../fs-path.js';
 import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
@@ -10,6 +11,7 @@ import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
 import { logRead } from '../meta/readlog.js';
 import { type Reporter, silentReporter } from '../events.js';
+import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
 import type { BlobLocation, Contributor, FormatRecord } from '../vocab.js';
 import { type Piece, coalesce } from './fetch-plan.js';
@@ -22,6 +24,8 @@ export interface VerifyRequest {
   format?: FormatRecord;
   /** The blob index when the caller (a Store) holds it; loaded here otherwise. */
   index?: LoadedBlobIndex;
+  /** Stops the reads; the call fails with INTERRUPTED (and logs no read). */
+  signal?: AbortSignal;
 }
 export interface VerifyResult { bundle: string; files: number; chunks: number; bytes: number }
 
@@ -32,7 +36,11 @@ const BATCH_BYTES = 64 * 1024 * 1024;
  * or the manifest is damaged (naming the page). Damaged index objects are left out (see loadBlobIndex); a chunk
  * then missing names them as the likely cause.
  */
-export async function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
+export function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
+  return interruptible(req.signal, () => verifyOnce({ ...req, storage: abortable(req.storage, req.signal) }));
+}
+
+async function verifyOnce(req: VerifyRequest): Promise<VerifyResult> {
   if (!req.format) await openFormat(req.storage, false);
   const bundle = await resolveBundle(req.storage, req.repo, req.ref);
   const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });

@@ -18,6 +18,8 @@ export interface ReadRecord {
   bytes: number;
   /** The subset read, when not the whole bundle: the globs given, or a note such as `changed since <id>`. */
   filter?: { include?: string[]; exclude?: string[]; note?: string };
+  /** Set when the read did not finish: `files` and `bytes` are what it got before it was interrupted. */
+  outcome?: 'interrupted';
 }
 
 /** Records a read of a bundle. Create-only, keyed by day then ULID. */

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import { Piscina } from 'piscina';
+import { throwIfInterrupted } from '../cancel.js';
 
 /**
  * piscina loads a worker file with require() first and import() only when that throws. Node 20.19+ and 22 let
@@ -24,7 +25,12 @@ export class WorkerStage<Task extends { buffer: ArrayBuffer }, Outcome> {
   /** Tasks that may usefully be in flight: enough to keep every thread busy while results are handled. */
   get depth(): number { return this.threads * 2; }
 
-  run(task: Task): Promise<Outcome> {
+  /**
+   * Runs `task` on a thread. With an aborted `signal` the task is refused (INTERRUPTED) before it is sent;
+   * tasks already running are never cut: they settle, and their results are handled or dropped by the caller.
+   */
+  async run(task: Task, signal?: AbortSignal): Promise<Outcome> {
+    throwIfInterrupted(signal);
     this.pool ??= new Piscina({
       filename: this.workerFile, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 1_000, execArgv: WORKER_EXEC_ARGV,
     });

@@ -34,6 +34,8 @@ export interface SessionOptions {
   retry: RetryPolicy;
   /** A request idle this long (no byte sent or received) is cut and retried. */
   idleTimeoutMs: number;
+  /** Cuts the session's PUTs and ends their retrying (MultipartOptions); the DELETE of `abort` never carries it. */
+  signal?: AbortSignal;
 }
 
 export const defaultSessionOptions: SessionOptions = { retry: defaultRetryPolicy, idleTimeoutMs: 60_000 };
@@ -131,19 +133,19 @@ export class ResumableSession implements MultipartUpload {
           'Content-Range': to > sent ? `bytes ${sent}-${to - 1}/${total}` : `bytes */${total}`,
         };
         if (hash) headers['X-Goog-Hash'] = hash;
-        const reply = await request('PUT', this.uri, headers, sliceParts(parts, sent - base, to - base), this.opts.idleTimeoutMs);
+        const reply = await request('PUT', this.uri, headers, sliceParts(parts, sent - base, to - base), this.opts.idleTimeoutMs, this.opts.signal);
         if (total === '*' && reply.status === 308) return reply;
         if (total !== '*' && (reply.status === 200 || reply.status === 201)) return reply;
         throw httpError(reply, `${op} bytes ${sent}-${to}`);
       } catch (err) {
         throw this.classify(err, op);
       }
-    });
+    }, undefined, this.opts.signal);
   }
 
   /** Asks the server how many bytes it holds; a finished session answers with the object. */
   private async queryStatus(): Promise<{ persisted: number; done?: Reply }> {
-    const reply = await request('PUT', this.uri, { 'Content-Length': '0', 'Content-Range': 'bytes */*' }, [], this.opts.idleTimeoutMs);
+    const reply = await request('PUT', this.uri, { 'Content-Length': '0', 'Content-Range': 'bytes */*' }, [], this.opts.idleTimeoutMs, this.opts.signal);
     if (reply.status === 200 || reply.status === 201) return { persisted: Infinity, done: reply };
     if (reply.status !== 308) throw httpError(reply, `status of ${this.key}`);
     const range = /bytes=0-(\d+)/.exec(String(reply.headers.range ?? ''));
@@ -179,14 +181,19 @@ function parseObject(body: string, op: string): { size?: string; generation?: st
   }
 }
 
-/** One HTTP request; cut (ETIMEDOUT, which `classify` calls retryable) when idle for `idleTimeoutMs`. */
+/**
+ * One HTTP request; cut (ETIMEDOUT, which `classify` calls retryable) when idle for `idleTimeoutMs`, and
+ * (AbortError) when `signal` is aborted.
+ */
 function request(
   method: string, uri: string, headers: Record<string, string>, body: readonly Uint8Array[], idleTimeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<Reply> {
   const url = new URL(uri);
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request(url, { method, headers, agent: url.protocol === 'https:' ? agents.https : agents.http }, (res) => {
+    const agent = url.protocol === 'https:' ? agents.https : agents.http;
+    const req = lib.request(url, { method, headers, agent, ...(signal ? { signal } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));

@@ -114,7 +114,9 @@ export class GcsStorage implements Storage {
     const metadata = opts.sha256 ? { metadata: { sha256: opts.sha256 } } : {};
     const [uri] = await this.file(key).createResumableUpload({ metadata })
       .catch((err) => { throw classify(err, `start resumable upload ${key}`, this.url); });
-    return new ResumableSession(key, uri, await createCRC32(CRC32C_POLYNOMIAL), (err, op) => classify(err, op, this.url), this.session);
+    return new ResumableSession(key, uri, await createCRC32(CRC32C_POLYNOMIAL), (err, op) => classify(err, op, this.url), {
+      ...this.session, ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   }
 
   async delete(keys: readonly string[]): Promise<void> {

@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import { type OptionalMethod, optionalMethods } from './optional.js';
 import {
-  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
+  type Body, type GetOptions, type ListOptions, type RequestOptions, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, readRangeInto,
 } from './storage.js';
 
@@ -31,10 +31,10 @@ export class LazyStorage implements Storage {
     return (this.loaded ??= this.load());
   }
 
-  async stat(key: string): Promise<ObjectInfo | undefined> { return (await this.inner()).stat(key); }
-  async *list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> { yield* (await this.inner()).list(prefix, opts); }
-  async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> { return (await this.inner()).get(key, opts); }
+  async stat(key: string, opts?: RequestOptions): Promise<ObjectInfo | undefined> { return (await this.inner()).stat(key, opts); }
+  async *list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry> { yield* (await this.inner()).list(prefix, opts); }
+  async get(key: string, opts?: GetOptions): Promise<Readable> { return (await this.inner()).get(key, opts); }
   async put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> { return (await this.inner()).put(key, body, opts); }
   async openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload> { return (await this.inner()).openMultipart(key, opts); }
-  async delete(keys: readonly string[]): Promise<void> { return (await this.inner()).delete(keys); }
+  async delete(keys: readonly string[], opts?: RequestOptions): Promise<void> { return (await this.inner()).delete(keys, opts); }
 }

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { type OpenOptions, openStorage } from './open.js';
 import { hasMethod, optionalMethods } from './optional.js';
 import {
-  type Body, type ByteRange, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo, type PutOptions,
+  type Body, type GetOptions, type ListOptions, type RequestOptions, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo, type PutOptions,
   type PutResult, type Storage, readRangeInto,
 } from './storage.js';
 
@@ -50,16 +50,16 @@ export class RoutingStorage implements Storage {
 
   private route(key: string): Storage { return this.stores[roleOf(key)]; }
 
-  stat(key: string): Promise<ObjectInfo | undefined> { return this.route(key).stat(key); }
+  stat(key: string, opts?: RequestOptions): Promise<ObjectInfo | undefined> { return this.route(key).stat(key, opts); }
   /** A prefix without a role segment (e.g. '') lists the meta store only. */
-  list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> { return this.route(prefix).list(prefix, opts); }
-  get(key: string, opts?: { range?: ByteRange }): Promise<Readable> { return this.route(key).get(key, opts); }
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry> { return this.route(prefix).list(prefix, opts); }
+  get(key: string, opts?: GetOptions): Promise<Readable> { return this.route(key).get(key, opts); }
   put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> { return this.route(key).put(key, body, opts); }
   openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload> { return this.route(key).openMultipart(key, opts); }
-  async delete(keys: readonly string[]): Promise<void> {
+  async delete(keys: readonly string[], opts?: RequestOptions): Promise<void> {
     for (const role of ['blobs', 'meta', 'wal', 'readlog'] as const) {
       const mine = keys.filter((k) => roleOf(k) === role);
-      if (mine.length) await this.stores[role].delete(mine);
+      if (mine.length) await this.stores[role].delete(mine, opts);
     }
   }
 }

@@ -13,8 +13,9 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import {
-  type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
-  type PendingUpload, type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyLength, bodyParts,
+  type Body, type Capabilities, type GetOptions, type ListEntry, type ListOptions, type MultipartOptions, type MultipartUpload,
+  type ObjectInfo, type PendingUpload, type PutOptions, type PutResult, type RequestOptions, type Storage, StorageError,
+  type StorageErrorKind, bodyLength, bodyParts,
 } from './storage.js';
 import { parseBucketUrl } from './bucket-url.js';
 import { s3Capabilities } from './capabilities.js';
@@ -82,9 +83,9 @@ export class S3Storage implements Storage {
     );
   }
 
-  async stat(key: string): Promise<ObjectInfo | undefined> {
+  async stat(key: string, opts?: RequestOptions): Promise<ObjectInfo | undefined> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), sendOptions(opts));
       const sha256 = out.Metadata?.[SHA256_META];
       return { key, size: out.ContentLength ?? 0, etag: unquote(out.ETag), ...(sha256 ? { sha256 } : {}) };
     } catch (err) {
@@ -94,12 +95,12 @@ export class S3Storage implements Storage {
     }
   }
 
-  async *list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> {
+  async *list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry> {
     let token: string | undefined;
     do {
       const page = await this.client.send(new ListObjectsV2Command({
         Bucket: this.bucket, Prefix: this.prefix + prefix, Delimiter: opts?.delimiter, ContinuationToken: token,
-      })).catch((err) => { throw classify(err, `list ${prefix}`, this.url); });
+      }), sendOptions(opts)).catch((err) => { throw classify(err, `list ${prefix}`, this.url); });
       yield* pageEntries(
         (page.Contents ?? []).map((o) => ({ name: o.Key!, size: o.Size ?? 0 })),
         (page.CommonPrefixes ?? []).map((p) => p.Prefix!), (name) => this.strip(name),
@@ -108,17 +109,17 @@ export class S3Storage implements Storage {
     } while (token);
   }
 
-  async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
+  async get(key: string, opts?: GetOptions): Promise<Readable> {
     const range = opts?.range;
     if (range?.length === 0) {
-      if (!(await this.stat(key))) throw new StorageError('notFound', `no object at ${key}`);
+      if (!(await this.stat(key, opts))) throw new StorageError('notFound', `no object at ${key}`);
       return Readable.from([]);
     }
     try {
       const out = await this.client.send(new GetObjectCommand({
         Bucket: this.bucket, Key: this.prefix + key,
         Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
-      }));
+      }), sendOptions(opts));
       return out.Body as Readable;
     } catch (err) {
       throw classify(err, `get ${key}`, this.url);
@@ -133,7 +134,7 @@ export class S3Storage implements Storage {
         Metadata: { [SHA256_META]: digest.toString('hex') },
         IfNoneMatch: opts.ifAbsent ? '*' : undefined,
         IfMatch: opts.ifMatch === undefined ? undefined : this.quoteIfMatch ? `"${opts.ifMatch}"` : opts.ifMatch,
-      }));
+      }), sendOptions(opts));
       return { status: 'written', etag: out.ETag ? unquote(out.ETag) : (await this.stat(key))?.etag ?? '' };
     } catch (err) {
       const mapped = classify(err, `put ${key}`, this.url);
@@ -151,15 +152,15 @@ export class S3Storage implements Storage {
       Bucket: this.bucket, Key, ChecksumAlgorithm: 'SHA256',
       ...(opts.sha256 ? { Metadata: { [SHA256_META]: opts.sha256 } } : {}),
     })).catch((err) => { throw classify(err, `start multipart ${key}`, this.url); });
-    return new S3Multipart(this, key, created.UploadId!);
+    return new S3Multipart(this, key, created.UploadId!, opts.signal);
   }
 
-  async delete(keys: readonly string[]): Promise<void> {
+  async delete(keys: readonly string[], opts?: RequestOptions): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       const out = await this.client.send(new DeleteObjectsCommand({
         Bucket: this.bucket, Delete: { Quiet: true, Objects: batch.map((k) => ({ Key: this.prefix + k })) },
-      })).catch((err) => { throw classify(err, `delete ${batch.length} keys`, this.url); });
+      }), sendOptions(opts)).catch((err) => { throw classify(err, `delete ${batch.length} keys`, this.url); });
       const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (failed.length) throw new StorageError('retryable', `delete ${failed[0]!.Key}: ${failed[0]!.Code} ${failed[0]!.Message ?? ''}`);
     }
@@ -208,13 +209,16 @@ class S3Multipart implements MultipartUpload {
   /** Complete requests sent; a later one may find the upload already completed. */
   private completions = 0;
 
-  constructor(private readonly s3: S3Storage, private readonly key: string, private readonly uploadId: string) {}
+  /** `signal` cuts part writes and the completion; `abort` never carries it (MultipartOptions). */
+  constructor(
+    private readonly s3: S3Storage, private readonly key: string, private readonly uploadId: string, private readonly signal?: AbortSignal,
+  ) {}
 
   async writePart(n: number, body: Body): Promise<void> {
     const digest = sha256Of(body);
     const out = await this.s3.client.send(new UploadPartCommand({
       ...this.s3.target(this.key), UploadId: this.uploadId, PartNumber: n, ...payload(body, digest),
-    })).catch((err) => { throw classify(err, `part ${n} of ${this.key}`, this.s3.url); });
+    }), sendOptions({ signal: this.signal })).catch((err) => { throw classify(err, `part ${n} of ${this.key}`, this.s3.url); });
     this.parts.set(n, {
       PartNumber: n, ETag: out.ETag, ChecksumSHA256: digest.toString('base64'), size: bodyLength(body),
     });
@@ -232,7 +236,7 @@ class S3Multipart implements MultipartUpload {
       out = await this.s3.client.send(new CompleteMultipartUploadCommand({
         ...this.s3.target(this.key), UploadId: this.uploadId,
         MultipartUpload: { Parts: parts.map(({ PartNumber, ETag, ChecksumSHA256 }) => ({ PartNumber, ETag, ChecksumSHA256 })) },
-      }));
+      }), sendOptions({ signal: this.signal }));
     } catch (err) {
       const mapped = classify(err, `complete ${this.key}`, this.s3.url);
       const landed = mapped.kind === 'notFound' && this.completions > 0 ? await this.s3.stat(this.key) : undefined;
@@ -253,6 +257,11 @@ class S3Multipart implements MultipartUpload {
       if (mapped.kind !== 'notFound') throw mapped;
     }
   }
+}
+
+/** The SDK's per-request options: the abort signal, when there is one. */
+function sendOptions(opts: { signal?: AbortSignal } | undefined): { abortSignal?: AbortSignal } {
+  return opts?.signal ? { abortSignal: opts.signal } : {};
 }
 
 /** An input field the build middleware turns into the SigV4 payload hash header; never sent as a parameter. */

@@ -23,7 +23,18 @@ export interface ListEntry { key: string; size?: number; isPrefix?: boolean }
 
 export interface ByteRange { offset: number; length: number }
 
-export interface PutOptions {
+/**
+ * Every request can be cut: the cloud backends hand `signal` to the SDK or the socket, so an aborted signal
+ * fails the request in flight (local file operations are short and run to their end). The failure is whatever
+ * the backend reports: callers treat any failure after the abort as the interruption (cancel.ts, abortable.ts).
+ */
+export interface RequestOptions { signal?: AbortSignal }
+
+export interface ListOptions extends RequestOptions { delimiter?: string }
+
+export interface GetOptions extends RequestOptions { range?: ByteRange }
+
+export interface PutOptions extends RequestOptions {
   /** Create-only: the write happens only if no object exists at `key`. */
   ifAbsent?: boolean;
   /** Compare-and-swap: the write happens only if the current object has this etag. */
@@ -35,6 +46,11 @@ export interface PutOptions {
 export interface MultipartOptions {
   /** Hex SHA-256 of the whole object, kept with it (`stat`); parts are verified one by one. */
   sha256?: string;
+  /**
+   * Cuts the upload's part writes and its completion. Never the request that creates the upload nor `abort`:
+   * an upload that was created is always known to its caller, and one cut short can still be discarded.
+   */
+  signal?: AbortSignal;
 }
 
 /** "Already present" or "changed under us" is a result, not an exception. */
@@ -61,11 +77,11 @@ export interface Storage {
   readonly url: string;
   readonly capabilities: Capabilities;
   /** Returns undefined when there is no object at `key`. */
-  stat(key: string): Promise<ObjectInfo | undefined>;
+  stat(key: string, opts?: RequestOptions): Promise<ObjectInfo | undefined>;
   /** Every key under `prefix`, in key order; with `delimiter`, one entry per common prefix. */
-  list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry>;
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
   /** The object (or a byte range of it) as a stream. Fails with StorageError kind 'notFound'. */
-  get(key: string, opts?: { range?: ByteRange }): Promise<Readable>;
+  get(key: string, opts?: GetOptions): Promise<Readable>;
   put(key: string, body: Body, opts?: PutOptions): Promise<PutResult>;
   openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload>;
   /**
@@ -73,9 +89,9 @@ export interface Storage {
    * `key` into `into` from its start. Returns the bytes read, fewer than asked only where the object ends.
    * Fails like `get`. Use `readRangeInto`, which falls back to `get`.
    */
-  readInto?(key: string, range: ByteRange, into: Uint8Array): Promise<number>;
+  readInto?(key: string, range: ByteRange, into: Uint8Array, opts?: RequestOptions): Promise<number>;
   /** Deletes the keys; missing keys are not an error. */
-  delete(keys: readonly string[]): Promise<void>;
+  delete(keys: readonly string[], opts?: RequestOptions): Promise<void>;
   /**
    * Aborts multipart uploads (staged, never completed: a killed process leaves them) whose key starts with
    * `prefix` and that began more than `olderThanMs` ago. Returns their keys. Backends without such uploads
@@ -121,9 +137,9 @@ export function bodyLength(body: Body): number {
 }
 
 /** Reads `range` of `key` into `into` (no intermediate copies where the storage has `readInto`); see `readInto`. */
-export async function readRangeInto(storage: Storage, key: string, range: ByteRange, into: Uint8Array): Promise<number> {
-  if (storage.readInto) return storage.readInto(key, range, into);
-  return copyInto(await storage.get(key, { range }), into, range.length);
+export async function readRangeInto(storage: Storage, key: string, range: ByteRange, into: Uint8Array, opts?: RequestOptions): Promise<number> {
+  if (storage.readInto) return storage.readInto(key, range, into, opts);
+  return copyInto(await storage.get(key, { ...opts, range }), into, range.length);
 }
 
 /** Copies a body into `into`, at most `limit` bytes; returns how many. */

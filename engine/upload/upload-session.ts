@@ -7,6 +7,7 @@
 import type { CompactBlobIndex } from '../meta/compact-index.js';
 import type { CdcParams } from '../../workers/fastcdc.js';
 import { type HashOutcome, type ReadFailure, stampCtimeNs } from '../../workers/hash-ranges.js';
+import { interruptedError } from '../cancel.js';
 import { badInput } from '../errors.js';
 import { displayName } from '../fs-path.js';
 import type { Reporter } from '../events.js';
@@ -88,6 +89,7 @@ export class UploadSession {
   /** The most entries ever waiting for the manifest at once (bounded by MAX_PENDING_ENTRIES plus one job's worth). */
   maxPending = 0;
   private bytesHashed = 0;
+  private signal: AbortSignal | undefined;
 
   constructor(
     private readonly storage: Storage, private readonly tuning: Tuning,
@@ -102,9 +104,14 @@ export class UploadSession {
     manifest.beforePage = () => this.barrier();
   }
 
-  /** Runs every planned item through the pipeline. Throws the first failure. */
-  async run(items: AsyncIterable<EntryItem | JobItem>): Promise<void> {
+  /**
+   * Runs every planned item through the pipeline. Throws the first failure. Once `signal` is aborted no item is
+   * taken (the walk stops) and none dispatched: the jobs in flight settle, then INTERRUPTED is thrown.
+   */
+  async run(items: AsyncIterable<EntryItem | JobItem>, signal?: AbortSignal): Promise<void> {
+    this.signal = signal;
     for await (const item of items) {
+      if (signal?.aborted) this.failure ??= interruptedError();
       if (this.failure) break;
       if (item.kind === 'entry') {
         const { known } = item;
@@ -151,8 +158,8 @@ export class UploadSession {
     const buffer = await this.pool.acquire();
     while (this.inFlight >= this.hashStage.depth) await new Promise<void>((r) => this.slotWaiters.push(r));
     this.inFlight++;
-    this.hashStage.run({ buffer, ranges: job.ranges, ...(this.tuning.cdc ? { cdc: this.tuning.cdc } : {}) }).then(
-      (outcome) => this.chain(() => this.handle(job, outcome)),
+    this.hashStage.run({ buffer, ranges: job.ranges, ...(this.tuning.cdc ? { cdc: this.tuning.cdc } : {}) }, this.signal).then(
+      (outcome) => this.chain(() => this.handle(job, outcome), () => this.pool.release(outcome.buffer)),
       (err) => { this.pool.forget(); this.failure ??= err; },
     ).finally(() => {
       this.inFlight--;
@@ -160,9 +167,10 @@ export class UploadSession {
     });
   }
 
-  private chain(step: () => Promise<void>): void {
+  /** Queues `step` after the steps before it; after a failure it is `skipped` instead (say, to free its buffer). */
+  private chain(step: () => Promise<void>, skipped?: () => void): void {
     this.handling = this.handling.then(async () => {
-      if (this.failure) return;
+      if (this.failure) return skipped?.();
       try { await step(); } catch (err) { this.failure ??= err; }
     });
   }

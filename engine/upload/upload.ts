@@ -2,6 +2,7 @@
  * Upload a directory tree as a bundle: scan → plan → hash stage (worker pool) → dedup claim → packer → commit.
  * Stages are joined by bounded hand-offs: the buffer pool (the byte budget) and the hash stage's depth.
  */
+import { interruptible } from '../cancel.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { adoptPacks, listPacks } from '../meta/adopt-packs.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
@@ -19,6 +20,7 @@ import { reportXattrsUnavailable, withXattrs } from '../scan/xattrs.js';
 import { type ScanEntry, type ScanSkip, walkTree } from '../scan/walk.js';
 import { ParentFiles } from '../plan/file-cache.js';
 import { planJobs } from '../plan/jobs.js';
+import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type BundleDescriptor, type BundleStats, type Contributor, type FormatRecord, type LabelRecord, type ManifestPage, keys,
@@ -40,6 +42,11 @@ export interface UploadRequest {
   rehash?: boolean;
   /** Leave out files that cannot be read and report them (`skipped`), instead of failing with BAD_INPUT. */
   skipOnError?: boolean;
+  /**
+   * Stops the upload: no more jobs are scheduled, in-flight work settles, the open multipart upload is aborted,
+   * nothing is committed; the call fails with INTERRUPTED.
+   */
+  signal?: AbortSignal;
   /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
   format?: FormatRecord;
 }
@@ -57,11 +64,15 @@ export interface UploadResult {
 
 /**
  * Uploads `source` as a new bundle of `repo`. Returns the committed descriptor.
- * Errors: BAD_INPUT (missing/unreadable source, a file changed while read), NOT_FOUND (repo), FORMAT, STORAGE.
- * On failure no bundle becomes visible; packs that landed are indexed (or, after a kill, found by the rerun
- * from their trailers) so a rerun reuses them.
+ * Errors: BAD_INPUT (missing/unreadable source, a file changed while read), NOT_FOUND (repo), FORMAT, STORAGE,
+ * INTERRUPTED. On failure no bundle becomes visible; packs that landed are indexed (or, after a kill or an
+ * interrupt, found by the rerun from their trailers) so a rerun reuses them.
  */
-export async function uploadBundle(req: UploadRequest): Promise<UploadResult> {
+export function uploadBundle(req: UploadRequest): Promise<UploadResult> {
+  return interruptible(req.signal, () => uploadBundleOnce({ ...req, storage: abortable(req.storage, req.signal) }));
+}
+
+async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
   const format = req.format ?? await openFormat(req.storage, true);
   await getRepo(req.storage, req.repo);
   const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
@@ -113,7 +124,7 @@ export async function storeTree(
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
     const unreadable = req.skipOnError ? (s: ScanSkip) => { session.skipped.push(s); skip(s); } : undefined;
     const walk = withXattrs(selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable)), req.select), report);
-    await session.run(planJobs(walk, tuning, parentFiles && ((entry) => parentFiles.unchanged(entry))));
+    await session.run(planJobs(walk, tuning, parentFiles && ((entry) => parentFiles.unchanged(entry))), req.signal);
   } catch (err) {
     await session.abandon();
     throw err;
@@ -153,7 +164,11 @@ export interface ShardUploadResult { shard: ShardRecord; skipped: SkippedFile[];
  * path hash falls in the shard, recorded as a shard manifest for `commitSession`. Rerunnable: a rerun reuses
  * the packs that landed and replaces the shard's record. Errors as `uploadBundle`, plus those of `openSession`.
  */
-export async function uploadShard(req: UploadRequest & { session: string; shard: ShardSpec }): Promise<ShardUploadResult> {
+export function uploadShard(req: UploadRequest & { session: string; shard: ShardSpec }): Promise<ShardUploadResult> {
+  return interruptible(req.signal, () => uploadShardOnce({ ...req, storage: abortable(req.storage, req.signal) }));
+}
+
+async function uploadShardOnce(req: UploadRequest & { session: string; shard: ShardSpec }): Promise<ShardUploadResult> {
   const format = req.format ?? await openFormat(req.storage, true);
   await getRepo(req.storage, req.repo);
   const session = await openSession(req.storage, req.repo, req.session);
