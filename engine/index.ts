@@ -33,7 +33,8 @@ export { type BundleRef, LATEST, MIN_PREFIX, checkRef } from './meta/refs.js';
 export { MAX_SHARDS, type SessionRecord, type ShardRecord, type ShardSpec, parseShard } from './meta/sessions.js';
 export type { WalRecord, WalType } from './meta/wal.js';
 export type { ShardUploadResult, UploadResult } from './upload/upload.js';
-export type { SkippedFile, Tuning } from './upload/upload-session.js';
+export type { SkippedFile } from './upload/entry-order.js';
+export type { Tuning } from './upload/tuning.js';
 export type {
   BundleDescriptor, BundleStats, ChunkerSpec, Contributor, FileEntry, FormatRecord, LabelRecord, RepoDescriptor,
 } from './vocab.js';

@@ -15,13 +15,13 @@ export class ManifestWriter {
   readonly pages: ManifestPage[] = [];
   private entries: FileEntry[] = [];
   private lastPath: string | undefined;
-  /** Awaited before each page is written: lets the upload make the page's packs durable and indexed first. */
-  beforePage: () => Promise<void> = async () => undefined;
-
-  /** Page `n` is written (create-only) at `pageKey(n)`. */
+  /**
+   * Page `n` is written (create-only) at `pageKey(n)`, each once `beforePage` resolved: an upload passes its
+   * chunk store's barrier, so a page is written only when every pack it may reference is durable and indexed.
+   */
   constructor(
     private readonly storage: Storage, private readonly pageKey: (n: number) => string,
-    private readonly pageSize = DEFAULT_PAGE_SIZE,
+    private readonly pageSize = DEFAULT_PAGE_SIZE, private readonly beforePage: () => Promise<void> = async () => undefined,
   ) {}
 
   /** Adds the next entry; entries must come in manifest order (`comparePaths`), each path once. */

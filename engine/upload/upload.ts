@@ -27,7 +27,10 @@ import {
 } from '../vocab.js';
 import { BufferPool } from '../runtime/buffer-pool.js';
 import { HashStage } from './hash-stage.js';
-import { type SkippedFile, type Tuning, UploadSession, resolveTuning } from './upload-session.js';
+import { ChunkStore } from './chunk-store.js';
+import { EntryOrder, type SkippedFile } from './entry-order.js';
+import { type Tuning, resolveTuning } from './tuning.js';
+import { type UploadTotals, UploadSession } from './upload-session.js';
 
 export interface UploadRequest {
   storage: Storage;
@@ -94,7 +97,7 @@ async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
 /** What an upload stored before any commit: durable, indexed packs and the manifest pages naming them. */
 export interface StoredTree {
   pages: ManifestPage[];
-  totals: UploadSession['totals'];
+  totals: UploadTotals;
   stats: BundleStats;
   skipped: SkippedFile[];
   hashThreads: number[];
@@ -117,12 +120,15 @@ export async function storeTree(
   await adoptUnindexedPacks(req.storage, known, report);
   const hashStage = new HashStage(tuning.workers || undefined);
   const pool = new BufferPool(tuning.chunkSize, tuning.budgetBytes);
-  const manifest = new ManifestWriter(req.storage, pageKey, tuning.pageSize);
-  const session = new UploadSession(req.storage, tuning, known, hashStage, pool, manifest, report);
+  const totals: UploadTotals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, unchangedBytes: 0, packs: 0 };
+  const chunks = new ChunkStore(req.storage, tuning, known, totals, report, Math.max(8, Math.floor(pool.capacity / 4)));
+  const manifest = new ManifestWriter(req.storage, pageKey, tuning.pageSize, () => chunks.barrier());
+  const entries = new EntryOrder(manifest, totals, report);
+  const session = new UploadSession(tuning, chunks, entries, hashStage, pool, totals, report);
   try {
     const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
-    const unreadable = req.skipOnError ? (s: ScanSkip) => { session.skipped.push(s); skip(s); } : undefined;
+    const unreadable = req.skipOnError ? (s: ScanSkip) => { entries.skipped.push(s); skip(s); } : undefined;
     const walk = withXattrs(selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable)), req.select), report);
     await session.run(planJobs(walk, tuning, parentFiles && ((entry) => parentFiles.unchanged(entry))), req.signal);
   } catch (err) {
@@ -133,13 +139,12 @@ export async function storeTree(
   }
   const pages = await manifest.finish();
   reportXattrsUnavailable(report);
-  const totals = session.totals;
   const stats: BundleStats = {
     newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,
-    ...(session.skipped.length ? { skippedFiles: session.skipped.length } : {}),
+    ...(entries.skipped.length ? { skippedFiles: entries.skipped.length } : {}),
     seconds: (Date.now() - started) / 1000,
   };
-  return { pages, totals, stats, skipped: session.skipped, hashThreads: [...session.hashThreads], peakPendingEntries: session.maxPending };
+  return { pages, totals, stats, skipped: entries.skipped, hashThreads: [...session.hashThreads], peakPendingEntries: entries.maxPending };
 }
 
 /**
