@@ -11,13 +11,13 @@ import type { WriteFile, WriteOutcome, WritePiece, WriteTask } from '../../worke
 import { interruptedError } from '../cancel.js';
 import { integrityError, ioError } from '../errors.js';
 import { displayName, fsPath } from '../fs-path.js';
-import { BufferPool } from '../runtime/buffer-pool.js';
 import { TaskGroup } from '../runtime/task-group.js';
 import { WorkerStage } from '../runtime/worker-stage.js';
-import { isStorageError, readRangeInto, type Storage } from '../storage/storage.js';
+import type { Storage } from '../storage/storage.js';
 import { entryMtimeNs } from '../times.js';
-import { type FileEntry, keys } from '../vocab.js';
-import { coalesce, MAX_READ, type Piece, type RangeRead } from './fetch-plan.js';
+import type { FileEntry } from '../vocab.js';
+import { coalesce, type Piece, type RangeRead } from './fetch-plan.js';
+import { PackReads } from './pack-reads.js';
 import type { Place } from './destination-dirs.js';
 import { tempNameFor } from './temp-names.js';
 import { isHoleChunk } from './zero-chunks.js';
@@ -54,8 +54,7 @@ export class FileRestorer {
   private readonly finalizing = new TaskGroup(FINALIZING_LIMIT, (err) => { this.failure ??= err; });
   private readonly unfinished = new Set<FileJob>();
   private readonly writers = new WorkerStage<WriteTask, WriteOutcome>(new URL('../../workers/write-worker.js', import.meta.url).href);
-  /** Reused read buffers (fresh memory is expensive, and buffers moved to a worker are freed late there). */
-  private readonly buffers: BufferPool;
+  private readonly packs: PackReads;
   private failure: unknown;
   /** Stops listening to the signal. */
   private readonly offInterrupt: () => void;
@@ -68,7 +67,7 @@ export class FileRestorer {
     private readonly storage: Storage, private readonly index: CompactBlobIndex,
     private readonly opts: { concurrency: number; batchBytes: number; keepGoing?: boolean; sync: SyncMode; signal?: AbortSignal },
   ) {
-    this.buffers = new BufferPool(MAX_READ, MAX_READ * (opts.concurrency + 2));
+    this.packs = new PackReads(storage, opts.concurrency);
     this.reads = new TaskGroup(opts.concurrency, (err) => { this.failure ??= err; });
     const onAbort = () => { this.failure ??= interruptedError(); };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -155,7 +154,7 @@ export class FileRestorer {
 
   private async restoreBatch(pieces: Piece<Target>[]): Promise<void> {
     for (const read of coalesce(pieces)) {
-      const data = await this.readRange(read);
+      const data = await this.packs.read(read);
       const { task, jobs } = this.writeTaskFor(read, data);
       if (!data) {
         for (const piece of read.pieces) this.damage(piece, `is in pack ${task.pack}, which is missing`);
@@ -172,10 +171,10 @@ export class FileRestorer {
   /** Runs a write task; counts what it wrote and finished; throws IO naming the file it failed on. */
   private async runWrites(task: WriteTask, jobs: FileJob[], pieces: Piece<Target>[]): Promise<void> {
     const outcome = await this.writers.run(task, this.opts.signal).catch((err) => {
-      if (task.buffer.byteLength === MAX_READ) this.buffers.forget();
+      this.packs.lost(task.buffer);
       throw err;
     });
-    this.giveBack(outcome.buffer);
+    this.packs.giveBack(outcome.buffer);
     this.done.bytes += outcome.bytesWritten;
     for (const i of outcome.finished) this.finished(jobs[i]!);
     for (const { file, failures } of outcome.xattrFailures ?? []) {
@@ -186,27 +185,6 @@ export class FileRestorer {
       const err = Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code });
       throw ioError(displayName(jobs[outcome.failure.file]?.place.shown ?? task.pack), err);
     }
-  }
-
-  /**
-   * The bytes of `read` in a pooled buffer (a read larger than the pool's buffers gets one of its own), or
-   * undefined if the pack is missing. A short read leaves `length` short: the worker reports it as truncation.
-   */
-  private async readRange(read: RangeRead<Target>): Promise<{ buffer: ArrayBuffer; length: number } | undefined> {
-    const buffer = read.length <= MAX_READ ? await this.buffers.acquire() : new ArrayBuffer(read.length);
-    try {
-      const range = { offset: read.offset, length: read.length };
-      return { buffer, length: await readRangeInto(this.storage, keys.pack(read.pack), range, new Uint8Array(buffer)) };
-    } catch (err) {
-      this.giveBack(buffer);
-      if (!isStorageError(err, 'notFound')) throw err;
-      return undefined;
-    }
-  }
-
-  /** Returns a pooled buffer; one made for an oversized read is simply dropped. */
-  private giveBack(buffer: ArrayBuffer): void {
-    if (buffer.byteLength === MAX_READ) this.buffers.release(buffer);
   }
 
   /**
