@@ -128,19 +128,13 @@ function checkIndexedPacks({ index, packSizes, problem }: FsckRun): void {
  * a blob both list is at the same offset and length. A pack written before trailers is not a problem.
  */
 async function checkTrailers({ storage, index, packSizes, problem }: FsckRun): Promise<void> {
-  const indexed = new Map<string, Map<string, { offset: number; length: number }>>();
-  for (const [blob, loc] of index) {
-    let blobs = indexed.get(loc.pack);
-    if (!blobs) indexed.set(loc.pack, blobs = new Map());
-    blobs.set(blob, loc);
-  }
   for (const [pack, size] of packSizes) {
     const trailer = await readTrailer(storage, pack, size);
     if (trailer.kind === 'damaged') problem(`pack ${pack.slice(0, 12)}`, `${trailer.reason}: the pack cannot be re-indexed from itself`);
     if (trailer.kind !== 'listed') continue;
     for (const entry of trailer.entries) {
-      const loc = indexed.get(pack)?.get(entry.blob);
-      if (loc && (loc.offset !== entry.offset || loc.length !== entry.length)) {
+      const loc = index.get(entry.blob);
+      if (loc?.pack === pack && (loc.offset !== entry.offset || loc.length !== entry.length)) {
         problem(`pack ${pack.slice(0, 12)}`, `trailer lists blob ${entry.blob.slice(0, 12)} at ${entry.offset}+${entry.length}, the index at ${loc.offset}+${loc.length}`);
       }
     }

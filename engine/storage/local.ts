@@ -123,19 +123,10 @@ export class LocalStorage implements Storage {
   }
 
   /** Staged writes a killed process left in `.tmp/` (they name no key, so `prefix` cannot narrow them). */
-  async abortStaleUploads(_prefix: string, olderThanMs: number): Promise<string[]> {
-    const dir = path.join(this.root, TMP);
-    const names = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
-    const removed: string[] = [];
-    for (const e of names) {
-      if (!e.isFile()) continue;
-      const file = path.join(dir, e.name);
-      const st = await fsp.stat(file).catch(() => undefined);
-      if (!st || st.mtimeMs > Date.now() - olderThanMs) continue;
-      await fsp.rm(file, { force: true });
-      removed.push(`${TMP}/${e.name}`);
-    }
-    return removed;
+  async abortStaleUploads(prefix: string, olderThanMs: number): Promise<string[]> {
+    const stale = (await this.pendingUploads(prefix)).filter((p) => p.startedMs <= Date.now() - olderThanMs);
+    for (const { key } of stale) await fsp.rm(path.join(this.root, key), { force: true });
+    return stale.map((p) => p.key);
   }
 
   /** Staged writes in `.tmp/` (a running upload's, or what a killed one left), with their sizes. */
