@@ -9,21 +9,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { S3Storage } from '../engine/storage/s3.js';
 import { cloudEnv, freshS3Url, openMultipartUploads, s3Endpoint } from './cloud-stores.js';
-import { cli, describeTree, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
-import { interruptWhen, stderrLines } from './interrupt-helpers.js';
+import { cli, describeTree, summaryOf, tempDir } from './helpers.js';
+import { bigSource, interruptWhen, stderrLines } from './interrupt-helpers.js';
 
 const t = suite('cloud: an interrupted upload to RGW');
 
-const MiB = 1024 * 1024;
 
-let source: string | undefined;
-/** 120 MiB in 3 MiB files: packs of 64 MiB streamed as multipart uploads of 16 MiB parts. */
-function bigSource(): string {
-  if (source) return source;
-  source = tempDir('cint-src');
-  for (let i = 0; i < 40; i++) writeFile(source, `d${i % 3}/f${String(i).padStart(2, '0')}.bin`, seededBytes(1900 + i, 3 * MiB + i));
-  return source;
-}
 
 /** Whether a part of some multipart upload in the bucket of `url` is stored on the server. */
 async function partOnServer(url: string): Promise<boolean> {
@@ -40,7 +31,7 @@ async function partOnServer(url: string): Promise<boolean> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   t(`${signal} once a part is on the server: exit 130, one stderr line, no multipart upload left, fsck clean; the rerun round-trips`, async () => {
     const env = cloudEnv();
-    const src = bigSource();
+    const src = bigSource('cint-src', 1900);
     const store = await freshS3Url('interrupt');
     assert.is(cli(['--store', store, 'repo', 'create', 'r'], env).code, 0);
     const args = ['--store', store, '--workers', '1', '--concurrency', '1', 'bundle', 'upload', src, '--repo', 'r', '--label', 'l'];

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cliAsync } from './helpers.js';
+import { cliAsync, seededBytes, tempDir, writeFile } from './helpers.js';
 
 export interface Interrupted {
   code: number | null;
@@ -62,3 +62,14 @@ export function restoreTempFiles(root: string): string[] {
 
 /** The lines a run printed on stderr. */
 export const stderrLines = (r: { stderr: string }) => r.stderr.split('\n').filter((l) => l.length);
+
+const sources = new Map<string, string>();
+/** 120 MiB in 40 files of 3 MiB (seeded from `seed`), made once per tag: two 64 MiB packs of 16 MiB parts. */
+export function bigSource(tag: string, seed: number): string {
+  let source = sources.get(tag);
+  if (source) return source;
+  source = tempDir(tag);
+  for (let i = 0; i < 40; i++) writeFile(source, `d${i % 3}/f${String(i).padStart(2, '0')}.bin`, seededBytes(seed + i, 3 * 1024 * 1024 + i));
+  sources.set(tag, source);
+  return source;
+}

@@ -7,21 +7,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
-import { filesIn, interruptWhen, restoreTempFiles, stderrLines } from './interrupt-helpers.js';
+import { cli, describeTree, listFiles, summaryOf, tempDir } from './helpers.js';
+import { bigSource, filesIn, interruptWhen, restoreTempFiles, stderrLines } from './interrupt-helpers.js';
 
 const t = suite('interrupt: SIGINT/SIGTERM stop a run cleanly');
 
 const MiB = 1024 * 1024;
 
-let source: string | undefined;
-/** 120 MiB in 3 MiB files: two 64 MiB packs, each streamed as a multipart upload of 16 MiB parts. */
-function bigSource(): string {
-  if (source) return source;
-  source = tempDir('int-src');
-  for (let i = 0; i < 40; i++) writeFile(source, `d${i % 3}/f${String(i).padStart(2, '0')}.bin`, seededBytes(900 + i, 3 * MiB + i));
-  return source;
-}
 
 const upload = (store: string, src: string) =>
   ['--store', store, '--workers', '1', '--concurrency', '1', 'bundle', 'upload', src, '--repo', 'r', '--label', 'l'];
@@ -41,7 +33,7 @@ function assertInterrupted(r: { code: number | null; stdout: string; stderr: str
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   t(`${signal} mid-upload (local store): exit 130, no staged write, no bundle, fsck clean; the rerun round-trips`, async () => {
-    const src = bigSource();
+    const src = bigSource('int-src', 900);
     const before = describeTree(src);
     const store = path.join(tempDir('int-store'), 's');
     assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
@@ -67,7 +59,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 t('SIGINT mid-download: no partial file under a final name, no temp file, the read log records the interrupted read', async () => {
-  const src = bigSource();
+  const src = bigSource('int-src', 900);
   const store = path.join(tempDir('int-dstore'), 's');
   assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
   assert.is(cli(['--store', store, 'bundle', 'upload', src, '--repo', 'r', '--label', 'l']).code, 0);
@@ -95,7 +87,7 @@ t('SIGINT mid-download: no partial file under a final name, no temp file, the re
 });
 
 t('a second signal ends the run at once: exit 130, one stderr line, an interrupted summary', async () => {
-  const src = bigSource();
+  const src = bigSource('int-src', 900);
   const store = path.join(tempDir('int-twice'), 's');
   assert.is(cli(['--store', store, 'repo', 'create', 'r']).code, 0);
   const r = await interruptWhen(upload(store, src), (events) => events.some((e) => e.type === 'upload.progress'), ['SIGINT', 'SIGINT'], { gapMs: 5 });
