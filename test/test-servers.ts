@@ -65,9 +65,13 @@ export function aptInstall(packages: readonly string[], log: (line: string) => v
   if (r.status !== 0) throw new Error(`apt-get install failed: ${(r.stderr || '').trim().split('\n').pop()}`);
 }
 
-/** The tools the local tests use beyond Node's: setfacl/getfacl (acl) and getfattr/setfattr (attr). */
+/**
+ * The tools the local tests use beyond Node's: setfacl/getfacl (acl), getfattr/setfattr (attr), fusermount3
+ * (fuse3, for the FUSE mount), chromium (the web UI in a real browser), dot (graphviz, for lineage graphs).
+ */
 export function ensureTestTools(log: (line: string) => void): string | undefined {
-  const missing = [['setfacl', 'acl'], ['getfattr', 'attr']].filter(([c]) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
+  const wanted = [['setfacl', 'acl'], ['getfattr', 'attr'], ['fusermount3', 'fuse3'], ['chromium', 'chromium'], ['dot', 'graphviz']];
+  const missing = wanted.filter(([c]) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
   if (!missing.length) return undefined;
   try {
     aptInstall(missing.map(([, pkg]) => pkg!), log);
