@@ -12,7 +12,7 @@ import { uploadBundle } from '../engine/upload/upload.js';
 import { openStorage } from '../engine/storage/open.js';
 import type { Body, ListOptions, ListEntry, MultipartOptions, MultipartUpload, PutOptions, RequestOptions, Storage } from '../engine/storage/storage.js';
 import { seededBytes, tempDir, who, writeFile } from './helpers.js';
-import { MiB, assertBundlesWhole, forgetDirect, openLocal } from './gc-helpers.js';
+import { MiB, assertBundlesWhole, forgetDirect, openLocal, rng } from './gc-helpers.js';
 
 export type Point = 'lease' | 'first-pack' | 'first-index' | 'first-page' | 'lease-check' | 'descriptor' | 'release';
 const POINTS: Point[] = ['lease', 'first-pack', 'first-index', 'first-page', 'lease-check', 'descriptor', 'release'];
@@ -57,12 +57,6 @@ export function pausing(inner: Storage, point: Point, atPoint: () => Promise<voi
       return inner.delete(keys, o);
     },
   };
-}
-
-/** xorshift: the interleaving of seed n is the same on every run. */
-export function rng(seed: number): () => number {
-  let x = (seed * 2654435761) >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 2 ** 32; };
 }
 
 const t = suite('gc: uploads interleaved with collections (local store)');

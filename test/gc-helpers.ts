@@ -55,3 +55,9 @@ export function storeDigest(root: string): Map<string, string> {
 export async function openLocal(root: string, create = false): Promise<Store> {
   return openStore({ url: root, ...(create ? { create: true } : {}) });
 }
+
+/** xorshift: the choices of seed n are the same on every run. */
+export function rng(seed: number): () => number {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 2 ** 32; };
+}

@@ -1,6 +1,7 @@
 /**
  * The collector's lock: one gc at a time per store (two would each condemn the other's new packs). It never
- * blocks uploads. Create-only; a lock past its expiry (its holder died) is taken over by compare-and-swap.
+ * blocks uploads. Create-only; a lock past its expiry, or whose holder ran on this host and is gone (killed), is
+ * taken over by compare-and-swap.
  */
 import os from 'node:os';
 import { DatamoverError } from '../errors.js';
@@ -8,6 +9,17 @@ import { newId } from '../meta/ids.js';
 import { decodeJson, putJson } from '../meta/objects.js';
 import { readIfExists, type Storage } from '../storage/storage.js';
 import { CLOCK_SKEW_MS, LEASE_RENEW_MS, LEASE_TTL_MS, type LeaseRecord, gcKeys, leaseRecord } from './records.js';
+
+/** Whether the holder ran on this host and its process is gone (a killed gc): its lock need not wait to expire. */
+function diedHere(holder: LeaseRecord): boolean {
+  if (holder.host !== os.hostname() || holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 export class GcLock {
   private timer: NodeJS.Timeout | undefined;
@@ -28,7 +40,7 @@ export class GcLock {
     const data = await readIfExists(storage, gcKeys.lock);
     if (info && data) {
       const holder = decodeJson(gcKeys.lock, data, leaseRecord);
-      if (Date.now() <= holder.expires + CLOCK_SKEW_MS) {
+      if (Date.now() <= holder.expires + CLOCK_SKEW_MS && !diedHere(holder)) {
         throw new DatamoverError('CONFLICT', `another gc holds ${gcKeys.lock} (host ${holder.host}, pid ${holder.pid}, since ${holder.created}); it expires ${new Date(holder.expires + CLOCK_SKEW_MS).toISOString()} if that gc died`);
       }
       const taken = await putJson(storage, gcKeys.lock, record, { ifMatch: info.etag });
