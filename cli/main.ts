@@ -13,6 +13,7 @@ import { registerContext } from './commands/context.js';
 import { registerCopy } from './commands/copy.js';
 import { registerFsck } from './commands/fsck.js';
 import { registerLabel } from './commands/label.js';
+import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLog } from './commands/log.js';
 import { registerRepo } from './commands/repo.js';
 import { registerSession } from './commands/session.js';
@@ -111,6 +112,7 @@ function buildProgram(): Command {
   registerFsck(program, action);
   registerCopy(program, action);
   registerBench(program, action);
+  registerLifecycle(program, action);
   return program;
 }
 
