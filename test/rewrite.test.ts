@@ -8,7 +8,10 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
+import { openStore } from '../engine/index.js';
+import { rewriteBundles } from '../engine/lifecycle/rewrite.js';
+import type { Storage } from '../engine/storage/storage.js';
+import { cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, who, writeFile } from './helpers.js';
 import { snapshot } from './lifecycle-helpers.js';
 
 const t = suite('bundle rewrite');
@@ -106,6 +109,34 @@ t('rewrite of one bundle by label; a pattern matching nothing, or bad arguments,
   const files = run('bundle', 'files', '--repo', 'r', '--label', 'v1');
   assert.not.match(files.stdout, /docs/);
   assert.match(files.stdout, /secret\.txt/);
+  assert.is(run('fsck').code, 0);
+});
+
+/** `storage`, except that writing a `bundle.forget` WAL record fails, the way a crash there would stop the run. */
+function failingForget(storage: Storage): Storage {
+  return new Proxy(storage, {
+    get(target, prop, receiver) {
+      if (prop !== 'put') return Reflect.get(target, prop, receiver);
+      return async (key: string, body: Uint8Array, opts?: object) => {
+        if (key.startsWith('wal/') && Buffer.from(body).includes('"bundle.forget"')) throw new Error('crash before forgetting');
+        return target.put(key, body, opts);
+      };
+    },
+  });
+}
+
+t('a rewrite stopped after committing, before forgetting, is finished by a rerun that adopts the rewrite', async () => {
+  const { store, run, ids } = setup();
+  const s = await openStore(store);
+  const req = { repo: 'r', contributor: who, refs: ['prod'], exclude: ['secret.txt'] };
+  await rewriteBundles({ ...req, storage: failingForget(s.storage) }).then(() => assert.unreachable(), (err: Error) => assert.match(err.message, /crash/));
+  const half = summaryOf(run('--json', 'bundle', 'list', '--repo', 'r').stdout).bundles.map((b: { id: string }) => b.id);
+  assert.is(half.length, 4, 'the rewrite is committed beside its original');
+  const again = await rewriteBundles({ ...req, refs: [ids[0]!], storage: s.storage });
+  assert.ok(half.includes(again.rewritten[0]!.bundle), 'the committed rewrite is adopted, not written again');
+  assert.equal(again.forgotten.map((f) => [f.bundle, f.status]), [[ids[0], 'forgotten']]);
+  assert.equal(summaryOf(run('--json', 'label', 'get', 'prod', '--repo', 'r').stdout).label.bundle, again.rewritten[0]!.bundle);
+  assert.is(summaryOf(run('--json', 'bundle', 'list', '--repo', 'r').stdout).bundles.length, 3);
   assert.is(run('fsck').code, 0);
 });
 
