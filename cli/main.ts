@@ -14,6 +14,7 @@ import { registerCopy } from './commands/copy.js';
 import { registerFsck } from './commands/fsck.js';
 import { registerGc } from './commands/gc.js';
 import { registerLabel } from './commands/label.js';
+import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLog } from './commands/log.js';
 import { registerRepo } from './commands/repo.js';
 import { registerSession } from './commands/session.js';
@@ -113,6 +114,7 @@ function buildProgram(): Command {
   registerGc(program, action);
   registerCopy(program, action);
   registerBench(program, action);
+  registerLifecycle(program, action);
   return program;
 }
 

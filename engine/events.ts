@@ -28,7 +28,11 @@ export type EngineEvent =
   | { type: 'copy.object'; key: string; action: CopyAction; bytes: number }
   | { type: 'copy.progress'; objects: number; bytes: number; skipped: number }
   /** A collector's step (docs/gc.md). */
-  | { type: 'gc.phase'; phase: 'mark' | 'repack' | 'sweep-mark' | 'delete-packs' | 'housekeeping' };
+  | { type: 'gc.phase'; phase: 'mark' | 'repack' | 'sweep-mark' | 'delete-packs' | 'housekeeping' }
+  /** A bundle's metadata was removed (`bundle forget`, retention, `bundle rewrite`); gc reclaims its chunks. */
+  | { type: 'bundle.forgotten'; repo: string; bundle: string; reason: string }
+  /** `bundle rewrite` committed `bundle` in place of `from`, without `removed` entries. */
+  | { type: 'bundle.rewritten'; repo: string; from: string; bundle: string; removed: number };
 
 /** What `copy` does (or, with --dry-run, would do) to one object. */
 export type CopyAction = 'copy' | 'skip' | 'delete';

@@ -53,3 +53,13 @@ export {
 } from './errors.js';
 export { StorageError } from './storage/storage.js';
 export { interruptedError } from './cancel.js';
+
+// Data lifecycle: forget, retention, rewrite, repo delete, stats.
+export type { ForgetOptions, RewriteOptions } from './repo.js';
+export type { ForgetResult, ForgottenBundle, KeptBundleInfo } from './lifecycle/forget.js';
+export {
+  type KeepWithin, RETENTION_FIELDS, type RetentionInput, type RetentionPolicy, describePolicy, parseKeepWithin, retentionPolicy,
+} from './lifecycle/retention.js';
+export type { LabelMoved, RewriteResult, RewrittenBundle } from './lifecycle/rewrite.js';
+export type { RepoDeleteResult } from './lifecycle/repo-delete.js';
+export type { RepoStats, StoreStats, UsageStats } from './lifecycle/stats.js';

@@ -18,6 +18,9 @@ import { type SessionCommit, type SessionRecord, type ShardSpec, commitSession, 
 import type { WalRecord } from './meta/wal.js';
 import { type ShardUploadResult, type UploadRequest, type UploadResult, uploadBundle, uploadShard } from './upload/upload.js';
 import type { Store } from './store.js';
+import { type ForgetRequest, type ForgetResult, forgetBundles } from './lifecycle/forget.js';
+import { type RewriteRequest, type RewriteResult, rewriteBundles } from './lifecycle/rewrite.js';
+import { type RepoStats, repoStats } from './lifecycle/stats.js';
 import type { BundleDescriptor, Contributor, FileEntry, LabelRecord, RepoDescriptor } from './vocab.js';
 
 /** A bundle as a string ref (full id, id prefix of 6+ characters, label, `latest`) or an explicit BundleRef. */
@@ -30,6 +33,8 @@ export type UploadOptions = InRepo<UploadRequest>;
 export type DownloadOptions = Omit<InRepo<DownloadRequest>, 'ref'> & { ref: RefInput };
 export type UpdateOptions = Omit<InRepo<UpdateRequest>, 'from' | 'to'> & { from: RefInput; to: RefInput };
 export type VerifyOptions = Omit<InRepo<VerifyRequest>, 'ref'> & { ref: RefInput };
+export type ForgetOptions = InRepo<ForgetRequest>;
+export type RewriteOptions = InRepo<RewriteRequest>;
 
 /** Two bundles and the changes from `a` to `b`, path by path, read from the manifests as they are iterated. */
 export interface BundleDiff { a: BundleDescriptor; b: BundleDescriptor; changes: AsyncIterable<Change> }
@@ -179,5 +184,26 @@ export class Repo {
   /** This repo's read-log records after `afterId`, oldest first. */
   readLog(afterId?: string): AsyncGenerator<ReadRecord> {
     return this.store.readLog({ repo: this.name, afterId });
+  }
+
+  /**
+   * Forgets bundles: those `refs` names, or those the retention policy `keep` does not keep (see
+   * lifecycle/forget.ts for the order of writes and the errors). Packs stay until `gc`.
+   */
+  async forget(opts: ForgetOptions): Promise<ForgetResult> {
+    await this.describe();
+    return forgetBundles({ ...opts, storage: this.storage, repo: this.name });
+  }
+
+  /** Rewrites bundles without the entries `exclude` matches, moves their labels, forgets the originals (lifecycle/rewrite.ts). */
+  async rewrite(opts: RewriteOptions): Promise<RewriteResult> {
+    await this.describe();
+    return rewriteBundles({ ...opts, storage: this.storage, repo: this.name });
+  }
+
+  /** Bundles, files, logical and stored bytes of this repo (lifecycle/stats.ts). */
+  async stats(): Promise<RepoStats> {
+    await this.describe();
+    return repoStats(this.storage, this.name, await this.store.blobIndex());
   }
 }

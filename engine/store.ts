@@ -18,6 +18,8 @@ import { type RoleUrls, openRoutedStorage } from './storage/routing.js';
 import { type Storage, readIfExists } from './storage/storage.js';
 import { type ChunkerSpec, type Contributor, type FormatRecord, type RepoDescriptor, keys } from './vocab.js';
 import { Repo } from './repo.js';
+import { type RepoDeleteResult, deleteRepo } from './lifecycle/repo-delete.js';
+import { type StoreStats, storeStats } from './lifecycle/stats.js';
 
 /** How to open a store: its URL (a path, file://, s3://, gs://, memory://), other stores per role, and transport. */
 export interface StoreOptions extends RoleUrls, OpenOptions {
@@ -147,6 +149,26 @@ export class Store {
     } finally {
       await dest.close();
     }
+  }
+
+  /**
+   * Deletes repo `name`: its bundles, labels and sessions; its WAL and read log stay (lifecycle/repo-delete.ts).
+   * Finishes an interrupted delete. NOT_FOUND when there is nothing of the repo. Packs stay until `gc`.
+   */
+  async deleteRepo(name: string, contributor: Contributor): Promise<RepoDeleteResult> {
+    await this.format();
+    return deleteRepo(this.storage, name, contributor);
+  }
+
+  /**
+   * Bundles, files, logical and stored bytes per repo and for the store (lifecycle/stats.ts), and the bytes a
+   * gc would reclaim now (a dry run's mark: unused packs and the unused share of those it would repack).
+   */
+  async stats(): Promise<StoreStats & { reclaimableBytes: number }> {
+    await this.format();
+    const stats = await storeStats(this.storage, await this.blobIndex());
+    const { reclaimableBytes } = await collectGarbage(this.storage, { dryRun: true });
+    return { ...stats, reclaimableBytes };
   }
 
   /** Tidies up once no operation on this store is running: a local store's empty staging directory goes. */

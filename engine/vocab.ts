@@ -78,6 +78,8 @@ export interface BundleDescriptor {
   bytes: number;
   pages: ManifestPage[];
   stats: BundleStats;
+  /** Set by `bundle rewrite`: the bundle this one replaced, and that bundle's time (the data's, kept through rewrites). */
+  rewrittenFrom?: { bundle: string; created: string };
 }
 
 export interface RepoDescriptor { name: string; description: string; created: string; contributor: Contributor }

@@ -88,6 +88,14 @@ export function conformance(backend: string, make: () => Promise<Storage>, opts:
     assert.equal(folded, ['p/a', 'p/b', 'p/c/ (prefix)', 'p/d/ (prefix)']);
   });
 
+  t('a common prefix whose objects were all deleted is no longer listed', async () => {
+    for (const k of ['e/gone/a', 'e/gone/deeper/b', 'e/kept/c']) await s.put(k, Buffer.from(k));
+    await s.delete(['e/gone/a', 'e/gone/deeper/b']);
+    const folded: string[] = [];
+    for await (const e of s.list('e/', { delimiter: '/' })) folded.push(e.key);
+    assert.equal(folded, ['e/kept/']);
+  });
+
   parts('multipart upload assembles parts in order and is invisible until complete', async () => {
     // Every part but the last at the backend's minimum part size (S3: 5 MiB), with an unaligned tail.
     const min = Math.max(s.capabilities.minPartSize, 16);

@@ -61,6 +61,8 @@ function walLine(r: WalRecord): string {
     : r.type === 'label.delete' ? `${r.label} deleted (was ${r.previous ?? 'unset'})`
       : r.type === 'bundle.commit' ? `${r.bundle}${r.message ? ` "${r.message}"` : ''}${r.session ? ` (${r.shards} shards of session ${r.session})` : ''}`
         : r.type === 'session.start' ? `session ${r.session}${r.message ? ` "${r.message}"` : ''}`
-          : '';
+          : r.type === 'bundle.forget' ? `${r.bundle} (${r.reason})`
+            : r.type === 'bundle.rewrite' ? `${r.bundle} -> ${r.rewritten}`
+              : '';
   return `${r.at}\t${r.type}\t${r.repo}\t${detail}\t${who(r.contributor)}`;
 }

@@ -12,7 +12,7 @@ import { readJson } from '../meta/objects.js';
 import { labelRecord, repoDescriptor, sessionRecord, shardRecord } from '../meta/validate.js';
 import { type Storage, isStorageError } from '../storage/storage.js';
 import type { FsckRun } from './fsck.js';
-import { type WalView, checkWal, readWalView } from './fsck-wal.js';
+import { type WalView, checkWal, current, lastDelete, readWalView } from './fsck-wal.js';
 
 
 /** Runs `fn`; a damaged object (INTEGRITY, UNSAFE_PATH) or a missing one becomes a problem of `what`. */
@@ -46,13 +46,20 @@ export async function checkRepos(run: FsckRun): Promise<void> {
   const { storage } = run;
   const names = new Set([...await childNames(storage, keys.reposPrefix), ...await childNames(storage, 'wal/')]);
   for (const repo of [...names].sort()) {
+    let present = true;
     await guarded(run, `repo ${repo}`, async () => {
-      const descriptor = await readJson(storage, keys.repo(repo), repoDescriptor(repo));
-      if (!descriptor) run.problem(`repo ${repo}`, `${keys.repo(repo)} is missing`);
-      else run.result.repos++;
+      present = (await readJson(storage, keys.repo(repo), repoDescriptor(repo))) !== undefined;
     });
     const labels = await readLabels(run, repo);
     const wal = await readWalView(storage, repo, run.problem);
+    const deletion = lastDelete(wal);
+    if (!present && deletion.deleted) {
+      await noteLeftovers(run, repo);
+      continue;
+    }
+    if (!present) run.problem(`repo ${repo}`, `${keys.repo(repo)} is missing`);
+    else run.result.repos++;
+    wal.since = deletion.id;
     const existed = labelsProvenByWal(wal);
     const { bundles, damaged } = await scanBundles(storage, repo);
     for (const d of damaged) run.problem(`${repo} bundle descriptor`, d.problem);
@@ -123,11 +130,20 @@ async function checkLabelTargets(
 function labelsProvenByWal(wal: WalView): Map<string, string> {
   const existed = new Map<string, string>();
   for (const [key, record] of wal.records) {
-    if (record && typeof record.label === 'string' && typeof record.previousWal === 'string') {
+    if (record && current(wal, record) && typeof record.label === 'string' && typeof record.previousWal === 'string') {
       existed.set(record.label, key.slice(key.lastIndexOf('/') + 1, -'.json'.length));
     }
   }
   return existed;
+}
+
+/**
+ * A deleted repo (its last `repo.delete` record after its last `repo.create`, no `repo.json`) is not checked;
+ * metadata of it that remains is what an interrupted `repo delete` left: a note, since a rerun removes it.
+ */
+async function noteLeftovers(run: FsckRun, repo: string): Promise<void> {
+  const left = await keysUnder(run.storage, `${keys.reposPrefix}${repo}/`);
+  if (left.length) run.note(`repo ${repo}`, `deleted, but ${left.length} object(s) of it remain (an interrupted repo delete: deleting it again finishes)`);
 }
 
 /** Every split-upload session: its record present and valid, each shard record valid. */

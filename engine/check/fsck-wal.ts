@@ -12,8 +12,11 @@ import { type LabelRecord, keys } from '../vocab.js';
 
 export type Report = (what: string, detail: string) => void;
 
-/** The WAL records of one repo read so far, by key. */
-export interface WalView { repo: string; records: Map<string, WalRecord | undefined> }
+/**
+ * The WAL records of one repo read so far, by key. `since`: the id of the repo's last `repo.delete` record;
+ * records up to it describe a deleted repo of the same name, not this one.
+ */
+export interface WalView { repo: string; records: Map<string, WalRecord | undefined>; since?: string }
 
 /** Reads every WAL record of `repo` (a damaged one is a problem naming it). */
 export async function readWalView(storage: Storage, repo: string, problem: Report): Promise<WalView> {
@@ -40,10 +43,40 @@ function walId(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
 }
 
+/** Bundle id → the key of its `bundle.commit` record, for records after `since`; forgotten bundles left out. */
 function commits(view: WalView): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [key, r] of view.records) if (r?.type === 'bundle.commit' && typeof r.bundle === 'string') out.set(r.bundle, key);
+  const forgotten = forgottenBundles(view);
+  for (const [key, r] of view.records) {
+    if (r?.type === 'bundle.commit' && typeof r.bundle === 'string' && current(view, r) && !forgotten.has(r.bundle)) out.set(r.bundle, key);
+  }
   return out;
+}
+
+/** Whether a record belongs to the repo as it is now (not to a deleted one of the same name). */
+export function current(view: WalView, r: WalRecord): boolean {
+  return view.since === undefined || r.id > view.since;
+}
+
+/** Bundles a `bundle.forget` record names (forget, retention, rewrite). */
+export function forgottenBundles(view: WalView): Set<string> {
+  const out = new Set<string>();
+  for (const r of view.records.values()) if (r?.type === 'bundle.forget' && typeof r.bundle === 'string') out.add(r.bundle);
+  return out;
+}
+
+/**
+ * The id of the repo's last `repo.delete` record, and whether it came after the last `repo.create` (the repo
+ * is deleted, not re-created).
+ */
+export function lastDelete(view: WalView): { id?: string; deleted: boolean } {
+  let del: string | undefined;
+  let create: string | undefined;
+  for (const r of view.records.values()) {
+    if (r?.type === 'repo.delete' && (!del || r.id > del)) del = r.id;
+    if (r?.type === 'repo.create' && (!create || r.id > create)) create = r.id;
+  }
+  return { id: del, deleted: del !== undefined && (!create || del > create) };
 }
 
 /** Checks the WAL of one repo against its bundles (listed after `view`) and labels (listed before it). */
@@ -55,8 +88,10 @@ export async function checkWal(
     await readNew(storage, view, problem);
     recorded = commits(view);
   }
+  const forgotten = forgottenBundles(view);
   for (const id of bundles) {
-    if (!recorded.has(id)) problem(`${view.repo}/${id}`, 'a committed bundle without its bundle.commit WAL record');
+    if (forgotten.has(id)) note(`${view.repo}/${id}`, 'a bundle.forget record names it, yet it is still there (an interrupted forget: forgetting it again finishes)');
+    else if (!recorded.has(id)) problem(`${view.repo}/${id}`, 'a committed bundle without its bundle.commit WAL record');
   }
   for (const [id, key] of recorded) {
     if (!bundles.has(id)) note(`WAL record ${key}`, `bundle.commit of ${id}, which never became visible (a failed or killed commit)`);

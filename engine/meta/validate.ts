@@ -220,7 +220,8 @@ export function labelRecord(name: string): (v: unknown) => LabelRecord {
   };
 }
 
-const WAL_TYPES = new Set(['repo.create', 'bundle.commit', 'label.set', 'label.delete', 'session.start', 'session.commit']);
+const WAL_TYPES = new Set(['repo.create', 'bundle.commit', 'label.set', 'label.delete', 'session.start', 'session.commit',
+  'bundle.forget', 'bundle.rewrite', 'repo.delete']);
 
 export function walRecord(expected: { repo?: string; id: string }): (v: unknown) => WalRecord {
   return (v) => {

@@ -9,7 +9,8 @@ import { putJson, readJson } from './objects.js';
 import { listRecords } from './records.js';
 import { walRecord } from './validate.js';
 
-export type WalType = 'repo.create' | 'bundle.commit' | 'label.set' | 'label.delete' | 'session.start' | 'session.commit';
+export type WalType = 'repo.create' | 'bundle.commit' | 'label.set' | 'label.delete' | 'session.start' | 'session.commit'
+  | 'bundle.forget' | 'bundle.rewrite' | 'repo.delete';
 
 export interface WalRecord {
   id: string;

@@ -192,6 +192,15 @@ export class LocalStorage implements Storage {
     return { status: 'written', etag: etagOf(st) };
   }
 
+  /** Whether the directory of `key` holds a file, at any depth. */
+  private async holdsFile(key: string): Promise<boolean> {
+    const entries = await fsp.readdir(path.join(this.root, key), { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (e.isFile() || (e.isDirectory() && await this.holdsFile(`${key}/${e.name}`))) return true;
+    }
+    return false;
+  }
+
   private async collectKeys(prefix: string, oneLevel: boolean): Promise<{ key: string; size: number }[]> {
     const dirKey = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const out: { key: string; size: number }[] = [];
@@ -208,7 +217,8 @@ export class LocalStorage implements Storage {
         if (!rel && e.name === TMP) continue;
         if (!key.startsWith(prefix) && !prefix.startsWith(`${key}/`)) continue;
         if (e.isDirectory()) {
-          if (oneLevel && key.length >= prefix.length) out.push({ key: `${key}/`, size: 0 });
+          // A directory left empty by deletes is no common prefix: object stores have no empty "directories".
+          if (oneLevel && key.length >= prefix.length) { if (await this.holdsFile(key)) out.push({ key: `${key}/`, size: 0 }); }
           else await walk(key);
         } else if (e.isFile()) {
           out.push({ key, size: (await fsp.stat(path.join(this.root, key))).size });
