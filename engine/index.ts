@@ -52,3 +52,11 @@ export {
 } from './errors.js';
 export { StorageError } from './storage/storage.js';
 export { interruptedError } from './cancel.js';
+
+// Lineage: inputs of bundles, pipeline steps, the lineage graph.
+export type { BundleInput, RunInfo } from './vocab.js';
+export { type InputRef, parseInputRef } from './run/inputs.js';
+export { MAX_RUN_ID, checkRunId, runIdFromEnv } from './run/run-id.js';
+export type { StepInput, StepInputResult, StepOutput, StepRequest, StepResult } from './run/run.js';
+export type { CommandEnd } from './run/spawn.js';
+export type { LineageDirection, LineageEdge, LineageGraph, LineageNode, LineageQuery } from './run/lineage.js';

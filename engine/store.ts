@@ -17,6 +17,7 @@ import { type RoleUrls, openRoutedStorage } from './storage/routing.js';
 import { type Storage, readIfExists } from './storage/storage.js';
 import { type ChunkerSpec, type Contributor, type FormatRecord, type RepoDescriptor, keys } from './vocab.js';
 import { Repo } from './repo.js';
+import { type StepRequest, type StepResult, runStep } from './run/run.js';
 
 /** How to open a store: its URL (a path, file://, s3://, gs://, memory://), other stores per role, and transport. */
 export interface StoreOptions extends RoleUrls, OpenOptions {
@@ -136,6 +137,15 @@ export class Store {
     } finally {
       await dest.close();
     }
+  }
+
+  /**
+   * Runs one pipeline step: downloads its inputs, runs its command, and if it exits 0 uploads its outputs as
+   * bundles recording inputs, command and run id (see run/run.ts). FORMAT when this is not a datamover store.
+   */
+  async runStep(req: StepRequest): Promise<StepResult> {
+    await this.format();
+    return runStep(this, req);
   }
 
   /** Tidies up once no operation on this store is running: a local store's empty staging directory goes. */

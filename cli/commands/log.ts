@@ -34,7 +34,8 @@ export function registerLog(program: Command, action: Action): void {
       for await (const r of (await ctx.store()).readLog({ repo: o.repo, afterId: after })) {
         const filter = r.filter ? ` filter=${JSON.stringify(r.filter)}` : '';
         const outcome = r.outcome ? ` ${r.outcome}` : '';
-        print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}${filter}${outcome}`);
+        const run = r.run ? ` run=${r.run}` : '';
+        print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}${filter}${outcome}${run}`);
         count++;
       }
       if (ctx.opts.json) ctx.done({ records: count }, []);

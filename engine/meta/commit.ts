@@ -17,7 +17,8 @@ export async function commitBundle(
   storage: Storage, bundle: BundleDescriptor, label?: string, walFields: Record<string, unknown> = {},
 ): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {
   await appendWal(storage, 'bundle.commit', bundle.repo, bundle.contributor, {
-    bundle: bundle.id, files: bundle.files, bytes: bundle.bytes, message: bundle.message, ...walFields,
+    bundle: bundle.id, files: bundle.files, bytes: bundle.bytes, message: bundle.message,
+    ...(bundle.inputs ? { inputs: bundle.inputs } : {}), ...(bundle.run ? { run: bundle.run } : {}), ...walFields,
   });
   const written = await putJson(storage, keys.bundle(bundle.repo, bundle.id), bundle, { ifAbsent: true });
   if (written.status !== 'written') throw new DatamoverError('ALREADY_EXISTS', `bundle ${bundle.id} already exists`);
