@@ -7,7 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, cliAsync, listFiles, runsIf, summaryOf, tempDir, writeFile } from './helpers.js';
+import { openStore } from '../engine/index.js';
+import { cli, cliAsync, listFiles, runsIf, summaryOf, tempDir, who, writeFile } from './helpers.js';
 
 const t = suite('lineage: inputs, run, lineage graph');
 
@@ -256,6 +257,24 @@ t('bundle commit --session records inputs and run too', () => {
   assert.equal(summaryOf(ok(store, ['--json', 'lineage', `raw@${raw}`, '--down']).stdout).nodes.map((n: { id: string }) => n.id), [`raw@${raw}`, `split@${session}`]);
 });
 
+t('a bundle reached twice (a diamond) is one node: the text tree marks the second visit, JSON has each edge once', () => {
+  const store = storeWith('a', 'b', 'c', 'd');
+  const src = tempDir('lineage-diamond');
+  writeFile(src, 'f', 'f');
+  const up = (repo: string, ...inputs: string[]) =>
+    summaryOf(ok(store, ['--json', 'bundle', 'upload', src, '--repo', repo, ...inputs.flatMap((i) => ['--input', i])]).stdout).bundle as string;
+  const a = up('a');
+  const [b, c] = [up('b', `a@${a}`), up('c', `a@${a}`)];
+  const d = up('d', `b@${b}`, `c@${c}`);
+  const text = ok(store, ['lineage', `d@${d}`]).stdout.trimEnd().split('\n');
+  assert.equal(text.map((l) => l.replace(/ {2}\S+ {2}Test User <test@example\.com>/, '')), [
+    `d@${d}`, `  b@${b}`, `    a@${a}`, `  c@${c}`, `    a@${a}  (repeated, see above)`,
+  ]);
+  const graph = summaryOf(ok(store, ['--json', 'lineage', `d@${d}`]).stdout);
+  assert.is(graph.nodes.length, 4);
+  assert.is(graph.edges.length, 4);
+});
+
 t('--depth must be a positive integer; --up and --down, --json and --dot exclude each other', () => {
   const store = storeWith('r');
   const src = tempDir('lineage-depth');
@@ -302,6 +321,32 @@ t('an interrupt during the command reaches it (SIGINT), and nothing is committed
   assert.is(await ended, 130, stderr);
   assert.ok(existsSync(path.join(work, 'o', 'got-sigint')), 'the command got SIGINT');
   assert.equal(listFiles(store), before, 'nothing committed');
+});
+
+t('library users run a step and ask its lineage through the engine API (Store.runStep, Repo.lineage)', async () => {
+  const store = await openStore({ url: tempDir('lineage-api'), create: true });
+  for (const repo of ['in', 'out']) await store.createRepo(repo, { contributor: who });
+  const src = tempDir('lineage-api-src');
+  writeFile(src, 'x.txt', 'x');
+  const input = (await store.repo('in').upload({ source: src, contributor: who, label: 'v1', run: { id: 'load' } })).bundle;
+  const work = tempDir('lineage-api-work');
+  const copy = 'require("fs").copyFileSync(process.env.DATAMOVER_INPUT_IN + "/x.txt", process.env.DATAMOVER_OUTPUT_OUT + "/y.txt")';
+  const step = await store.runStep({
+    inputs: [{ repo: 'in', ref: 'v1', dir: path.join(work, 'i') }], outputs: [{ repo: 'out', dir: path.join(work, 'o'), label: 'v1' }],
+    command: [process.execPath, '-e', copy], contributor: who, runId: 'api-1', stdio: 'ignore',
+  });
+  assert.ok(step.committed);
+  if (!step.committed) return;
+  assert.equal(step.inputs.map((i) => [i.repo, i.ref, i.bundle]), [['in', 'v1', input.id]]);
+  const made = step.outputs[0]!.bundle;
+  assert.equal([made.inputs, made.run?.id, made.run?.command, step.outputs[0]!.label?.name], [[{ repo: 'in', bundle: input.id }], 'api-1', [process.execPath, '-e', copy], 'v1']);
+  const down = await store.repo('in').lineage('v1', { direction: 'down' });
+  assert.equal(down.edges, [{ from: `in@${input.id}`, to: `out@${made.id}` }]);
+  const failed = await store.runStep({ inputs: [], outputs: [{ repo: 'out', dir: path.join(work, 'o2') }], command: ['false'], contributor: who, runId: 'api-2' });
+  assert.equal([failed.committed, failed.end.exitStatus], [false, 1]);
+  const refused = await store.repo('in').lineage('v1', { direction: 'up', depth: 0 }).then(() => undefined, (err: Error & { code?: string }) => err);
+  assert.is(refused?.code, 'USAGE');
+  assert.match(refused!.message, /^depth 0: expected a positive integer$/);
 });
 
 t.run();
