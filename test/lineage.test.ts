@@ -100,6 +100,7 @@ t('the model records its inputs, command, exit status, duration and run, in the 
   assert.is(commit.length, 1);
   assert.equal(commit[0].inputs, [{ repo: 'features', bundle: p.features }]);
   assert.equal(commit[0].run, model.run);
+  assert.match(ok(p.store, ['log', '--repo', 'model']).stdout, new RegExp(`bundle\\.commit\\tmodel\\t${p.model} ".*" inputs=features@${p.features} run=step-2\\t`));
 });
 
 t('lineage --up of the model names exactly the bundles it was made from, with their run ids', () => {
