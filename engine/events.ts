@@ -26,7 +26,9 @@ export type EngineEvent =
   /** `bundle update` left an entry of the old bundle in place: it no longer is what that bundle recorded. */
   | { type: 'update.kept'; path: string; reason: string }
   | { type: 'copy.object'; key: string; action: CopyAction; bytes: number }
-  | { type: 'copy.progress'; objects: number; bytes: number; skipped: number };
+  | { type: 'copy.progress'; objects: number; bytes: number; skipped: number }
+  /** A collector's step (docs/gc.md). */
+  | { type: 'gc.phase'; phase: 'mark' | 'repack' | 'sweep-mark' | 'delete-packs' | 'housekeeping' };
 
 /** What `copy` does (or, with --dry-run, would do) to one object. */
 export type CopyAction = 'copy' | 'skip' | 'delete';
