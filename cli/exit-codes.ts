@@ -25,6 +25,7 @@ const FLAG_OF: Record<string, string> = {
   store: '--store', endpoint: '--endpoint', since: '--since', include: '--include', exclude: '--exclude', shard: '--shard', author: '--author',
   'keep-last': '--keep-last', 'keep-hourly': '--keep-hourly', 'keep-daily': '--keep-daily', 'keep-weekly': '--keep-weekly',
   'keep-monthly': '--keep-monthly', 'keep-yearly': '--keep-yearly', 'keep-within': '--keep-within', force: '--force',
+  input: '--input', output: '--output', run: '--run', depth: '--depth',
 };
 
 /** One line: what failed and on what; an input is named by its flag. */

@@ -18,6 +18,8 @@ import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLog } from './commands/log.js';
 import { registerRepo } from './commands/repo.js';
 import { registerSession } from './commands/session.js';
+import { registerRun } from './commands/run.js';
+import { registerLineage } from './commands/lineage.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { EXIT, errorCodeOf, errorLine, exitCodeFor } from './exit-codes.js';
 import { handleInterrupts, interruptedSummary, wasInterrupted } from './interrupt.js';
@@ -55,7 +57,8 @@ function refuseEmptyValues(cmd: Command): void {
       }
     }
   }
-  for (const arg of cmd.args) {
+  // The words of `run`'s command are the command's own: an empty one (`sh -c ''`) may be meant.
+  for (const arg of cmd.name() === 'run' ? [] : cmd.args) {
     if (arg.trim() === '') throw usageError(`${cmd.name()}: an argument is empty`);
   }
 }
@@ -115,6 +118,8 @@ function buildProgram(): Command {
   registerCopy(program, action);
   registerBench(program, action);
   registerLifecycle(program, action);
+  registerRun(program, action);
+  registerLineage(program, action);
   return program;
 }
 

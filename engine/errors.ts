@@ -58,7 +58,8 @@ export function errnoCode(err: unknown): string | undefined {
  * The message reads `<field> <subject>: <problem>`.
  */
 export class InputError extends DatamoverError {
-  constructor(readonly field: string, readonly subject: string, readonly problem: string) {
-    super('USAGE', `${field} ${subject}: ${problem}`);
+  /** `code`: USAGE by default; an input that is well-formed but names nothing keeps the code of why (NOT_FOUND). */
+  constructor(readonly field: string, readonly subject: string, readonly problem: string, code: ErrorCode = 'USAGE') {
+    super(code, `${field} ${subject}: ${problem}`);
   }
 }

@@ -63,3 +63,10 @@ export {
 export type { LabelMoved, RewriteResult, RewrittenBundle } from './lifecycle/rewrite.js';
 export type { RepoDeleteResult } from './lifecycle/repo-delete.js';
 export type { RepoStats, StoreStats, UsageStats } from './lifecycle/stats.js';
+// Lineage: inputs of bundles, pipeline steps, the lineage graph.
+export type { BundleInput, RunInfo } from './vocab.js';
+export { type InputRef, parseInputRef } from './run/inputs.js';
+export { MAX_RUN_ID, checkRunId, runIdFromEnv } from './run/run-id.js';
+export type { StepInput, StepInputResult, StepOutput, StepRequest, StepResult } from './run/run.js';
+export type { CommandEnd } from './run/spawn.js';
+export type { LineageDirection, LineageEdge, LineageGraph, LineageNode, LineageQuery } from './run/lineage.js';

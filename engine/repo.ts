@@ -16,6 +16,8 @@ import { type BundleRef, resolveBundle } from './meta/refs.js';
 import { getRepo } from './meta/repos.js';
 import { type SessionCommit, type SessionRecord, type ShardSpec, commitSession, startSession } from './meta/sessions.js';
 import type { WalRecord } from './meta/wal.js';
+import { type LineageGraph, type LineageQuery, lineageOf } from './run/lineage.js';
+import { InputError } from './errors.js';
 import { type ShardUploadResult, type UploadRequest, type UploadResult, uploadBundle, uploadShard } from './upload/upload.js';
 import type { Store } from './store.js';
 import { type ForgetRequest, type ForgetResult, forgetBundles } from './lifecycle/forget.js';
@@ -205,5 +207,16 @@ export class Repo {
   async stats(): Promise<RepoStats> {
     await this.describe();
     return repoStats(this.storage, this.name, await this.store.blobIndex());
+  }
+
+  /**
+   * The bundles across the store that bundle `ref` was made from (`up`) or that were made from it (`down`), to
+   * `depth` steps (see run/lineage.ts). USAGE (an InputError of field `depth`) unless depth is a positive integer.
+   */
+  async lineage(ref: RefInput, query: LineageQuery): Promise<LineageGraph> {
+    if (query.depth !== undefined && !(Number.isSafeInteger(query.depth) && query.depth >= 1)) {
+      throw new InputError('depth', JSON.stringify(query.depth), 'expected a positive integer');
+    }
+    return lineageOf(this.storage, await this.resolve(ref), query);
   }
 }

@@ -20,6 +20,7 @@ import { type ChunkerSpec, type Contributor, type FormatRecord, type RepoDescrip
 import { Repo } from './repo.js';
 import { type RepoDeleteResult, deleteRepo } from './lifecycle/repo-delete.js';
 import { type StoreStats, storeStats } from './lifecycle/stats.js';
+import { type StepRequest, type StepResult, runStep } from './run/run.js';
 
 /** How to open a store: its URL (a path, file://, s3://, gs://, memory://), other stores per role, and transport. */
 export interface StoreOptions extends RoleUrls, OpenOptions {
@@ -169,6 +170,15 @@ export class Store {
     const stats = await storeStats(this.storage, await this.blobIndex());
     const { reclaimableBytes } = await collectGarbage(this.storage, { dryRun: true });
     return { ...stats, reclaimableBytes };
+  }
+
+  /**
+   * Runs one pipeline step: downloads its inputs, runs its command, and if it exits 0 uploads its outputs as
+   * bundles recording inputs, command and run id (see run/run.ts). FORMAT when this is not a datamover store.
+   */
+  async runStep(req: StepRequest): Promise<StepResult> {
+    await this.format();
+    return runStep(this, req);
   }
 
   /** Tidies up once no operation on this store is running: a local store's empty staging directory goes. */

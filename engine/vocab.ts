@@ -80,7 +80,20 @@ export interface BundleDescriptor {
   stats: BundleStats;
   /** Set by `bundle rewrite`: the bundle this one replaced, and that bundle's time (the data's, kept through rewrites). */
   rewrittenFrom?: { bundle: string; created: string };
+  /** The bundles this one was made from (lineage), resolved to ids when it was made. Absent: none recorded. */
+  inputs?: BundleInput[];
+  /** The run that made it (a pipeline step, a CI job). Absent: none recorded. */
+  run?: RunInfo;
 }
+
+/** A bundle named by repo and id: one input of a bundle. */
+export interface BundleInput { repo: string; bundle: string }
+
+/**
+ * What made a bundle: a run id (given, or the Argo/Kubernetes/CI identity found in the environment), and for
+ * `run`, the command line (argv), its exit status and its wall-clock seconds.
+ */
+export interface RunInfo { id: string; command?: string[]; exitStatus?: number; seconds?: number }
 
 export interface RepoDescriptor { name: string; description: string; created: string; contributor: Contributor }
 

@@ -7,18 +7,19 @@ import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { quoteName } from '../quote.js';
 import { type ShardOptions, runShardUpload, shardOf } from './session.js';
+import { type LineageOptions, lineageOf, lineageOptions } from './lineage-options.js';
 
 /** `--repo` and the bundle as `--bundle <ref>` or `--label <name>`. */
 interface Ref { repo: string; bundle?: string; label?: string }
 
-interface UploadOptions extends ShardOptions {
+interface UploadOptions extends ShardOptions, LineageOptions {
   repo: string; message: string; label?: string; rehash?: boolean; skipOnError?: boolean; packSize?: string; budget?: string;
 }
 
 /** Registers `bundle ...`; returns the `bundle` command, for the commands other modules add to it. */
 export function registerBundle(program: Command, action: Action): Command {
   const bundle = program.command('bundle').description('upload, download and inspect bundles');
-  bundle.command('upload <dir>').description('upload a directory tree as a new bundle')
+  lineageOptions(bundle.command('upload <dir>')).description('upload a directory tree as a new bundle')
     .requiredOption('--repo <repo>', 'repo').option('--message <text>', 'what changed', '')
     .option('--label <name>', 'point this label at the new bundle')
     .option('--rehash', 'read and hash every file, even those unchanged since the label\'s bundle')
@@ -34,13 +35,14 @@ export function registerBundle(program: Command, action: Action): Command {
         packSize: byteSize(o.packSize, '--pack-size'), budgetBytes: byteSize(o.budget, '--budget'),
       };
       const shard = shardOf(o);
+      if (shard && (o.input.length || o.run !== undefined)) throw usageError('--input and --run go on `bundle commit` for a split upload, not on a shard');
       if (shard) {
         const session = (o.session ?? process.env.DATAMOVER_SESSION)!;
         return runShardUpload(ctx, { ...o, dir, session, shard, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning });
       }
       const repo = (await ctx.store()).repo(o.repo);
       const result = await repo.upload({
-        source: dir, contributor: ctx.contributor(), message: o.message,
+        ...lineageOf(o), source: dir, contributor: ctx.contributor(), message: o.message,
         label: o.label, reporter: ctx.report, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning, signal: ctx.signal,
       });
       const b = result.bundle;

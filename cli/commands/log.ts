@@ -34,7 +34,8 @@ export function registerLog(program: Command, action: Action): void {
       for await (const r of (await ctx.store()).readLog({ repo: o.repo, afterId: after })) {
         const filter = r.filter ? ` filter=${JSON.stringify(r.filter)}` : '';
         const outcome = r.outcome ? ` ${r.outcome}` : '';
-        print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}${filter}${outcome}`);
+        const run = r.run ? ` run=${r.run}` : '';
+        print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}${filter}${outcome}${run}`);
         count++;
       }
       if (ctx.opts.json) ctx.done({ records: count }, []);
@@ -56,10 +57,17 @@ function print(ctx: CommandContext, record: object, line: string): void {
 
 const who = (c: { name: string; email: string }) => `${c.name} <${c.email}>`;
 
+/** A commit's inputs and run, as ` inputs=<repo>@<id>,... run=<id>` (empty when it records neither). */
+function lineage(r: WalRecord): string {
+  const inputs = Array.isArray(r.inputs) ? ` inputs=${(r.inputs as { repo: string; bundle: string }[]).map((i) => `${i.repo}@${i.bundle}`).join(',')}` : '';
+  const run = r.run && typeof r.run === 'object' ? ` run=${(r.run as { id: string }).id}` : '';
+  return inputs + run;
+}
+
 function walLine(r: WalRecord): string {
   const detail = r.type === 'label.set' ? `${r.label} -> ${r.bundle} (was ${r.previous ?? 'unset'})`
     : r.type === 'label.delete' ? `${r.label} deleted (was ${r.previous ?? 'unset'})`
-      : r.type === 'bundle.commit' ? `${r.bundle}${r.message ? ` "${r.message}"` : ''}${r.session ? ` (${r.shards} shards of session ${r.session})` : ''}`
+      : r.type === 'bundle.commit' ? `${r.bundle}${r.message ? ` "${r.message}"` : ''}${r.session ? ` (${r.shards} shards of session ${r.session})` : ''}${lineage(r)}`
         : r.type === 'session.start' ? `session ${r.session}${r.message ? ` "${r.message}"` : ''}`
           : r.type === 'bundle.forget' ? `${r.bundle} (${r.reason})`
             : r.type === 'bundle.rewrite' ? `${r.bundle} -> ${r.rewritten}`

@@ -5,6 +5,7 @@ import type { CommandContext } from '../context.js';
 import { boundedInt } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import type { Action } from '../action.js';
+import { type LineageOptions, lineageOf, lineageOptions } from './lineage-options.js';
 
 export function registerSession(program: Command, bundle: Command, action: Action): void {
   const session = program.command('session').description('split one upload over many processes or pods');
@@ -14,11 +15,13 @@ export function registerSession(program: Command, bundle: Command, action: Actio
       const s = await (await ctx.repo(o.repo)).startSession(ctx.contributor(), o.message);
       ctx.done({ session: s.id, repo: s.repo }, s.id);
     }));
-  bundle.command('commit').description('merge every shard of a session into one bundle')
+  lineageOptions(bundle.command('commit')).description('merge every shard of a session into one bundle')
     .requiredOption('--repo <repo>', 'repo').requiredOption('--session <id>', 'the session (env DATAMOVER_SESSION)', process.env.DATAMOVER_SESSION)
     .option('--label <name>', 'point this label at the new bundle').option('--message <text>', 'what changed (default: the session\'s)')
-    .action(action('bundle commit', async (ctx, o: { repo: string; session: string; label?: string; message?: string }) => {
-      const r = await (await ctx.store()).repo(o.repo).commitSession({ session: o.session, contributor: ctx.contributor(), label: o.label, message: o.message });
+    .action(action('bundle commit', async (ctx, o: { repo: string; session: string; label?: string; message?: string } & LineageOptions) => {
+      const r = await (await ctx.store()).repo(o.repo).commitSession({
+        ...lineageOf(o), session: o.session, contributor: ctx.contributor(), label: o.label, message: o.message,
+      });
       const b = r.bundle;
       ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: r.label?.name ?? null },
         ctx.opts.quiet ? b.id : `bundle ${b.id}: ${b.files} files, ${b.bytes} bytes, ${b.stats.newBytes} new, from session ${o.session}`);

@@ -59,6 +59,8 @@ export interface DownloadRequest {
    * removed, the read is logged as interrupted; the call fails with INTERRUPTED.
    */
   signal?: AbortSignal;
+  /** The run this read is done for, recorded in the read log (see ReadRecord.run). */
+  run?: string;
 }
 
 export interface DownloadResult {
@@ -93,6 +95,7 @@ export async function restoreBundle(req: DownloadRequest, bundle: BundleDescript
     await logRead(req.storage, {
       type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
       files: sofar.restorer?.done.files ?? 0, bytes: sofar.restorer?.done.bytes ?? 0, outcome: 'interrupted',
+      ...(req.run ? { run: req.run } : {}),
     }, req.reporter ?? silentReporter);
     throw asInterrupted(err, req.signal);
   }
@@ -173,7 +176,7 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
   await logRead(req.storage, {
     type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
     files: restorer.done.files + linked + skipped, bytes: restorer.done.bytes,
-    ...(Object.keys(filter).length ? { filter } : {}),
+    ...(Object.keys(filter).length ? { filter } : {}), ...(req.run ? { run: req.run } : {}),
   }, report);
   if (restorer.damaged.length) {
     const names = restorer.damaged.slice(0, 10).map((d) => displayName(d.path)).join(', ');

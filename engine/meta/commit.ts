@@ -23,7 +23,8 @@ export async function commitBundle(
 ): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {
   await lease?.assertHeld(`bundle ${bundle.id} of repo ${bundle.repo}`);
   await appendWal(storage, 'bundle.commit', bundle.repo, bundle.contributor, {
-    bundle: bundle.id, files: bundle.files, bytes: bundle.bytes, message: bundle.message, ...walFields,
+    bundle: bundle.id, files: bundle.files, bytes: bundle.bytes, message: bundle.message,
+    ...(bundle.inputs ? { inputs: bundle.inputs } : {}), ...(bundle.run ? { run: bundle.run } : {}), ...walFields,
   });
   const written = await putJson(storage, keys.bundle(bundle.repo, bundle.id), bundle, { ifAbsent: true });
   if (written.status !== 'written') throw new DatamoverError('ALREADY_EXISTS', `bundle ${bundle.id} already exists`);

@@ -20,6 +20,8 @@ export interface ReadRecord {
   filter?: { include?: string[]; exclude?: string[]; note?: string };
   /** Set when the read did not finish: `files` and `bytes` are what it got before it was interrupted. */
   outcome?: 'interrupted';
+  /** The run (a `run` step, a CI job) the read was done for: reads and writes of one run join on it. */
+  run?: string;
 }
 
 /** Records a read of a bundle. Create-only, keyed by day then ULID. */

@@ -9,7 +9,7 @@ import { DatamoverError, InputError, notFound, usageError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type BundleDescriptor, type BundleStats, type Contributor, type FileEntry, type FormatRecord, type LabelRecord, type ManifestPage,
-  comparePaths, keys,
+  type RunInfo, comparePaths, keys,
 } from '../vocab.js';
 import { commitBundle } from './commit.js';
 import { withWriterLease } from '../gc/lease.js';
@@ -21,6 +21,7 @@ import { putJson, readJson } from './objects.js';
 import { sessionRecord, shardRecord } from './validate.js';
 import { getRepo } from './repos.js';
 import { appendWal } from './wal.js';
+import { type InputRef, lineageFields } from '../run/inputs.js';
 
 export interface SessionRecord { id: string; repo: string; created: string; contributor: Contributor; message: string }
 
@@ -116,6 +117,9 @@ export interface SessionCommit {
   message?: string;
   /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
   format?: FormatRecord;
+  /** The bundles the merged bundle is made from, and its run (as for `uploadBundle`). */
+  inputs?: InputRef[];
+  run?: RunInfo;
 }
 
 /**
@@ -128,6 +132,7 @@ export async function commitSession(req: SessionCommit): Promise<{ bundle: Bundl
   const format = req.format ?? await openFormat(storage, false);
   const session = await openSession(storage, repo, req.session);
   const shards = await completeShards(storage, session.id);
+  const lineage = await lineageFields(req);
   const parent = req.label ? await getLabel(storage, repo, req.label).catch(() => undefined) : undefined;
   const attempt = newId();
   return withWriterLease(storage, 'session.commit', { repo, id: session.id }, async (lease) => {
@@ -146,6 +151,7 @@ export async function commitSession(req: SessionCommit): Promise<{ bundle: Bundl
         ...(skippedFiles ? { skippedFiles } : {}),
         seconds: Math.max(...shards.map((s) => s.stats.seconds)),
       },
+      ...lineage,
     };
     return commitBundle(storage, bundle, req.label, { session: session.id, shards: shards.length }, lease);
   });

@@ -113,8 +113,39 @@ export function bundleDescriptor(expected: { repo: string; id: string }): (v: un
     int(o, 'bytes');
     object(o.stats, 'field stats');
     pageRecords(o.pages);
+    if (o.inputs !== undefined) bundleInputs(o.inputs);
+    if (o.run !== undefined) runInfo(o.run);
     return o as unknown as BundleDescriptor;
   };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** A descriptor's (optional) inputs: a list of {repo, bundle}, each a well-formed name and id. */
+function bundleInputs(v: unknown): void {
+  if (!Array.isArray(v)) fail('field inputs is not a list');
+  v.forEach((input, n) => {
+    try {
+      const o = object(input, 'it');
+      str(o, 'repo', NAME);
+      str(o, 'bundle', ULID);
+    } catch (err) {
+      fail(`input ${n}: ${(err as Error).message}`);
+    }
+  });
+}
+
+/** A descriptor's (optional) run: an id, and for a `run`, the command's argv, exit status and seconds. */
+function runInfo(v: unknown): void {
+  try {
+    const o = object(v, 'it');
+    str(o, 'id');
+    if (o.command !== undefined && (!Array.isArray(o.command) || o.command.some((a) => typeof a !== 'string'))) fail('field command is not a list of strings');
+    if (o.exitStatus !== undefined) int(o, 'exitStatus', 0, 255);
+    if (o.seconds !== undefined) num(o, 'seconds');
+  } catch (err) {
+    fail(`field run: ${(err as Error).message}`);
+  }
 }
 
 /**

@@ -25,9 +25,11 @@ import { planJobs } from '../plan/jobs.js';
 import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
 import {
-  type BundleDescriptor, type BundleStats, type Contributor, type FormatRecord, type LabelRecord, type ManifestPage, keys,
+  type BundleDescriptor, type BundleStats, type Contributor, type FormatRecord, type LabelRecord, type ManifestPage,
+  type RunInfo, keys,
 } from '../vocab.js';
 import { BufferPool } from '../runtime/buffer-pool.js';
+import { type InputRef, lineageFields } from '../run/inputs.js';
 import { HashStage } from './hash-stage.js';
 import { ChunkStore } from './chunk-store.js';
 import { EntryOrder, type SkippedFile } from './entry-order.js';
@@ -54,6 +56,13 @@ export interface UploadRequest {
   signal?: AbortSignal;
   /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
   format?: FormatRecord;
+  /**
+   * The bundles this one is made from (`<repo>@<ref>`), resolved to ids before anything is written and recorded
+   * in the descriptor and its WAL record (see run/inputs.ts for the errors of a ref naming nothing).
+   */
+  inputs?: InputRef[];
+  /** The run that makes this bundle, recorded in the descriptor and its WAL record. USAGE on a malformed id. */
+  run?: RunInfo;
 }
 
 export interface UploadResult {
@@ -80,6 +89,7 @@ export function uploadBundle(req: UploadRequest): Promise<UploadResult> {
 async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
   const format = req.format ?? await openFormat(req.storage, true);
   await getRepo(req.storage, req.repo);
+  const lineage = await lineageFields(req);
   const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
   const parentBundle = parent ? await getBundle(req.storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
   const bundleId = newId();
@@ -88,7 +98,7 @@ async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
     const descriptor: BundleDescriptor = {
       id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
       contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
-      files: stored.totals.files, bytes: stored.totals.bytes, pages: stored.pages, stats: stored.stats,
+      files: stored.totals.files, bytes: stored.totals.bytes, pages: stored.pages, stats: stored.stats, ...lineage,
     };
     const committed = await commitBundle(req.storage, descriptor, req.label, {}, lease);
     const report = req.reporter ?? silentReporter;
