@@ -118,6 +118,25 @@ t('a forget cut short after the descriptor is finished by a rerun; a forgotten i
   assert.match(never.stderr, /not found/);
 });
 
+t('forgetting a bundle committed from a split upload removes its session too, so it cannot be committed again', () => {
+  const store = path.join(tempDir('forget-session'), 'store');
+  const run = (...args: string[]) => cli(['--store', store, ...args]);
+  const src = tempDir('forget-session-src');
+  writeFile(src, 'a.txt', 'one');
+  writeFile(src, 'b/c.txt', 'two');
+  assert.is(run('repo', 'create', 'r').code, 0);
+  const id = run('session', 'start', '--repo', 'r').stdout.trim();
+  assert.is(run('bundle', 'upload', src, '--repo', 'r', '--session', id, '--shard', '0/1').code, 0);
+  assert.is(run('bundle', 'commit', '--repo', 'r', '--session', id).code, 0);
+  const r = run('bundle', 'forget', id, '--repo', 'r');
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(listFiles(path.join(store, 'meta')).filter((f) => !f.startsWith('repos/r/repo.json')), []);
+  const again = run('bundle', 'commit', '--repo', 'r', '--session', id);
+  assert.is(again.code, 1, again.stdout);
+  assert.match(again.stderr, /not found/);
+  assert.is(run('fsck').code, 0);
+});
+
 t('repo delete needs --yes; then the repo, its bundles, labels and sessions go, its WAL and read log stay', () => {
   const { store, run, srcs } = setup();
   assert.is(run('repo', 'create', 'other').code, 0);

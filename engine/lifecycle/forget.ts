@@ -111,7 +111,8 @@ async function forgetByPolicy(req: ForgetRequest): Promise<ForgetResult> {
   };
   for (const b of decided.remove) {
     if (req.dryRun) result.forgotten.push({ bundle: b.id, created: timeOf(b), status: 'forgotten', labels: [] });
-    else result.forgotten.push({ ...await forgetBundle(req, b, summary), created: timeOf(b) });
+    // A policy never deletes labels: one set on a bundle since the policy was applied keeps it ('labelled').
+    else result.forgotten.push({ ...await forgetBundle({ ...req, force: false }, b, summary), created: timeOf(b) });
   }
   return result;
 }
