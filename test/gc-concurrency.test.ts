@@ -5,7 +5,6 @@
  * lease is released. Every committed bundle must be fsck-clean and round-trip byte for byte.
  */
 import { suite } from 'uvu';
-import * as assert from 'uvu/assert';
 import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { uploadBundle } from '../engine/upload/upload.js';

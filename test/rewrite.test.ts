@@ -140,4 +140,22 @@ t('a rewrite stopped after committing, before forgetting, is finished by a rerun
   assert.is(run('fsck').code, 0);
 });
 
+t('rewriting an old bundle does not make it latest: latest is the bundle with the newest data', () => {
+  const store = path.join(tempDir('rw-latest'), 'store');
+  const run = (...args: string[]) => cli(['--store', store, ...args]);
+  assert.is(run('repo', 'create', 'r').code, 0);
+  const ids = [1, 2].map((i) => {
+    const src = tempDir(`rw-latest${i}`);
+    writeFile(src, 'keep.txt', `version ${i}\n`);
+    writeFile(src, 'secret.txt', `secret ${i}\n`);
+    const up = run('--json', 'bundle', 'upload', src, '--repo', 'r');
+    assert.is(up.code, 0, up.stderr);
+    return summaryOf(up.stdout).bundle as string;
+  });
+  assert.is(run('bundle', 'rewrite', ids[0]!, '--repo', 'r', '--exclude', 'secret.txt').code, 0);
+  const got = run('--json', 'bundle', 'get', 'latest', '--repo', 'r');
+  assert.is(got.code, 0, got.stderr);
+  assert.ok(got.stdout.includes(ids[1]!), `latest is still the newest upload ${ids[1]}: ${got.stdout.slice(0, 300)}`);
+});
+
 t.run();

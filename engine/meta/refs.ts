@@ -107,12 +107,22 @@ async function committedIds(storage: Storage, repo: string, prefix: string): Pro
 }
 
 /** The newest committed bundle (ULIDs sort by time), if any. */
+/**
+ * The committed bundle with the newest data: a rewrite has a new id but its data's time is the original's
+ * (`rewrittenFrom.created`), so rewriting an old bundle never makes it `latest`. Reads descriptors newest id
+ * first and stops at the first bundle that is not a rewrite: every older id holds older data.
+ */
 async function newestCommitted(storage: Storage, repo: string): Promise<string | undefined> {
   const ids = await bundleIds(storage, repo, '');
+  let best: { id: string; time: string } | undefined;
   for (let i = ids.length - 1; i >= 0; i--) {
-    if (await storage.stat(keys.bundle(repo, ids[i]!))) return ids[i];
+    const bundle = await readJson(storage, keys.bundle(repo, ids[i]!)) as { created?: unknown; rewrittenFrom?: { created?: unknown } } | undefined;
+    if (!bundle) continue;
+    const time = String(bundle.rewrittenFrom?.created ?? bundle.created ?? '');
+    if (!best || time > best.time) best = { id: ids[i]!, time };
+    if (!bundle.rewrittenFrom) break;
   }
-  return undefined;
+  return best?.id;
 }
 
 async function bundleIds(storage: Storage, repo: string, prefix: string): Promise<string[]> {
