@@ -3,6 +3,9 @@ import { DatamoverError, InputError, displayName } from '../engine/index.js';
 /** DESIGN §9: 0 ok, 1 failed, 2 bad usage, 3 partial, 4 integrity failure, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 3, integrity: 4, interrupted: 130 } as const;
 
+/** `bundle status`: the folder and the bundle differ (0 when they are the same; failures keep the codes above). */
+export const EXIT_DIFFERS = 5;
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof DatamoverError) {
     switch (err.code) {
@@ -23,6 +26,7 @@ export function errorCodeOf(err: unknown): string {
 /** The flag (or setting) through which the CLI takes each input the engine names in an InputError. */
 const FLAG_OF: Record<string, string> = {
   store: '--store', endpoint: '--endpoint', since: '--since', include: '--include', exclude: '--exclude', shard: '--shard', author: '--author',
+  files: '--files',
 };
 
 /** One line: what failed and on what; an input is named by its flag. */

@@ -18,6 +18,7 @@ import { type SessionCommit, type SessionRecord, type ShardSpec, commitSession, 
 import type { WalRecord } from './meta/wal.js';
 import { type ShardUploadResult, type UploadRequest, type UploadResult, uploadBundle, uploadShard } from './upload/upload.js';
 import type { Store } from './store.js';
+import { type UploadPlan, planUpload } from './upload/dry-run.js';
 import type { BundleDescriptor, Contributor, FileEntry, LabelRecord, RepoDescriptor } from './vocab.js';
 
 /** A bundle as a string ref (full id, id prefix of 6+ characters, label, `latest`) or an explicit BundleRef. */
@@ -179,5 +180,10 @@ export class Repo {
   /** This repo's read-log records after `afterId`, oldest first. */
   readLog(afterId?: string): AsyncGenerator<ReadRecord> {
     return this.store.readLog({ repo: this.name, afterId });
+  }
+
+  /** What `upload` (or, with `shard`, `uploadShard`) would store, writing nothing (see upload/dry-run.ts). */
+  async planUpload(req: UploadOptions & { shard?: ShardSpec }): Promise<UploadPlan> {
+    return planUpload({ ...req, storage: this.storage, repo: this.name, format: await this.store.format() });
   }
 }

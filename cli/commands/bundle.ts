@@ -7,18 +7,19 @@ import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { quoteName } from '../quote.js';
 import { type ShardOptions, runShardUpload, shardOf } from './session.js';
+import { type WorkflowOptions, addWorkflowOptions, keptPrinter, removalOf, runDryRun, sourceSelection } from './upload-workflows.js';
 
 /** `--repo` and the bundle as `--bundle <ref>` or `--label <name>`. */
 interface Ref { repo: string; bundle?: string; label?: string }
 
-interface UploadOptions extends ShardOptions {
+interface UploadOptions extends ShardOptions, WorkflowOptions {
   repo: string; message: string; label?: string; rehash?: boolean; skipOnError?: boolean; packSize?: string; budget?: string;
 }
 
 /** Registers `bundle ...`; returns the `bundle` command, for the commands other modules add to it. */
 export function registerBundle(program: Command, action: Action): Command {
   const bundle = program.command('bundle').description('upload, download and inspect bundles');
-  bundle.command('upload <dir>').description('upload a directory tree as a new bundle')
+  addWorkflowOptions(bundle.command('upload <dir>').description('upload a directory tree as a new bundle'))
     .requiredOption('--repo <repo>', 'repo').option('--message <text>', 'what changed', '')
     .option('--label <name>', 'point this label at the new bundle')
     .option('--rehash', 'read and hash every file, even those unchanged since the label\'s bundle')
@@ -34,18 +35,28 @@ export function registerBundle(program: Command, action: Action): Command {
         packSize: byteSize(o.packSize, '--pack-size'), budgetBytes: byteSize(o.budget, '--budget'),
       };
       const shard = shardOf(o);
+      const [selection, removeSourceFiles] = [await sourceSelection(o), removalOf(o, shard)];
+      if (o.dryRun) {
+        return runDryRun(ctx, o.repo, {
+          source: dir, ...selection, contributor: ctx.contributor(), label: o.label, reporter: ctx.report, rehash: !!o.rehash,
+          skipOnError: !!o.skipOnError, tuning, signal: ctx.signal, ...(shard ? { shard } : {}),
+        });
+      }
       if (shard) {
         const session = (o.session ?? process.env.DATAMOVER_SESSION)!;
-        return runShardUpload(ctx, { ...o, dir, session, shard, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning });
+        return runShardUpload(ctx, { ...o, dir, session, shard, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning, selection });
       }
       const repo = (await ctx.store()).repo(o.repo);
       const result = await repo.upload({
-        source: dir, contributor: ctx.contributor(), message: o.message,
-        label: o.label, reporter: ctx.report, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning, signal: ctx.signal,
+        source: dir, ...selection, contributor: ctx.contributor(), message: o.message,
+        label: o.label, reporter: keptPrinter(ctx), rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning, signal: ctx.signal,
+        ...(removeSourceFiles ? { removeSourceFiles } : {}),
       });
       const b = result.bundle;
-      ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null, skipped: result.skipped },
-        ctx.opts.quiet ? b.id : `bundle ${b.id}: ${b.files} files, ${b.bytes} bytes, ${b.stats.newBytes} new, ${b.stats.seconds.toFixed(2)} s`);
+      const removal = result.removal;
+      ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null, skipped: result.skipped, ...(removal ? { removal } : {}) },
+        ctx.opts.quiet ? b.id : `bundle ${b.id}: ${b.files} files, ${b.bytes} bytes, ${b.stats.newBytes} new, ${b.stats.seconds.toFixed(2)} s${removal ? `; ${removal.removed} source files removed, ${removal.kept} kept` : ''}`);
+      if (removal && removal.kept > removal.keptRecent) process.exitCode = EXIT.partial;
       if (result.skipped.length) {
         const names = result.skipped.slice(0, 5).map((f) => `${quoteName(f.path)} (${f.reason})`).join(', ');
         process.stderr.write(`datamover: warning: ${result.skipped.length} file(s) left out of bundle ${b.id}: ${names}${result.skipped.length > 5 ? ', ...' : ''}\n`);

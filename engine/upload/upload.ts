@@ -2,6 +2,8 @@
  * Upload a directory tree as a bundle: scan → plan → hash stage (worker pool) → dedup claim → packer → commit.
  * Stages are joined by bounded hand-offs: the buffer pool (the byte budget) and the hash stage's depth.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { interruptible } from '../cancel.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { adoptPacks, listPacks } from '../meta/adopt-packs.js';
@@ -18,6 +20,7 @@ import { type ShardRecord, type ShardSpec, openSession, recordShard, shardOf } f
 import { withLinkGroups } from '../scan/hardlinks.js';
 import { reportXattrsUnavailable, withXattrs } from '../scan/xattrs.js';
 import { type ScanEntry, type ScanSkip, walkTree } from '../scan/walk.js';
+import { type SourceSelection, SourceFilter } from '../scan/source-select.js';
 import { ParentFiles } from '../plan/file-cache.js';
 import { planJobs } from '../plan/jobs.js';
 import { abortable } from '../storage/abortable.js';
@@ -27,12 +30,14 @@ import {
 } from '../vocab.js';
 import { BufferPool } from '../runtime/buffer-pool.js';
 import { HashStage } from './hash-stage.js';
-import { ChunkStore } from './chunk-store.js';
+import { ChunkCounter, ChunkStore } from './chunk-store.js';
 import { EntryOrder, type SkippedFile } from './entry-order.js';
+import { type RemoveSources, type SourceRemoval, removeSources } from './remove-sources.js';
 import { type Tuning, resolveTuning } from './tuning.js';
 import { type UploadTotals, UploadSession } from './upload-session.js';
 
-export interface UploadRequest {
+/** `files` and `exclude` (SourceSelection): what of `source` is uploaded (everything by default). */
+export interface UploadRequest extends SourceSelection {
   storage: Storage;
   repo: string;
   source: string;
@@ -52,6 +57,8 @@ export interface UploadRequest {
   signal?: AbortSignal;
   /** The store's format record when the caller (a Store) has checked it; read here otherwise. */
   format?: FormatRecord;
+  /** Once the bundle is committed, remove its files from `source` (see upload/remove-sources.ts). */
+  removeSourceFiles?: RemoveSources;
 }
 
 export interface UploadResult {
@@ -63,6 +70,8 @@ export interface UploadResult {
   hashThreads: number[];
   /** The most scanned entries held at once waiting for the manifest: proof memory does not grow with the tree. */
   peakPendingEntries: number;
+  /** With `removeSourceFiles`: what was removed and kept. */
+  removal?: SourceRemoval;
 }
 
 /**
@@ -91,7 +100,12 @@ async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
   const report = req.reporter ?? silentReporter;
   report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: descriptor.files, bytes: descriptor.bytes, newBytes: descriptor.stats.newBytes });
   if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
-  return { ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped, peakPendingEntries: stored.peakPendingEntries };
+  const removal = req.removeSourceFiles
+    ? await removeSources(req.storage, committed.bundle, req.source, req.removeSourceFiles, report, req.signal) : undefined;
+  return {
+    ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped, peakPendingEntries: stored.peakPendingEntries,
+    ...(removal ? { removal } : {}),
+  };
 }
 
 /** What an upload stored before any commit: durable, indexed packs and the manifest pages naming them. */
@@ -110,34 +124,38 @@ export interface StoredTree {
  * failure leaves only unreferenced objects (packs that landed are indexed, so a rerun reuses them).
  */
 export async function storeTree(
-  req: UploadRequest & { select?: (path: string) => boolean }, format: FormatRecord, pageKey: (n: number) => string,
+  req: UploadRequest & { select?: (path: string) => boolean; dryRun?: boolean }, format: FormatRecord, pageKey: (n: number) => string,
   parentBundle?: BundleDescriptor,
 ): Promise<StoredTree> {
   const report = req.reporter ?? silentReporter;
   const started = Date.now();
+  const filter = new SourceFilter(req);
+  if (isDirectory(req.source)) filter.checkListed(path.resolve(req.source)); // else the walk names the problem
   const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker);
   const known = await loadBlobIndex(req.storage);
-  await adoptUnindexedPacks(req.storage, known, report);
+  if (!req.dryRun) await adoptUnindexedPacks(req.storage, known, report);
   const hashStage = new HashStage(tuning.workers || undefined);
   const pool = new BufferPool(tuning.chunkSize, tuning.budgetBytes);
   const totals: UploadTotals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, unchangedBytes: 0, packs: 0 };
-  const chunks = new ChunkStore(req.storage, tuning, known, totals, report, Math.max(8, Math.floor(pool.capacity / 4)));
-  const manifest = new ManifestWriter(req.storage, pageKey, tuning.pageSize, () => chunks.barrier());
-  const entries = new EntryOrder(manifest, totals, report);
+  const chunks = req.dryRun ? new ChunkCounter(known, totals)
+    : new ChunkStore(req.storage, tuning, known, totals, report, Math.max(8, Math.floor(pool.capacity / 4)));
+  const manifest = req.dryRun ? undefined : new ManifestWriter(req.storage, pageKey, tuning.pageSize, () => chunks.barrier());
+  const entries = new EntryOrder(manifest ?? { add: async () => undefined }, totals, report);
   const session = new UploadSession(tuning, chunks, entries, hashStage, pool, totals, report);
   try {
     const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
     const unreadable = req.skipOnError ? (s: ScanSkip) => { entries.skipped.push(s); skip(s); } : undefined;
-    const walk = withXattrs(selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable)), req.select), report);
+    const walk = withXattrs(selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable, { keep: filter.keep })), req.select), report);
     await session.run(planJobs(walk, tuning, parentFiles && ((entry) => parentFiles.unchanged(entry))), req.signal);
+    filter.checkAllSeen(path.resolve(req.source));
   } catch (err) {
     await session.abandon();
     throw err;
   } finally {
     await hashStage.close();
   }
-  const pages = await manifest.finish();
+  const pages = manifest ? await manifest.finish() : [];
   reportXattrsUnavailable(report);
   const stats: BundleStats = {
     newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,
@@ -179,7 +197,9 @@ async function uploadShardOnce(req: UploadRequest & { session: string; shard: Sh
   const session = await openSession(req.storage, req.repo, req.session);
   const { index, count } = req.shard;
   const attempt = newId();
-  const stored = await storeTree({ ...req, select: (path) => shardOf(path, count) === index }, format,
+  // A shard given its own list (--files) takes exactly that list: the lists split the tree, not the path hash.
+  const select = req.files ? undefined : (p: string) => shardOf(p, count) === index;
+  const stored = await storeTree({ ...req, select }, format,
     (n) => keys.shardPage(session.id, index, attempt, n));
   const shard: ShardRecord = {
     session: session.id, index, count, attempt, created: new Date().toISOString(), contributor: req.contributor,
@@ -187,4 +207,12 @@ async function uploadShardOnce(req: UploadRequest & { session: string; shard: Sh
   };
   await recordShard(req.storage, shard);
   return { shard, skipped: stored.skipped, hashThreads: stored.hashThreads };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
