@@ -6,6 +6,7 @@ import type { Action } from '../action.js';
 import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { quoteName } from '../quote.js';
+import { registerCompare } from './compare.js';
 import { type ShardOptions, runShardUpload, shardOf } from './session.js';
 import { type WorkflowOptions, addWorkflowOptions, keptPrinter, removalOf, runDryRun, sourceSelection } from './upload-workflows.js';
 
@@ -152,6 +153,7 @@ export function registerBundle(program: Command, action: Action): Command {
       }
       ctx.done({ bundle: b.id, files: count, entries }, []);
     }));
+  registerCompare(bundle, action);
   return bundle;
 }
 
