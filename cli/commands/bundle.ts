@@ -68,26 +68,28 @@ export function registerBundle(program: Command, action: Action): Command {
     .option('--include <glob>', 'only paths matching this glob, or under this directory (repeatable)', collect, [])
     .option('--exclude <glob>', 'not paths matching this glob (repeatable)', collect, [])
     .option('--keep-going', 'restore every file that can be, then exit 4 naming the damaged ones')
+    .option('--delete', 'mirror: then remove what the destination holds beyond the bundle (within --include/--exclude)')
     .option(...SYNC_OPTION)
-    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[]; keepGoing?: boolean; sync: string }) => {
+    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[]; keepGoing?: boolean; sync: string; delete?: boolean }) => {
       const select = o.include.length || o.exclude.length ? globSelector(o.include, o.exclude) : undefined;
       const ref = refOf(o);
       const r = await (await ctx.repo(o.repo)).download({
         ref, dest, contributor: ctx.contributor(), reporter: ctx.report,
         concurrency: ctx.intOption('concurrency'), keepGoing: !!o.keepGoing, ...(select ? { select } : {}), sync: syncMode(o.sync),
-        signal: ctx.signal,
+        signal: ctx.signal, mirror: !!o.delete,
       });
-      ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete`);
+      ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete${r.deleted === undefined ? '' : `, ${r.deleted} removed`}`);
       warnUnmatched(select?.unmatched?.() ?? []);
     }));
   refOptions(bundle.command('update <dest>').description('bring a directory holding bundle --from to this bundle: fetch only what changed, remove what went'))
     .requiredOption('--from <ref>', 'the bundle the directory holds now: an id, id prefix, label or latest')
+    .option('--checksum', 'also hash every file the update would leave alone and fetch again those whose bytes differ from the bundle\'s')
     .option(...SYNC_OPTION)
-    .action(action('bundle update', async (ctx, dest: string, o: Ref & { from: string; sync: string }) => {
+    .action(action('bundle update', async (ctx, dest: string, o: Ref & { from: string; sync: string; checksum?: boolean }) => {
       const [from, to] = [{ ref: checkRef(o.from, '--from') }, refOf(o)];
       const r = await (await ctx.repo(o.repo)).update({
         from, to, dest, contributor: ctx.contributor(), reporter: ctx.report,
-        concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync), signal: ctx.signal,
+        concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync), signal: ctx.signal, checksum: !!o.checksum,
       });
       ctx.done({ ...r }, `updated ${r.from} -> ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.removed} removed, ${r.attributesFixed} attributes fixed${r.kept.length ? `, ${r.kept.length} kept` : ''}`);
       if (r.kept.length) {

@@ -3,7 +3,9 @@
  * hashed range by range (the upload's own `hashRanges`, on this thread), and the chunk list compared with the
  * entry's, stopping at the first difference. For `bundle status --checksum` and `bundle update --checksum`.
  */
+import { lstatSync } from 'node:fs';
 import { hashRanges } from '../../workers/hash-ranges.js';
+import { fsPath } from '../fs-path.js';
 import type { ChunkRef, ChunkerSpec, FileEntry } from '../vocab.js';
 
 /** Reusable state of a content check: one buffer of the chunker's range size. */
@@ -22,6 +24,8 @@ export class ContentCheck {
    * changes while read (it is then not known to hold the entry).
    */
   matches(abs: string, entry: FileEntry): boolean {
+    const st = lstatSync(fsPath(abs), { throwIfNoEntry: false });
+    if (!st?.isFile() || st.size !== entry.size) return false;
     const want: ChunkRef[] = entry.chunks ?? [];
     let at = 0;
     for (let offset = 0; offset < entry.size; offset += this.rangeSize) {
