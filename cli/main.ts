@@ -12,6 +12,7 @@ import { registerBundle } from './commands/bundle.js';
 import { registerContext } from './commands/context.js';
 import { registerCopy } from './commands/copy.js';
 import { registerFsck } from './commands/fsck.js';
+import { registerGc } from './commands/gc.js';
 import { registerLabel } from './commands/label.js';
 import { registerLog } from './commands/log.js';
 import { registerRepo } from './commands/repo.js';
@@ -109,6 +110,7 @@ function buildProgram(): Command {
   registerLog(program, action);
   registerContext(program, action);
   registerFsck(program, action);
+  registerGc(program, action);
   registerCopy(program, action);
   registerBench(program, action);
   return program;

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'UNSAFE_PATH'       // a manifest path that would escape the destination
   | 'STORAGE'           // the storage failed permanently
   | 'IO'                // the local filesystem refused a write (ENOSPC, EACCES, EROFS, ...)
+  | 'COLLECTED'         // a writer's gc lease was revoked (it stalled past its lifetime): nothing committed
   | 'INTERRUPTED';
 
 export class DatamoverError extends Error {

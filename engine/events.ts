@@ -30,7 +30,9 @@ export type EngineEvent =
   | { type: 'source.kept'; path: string; reason: string }
   /** `bundle download --delete` removed an entry the bundle does not have (a directory with all below it). */
   | { type: 'mirror.removed'; path: string; entryType: 'file' | 'dir' | 'symlink' }
-  | { type: 'copy.progress'; objects: number; bytes: number; skipped: number };
+  | { type: 'copy.progress'; objects: number; bytes: number; skipped: number }
+  /** A collector's step (docs/gc.md). */
+  | { type: 'gc.phase'; phase: 'mark' | 'repack' | 'sweep-mark' | 'delete-packs' | 'housekeeping' };
 
 /** What `copy` does (or, with --dry-run, would do) to one object. */
 export type CopyAction = 'copy' | 'skip' | 'delete';

@@ -18,6 +18,7 @@ export { defaultStorePath } from './storage/open.js';
 // Results, records and options of the operations.
 export type { BenchOp, BenchRequest, BenchRow } from './bench/storage-bench.js';
 export type { FsckProblem, FsckResult } from './check/fsck.js';
+export type { GcOptions, GcResult } from './gc/gc.js';
 export type { IndexRepair } from './check/repair-index.js';
 export type { CopyRequest, CopyResult } from './copy/copy.js';
 export type { DownloadResult } from './download/download.js';

@@ -7,6 +7,7 @@ import { type BenchRequest, type BenchRow, benchStorage } from './bench/storage-
 import { type FsckResult, fsck } from './check/fsck.js';
 import { type CopyRequest, type CopyResult, copyTree } from './copy/copy.js';
 import { type LoadedBlobIndex, loadBlobIndex } from './meta/blob-index.js';
+import { type GcOptions, type GcResult, collectGarbage } from './gc/gc.js';
 import { CHUNKERS, openFormat } from './meta/format.js';
 import { type ReadRecord, listReadLog } from './meta/readlog.js';
 import { createRepo, listRepos } from './meta/repos.js';
@@ -114,6 +115,16 @@ export class Store {
   async fsck(opts: { readData?: boolean; concurrency?: number; repairIndex?: boolean; signal?: AbortSignal } = {}): Promise<FsckResult> {
     if (opts.repairIndex) this.indexChanged();
     return fsck(this.storage, opts);
+  }
+
+  /** Collects garbage (gc/gc.ts, docs/gc.md): safe while uploads run. */
+  async gc(opts: GcOptions = {}): Promise<GcResult> {
+    await this.format();
+    try {
+      return await collectGarbage(this.storage, opts);
+    } finally {
+      this.indexChanged();
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import { integrityError, isDatamoverError } from '../errors.js';
 import { isStorageError, readAll, type Storage } from '../storage/storage.js';
 import { type IndexEntry, keys } from '../vocab.js';
 import { CompactBlobIndex } from './compact-index.js';
+import { condemnedPacks } from '../gc/records.js';
 import { newId } from './ids.js';
 import { gunzipLines, gzipLines } from './objects.js';
 import { indexEntry } from './validate.js';
@@ -16,6 +17,8 @@ export interface DamagedIndex { key: string; problem: string }
 /** The loaded index, and the index objects left out because they are damaged. */
 export class LoadedBlobIndex extends CompactBlobIndex {
   readonly damaged: DamagedIndex[] = [];
+  /** The index objects read (a collector replaces exactly these, never one written after the load). */
+  readonly objectKeys: string[] = [];
 
   /**
    * Why a chunk may be missing from this index, to append to the error that names it: the damaged index
@@ -28,6 +31,18 @@ export class LoadedBlobIndex extends CompactBlobIndex {
   }
 }
 
+export interface IndexLoadOptions {
+  /** Leave out damaged index objects (recorded in `damaged`) instead of failing. */
+  tolerateDamage?: boolean;
+  /**
+   * A writer's load (docs/gc.md, writer step 1): entries in condemned packs are left out, so the writer never
+   * deduplicates against a pack a collector may delete. Readers' loads keep them as a last resort.
+   */
+  forWriter?: boolean;
+  /** The condemned packs, when the caller has them; read from the store otherwise. */
+  condemned?: ReadonlySet<string>;
+}
+
 /**
  * Loads every index object of the store into one compact map, blob hash → location. An object that cannot
  * be read, gunzipped, parsed or validated is left out whole (none of its entries are trusted): with
@@ -38,10 +53,14 @@ export class LoadedBlobIndex extends CompactBlobIndex {
  * damaged object indexed (safe, but silent), and the damage would stay unnoticed while more bundles come to
  * depend on the store; refusing names the object and points at fsck, which lists every damaged object.
  */
-export async function loadBlobIndex(storage: Storage, opts: { tolerateDamage?: boolean } = {}): Promise<LoadedBlobIndex> {
+export async function loadBlobIndex(storage: Storage, opts: IndexLoadOptions = {}): Promise<LoadedBlobIndex> {
   const index = new LoadedBlobIndex();
   const indexKeys: string[] = [];
   for await (const entry of storage.list(keys.indexPrefix)) indexKeys.push(entry.key);
+  const condemned = opts.condemned ?? await condemnedPacks(storage);
+  // A blob in a condemned pack is recorded after every other location of it (or, for a writer, not at all):
+  // readers keep working from a condemned pack until it is swept, but prefer the copy that will stay.
+  const deferred: IndexEntry[] = [];
   const load = async (key: string) => {
     let entries: IndexEntry[];
     try {
@@ -53,9 +72,14 @@ export async function loadBlobIndex(storage: Storage, opts: { tolerateDamage?: b
       index.damaged.push({ key, problem });
       return;
     }
-    for (const e of entries) index.set(e.blob, e);
+    index.objectKeys.push(key);
+    for (const e of entries) {
+      if (!condemned.has(e.pack)) index.set(e.blob, e);
+      else if (!opts.forWriter) deferred.push(e);
+    }
   };
   for (let i = 0; i < indexKeys.length; i += 16) await Promise.all(indexKeys.slice(i, i + 16).map(load));
+  for (const e of deferred) index.set(e.blob, e);
   index.damaged.sort((a, b) => (a.key < b.key ? -1 : 1));
   return index;
 }

@@ -8,14 +8,20 @@
 import { DatamoverError, isDatamoverError } from '../errors.js';
 import { type Storage, StorageError, isStorageError } from '../storage/storage.js';
 import { type BundleDescriptor, type LabelRecord, keys } from '../vocab.js';
+import type { WriterLease } from '../gc/lease.js';
 import { setLabel } from './labels.js';
 import { putJson } from './objects.js';
 import { appendWal } from './wal.js';
 
-/** `walFields` are added to the `bundle.commit` record (a split upload names its session). */
+/**
+ * `walFields` are added to the `bundle.commit` record (a split upload names its session). `lease` is the
+ * writer's gc lease (docs/gc.md): checked first, so a writer whose lease was revoked fails with COLLECTED and
+ * commits nothing.
+ */
 export async function commitBundle(
-  storage: Storage, bundle: BundleDescriptor, label?: string, walFields: Record<string, unknown> = {},
+  storage: Storage, bundle: BundleDescriptor, label?: string, walFields: Record<string, unknown> = {}, lease?: WriterLease,
 ): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {
+  await lease?.assertHeld(`bundle ${bundle.id} of repo ${bundle.repo}`);
   await appendWal(storage, 'bundle.commit', bundle.repo, bundle.contributor, {
     bundle: bundle.id, files: bundle.files, bytes: bundle.bytes, message: bundle.message, ...walFields,
   });

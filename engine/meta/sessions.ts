@@ -13,6 +13,7 @@ import {
   comparePaths, keys,
 } from '../vocab.js';
 import { commitBundle } from './commit.js';
+import { withWriterLease } from '../gc/lease.js';
 import { openFormat } from './format.js';
 import { checkBundleId, newId } from './ids.js';
 import { getLabel } from './labels.js';
@@ -130,23 +131,25 @@ export async function commitSession(req: SessionCommit): Promise<{ bundle: Bundl
   const shards = await completeShards(storage, session.id);
   const parent = req.label ? await getLabel(storage, repo, req.label).catch(() => undefined) : undefined;
   const attempt = newId();
-  const writer = new ManifestWriter(storage, (n) => keys.manifestPage(repo, session.id, n, attempt));
-  for await (const entry of mergeShards(storage, shards)) await writer.add(entry);
-  const pages = await writer.finish();
-  const sum = (f: (s: ShardRecord) => number) => shards.reduce((n, s) => n + f(s), 0);
-  const skippedFiles = sum((s) => s.stats.skippedFiles ?? 0);
-  const bundle: BundleDescriptor = {
-    id: session.id, repo, parents: parent ? [parent.bundle] : [], message: req.message || session.message,
-    contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
-    files: sum((s) => s.files), bytes: sum((s) => s.bytes), pages,
-    stats: {
-      newBytes: sum((s) => s.stats.newBytes), dedupBytes: sum((s) => s.stats.dedupBytes),
-      unchangedBytes: sum((s) => s.stats.unchangedBytes ?? 0), packs: sum((s) => s.stats.packs),
-      ...(skippedFiles ? { skippedFiles } : {}),
-      seconds: Math.max(...shards.map((s) => s.stats.seconds)),
-    },
-  };
-  return commitBundle(storage, bundle, req.label, { session: session.id, shards: shards.length });
+  return withWriterLease(storage, 'session.commit', { repo, id: session.id }, async (lease) => {
+    const writer = new ManifestWriter(storage, (n) => keys.manifestPage(repo, session.id, n, attempt));
+    for await (const entry of mergeShards(storage, shards)) await writer.add(entry);
+    const pages = await writer.finish();
+    const sum = (f: (s: ShardRecord) => number) => shards.reduce((n, s) => n + f(s), 0);
+    const skippedFiles = sum((s) => s.stats.skippedFiles ?? 0);
+    const bundle: BundleDescriptor = {
+      id: session.id, repo, parents: parent ? [parent.bundle] : [], message: req.message || session.message,
+      contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
+      files: sum((s) => s.files), bytes: sum((s) => s.bytes), pages,
+      stats: {
+        newBytes: sum((s) => s.stats.newBytes), dedupBytes: sum((s) => s.stats.dedupBytes),
+        unchangedBytes: sum((s) => s.stats.unchangedBytes ?? 0), packs: sum((s) => s.stats.packs),
+        ...(skippedFiles ? { skippedFiles } : {}),
+        seconds: Math.max(...shards.map((s) => s.stats.seconds)),
+      },
+    };
+    return commitBundle(storage, bundle, req.label, { session: session.id, shards: shards.length }, lease);
+  });
 }
 
 /**

@@ -10,6 +10,8 @@ import { adoptPacks, listPacks } from '../meta/adopt-packs.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
 import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { commitBundle } from '../meta/commit.js';
+import { withWriterLease } from '../gc/lease.js';
+import { condemnedPacks } from '../gc/records.js';
 import { openFormat } from '../meta/format.js';
 import { newId } from '../meta/ids.js';
 import { getBundle } from '../meta/bundles.js';
@@ -90,22 +92,23 @@ async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
   const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
   const parentBundle = parent ? await getBundle(req.storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
   const bundleId = newId();
-  const stored = await storeTree(req, format, (n) => keys.manifestPage(req.repo, bundleId, n), parentBundle);
-  const descriptor: BundleDescriptor = {
-    id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
-    contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
-    files: stored.totals.files, bytes: stored.totals.bytes, pages: stored.pages, stats: stored.stats,
-  };
-  const committed = await commitBundle(req.storage, descriptor, req.label);
-  const report = req.reporter ?? silentReporter;
-  report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: descriptor.files, bytes: descriptor.bytes, newBytes: descriptor.stats.newBytes });
-  if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
+  const uploaded = await withWriterLease(req.storage, 'upload', { repo: req.repo, id: bundleId }, async (lease) => {
+    const stored = await storeTree(req, format, (n) => keys.manifestPage(req.repo, bundleId, n), parentBundle);
+    const descriptor: BundleDescriptor = {
+      id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
+      contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
+      files: stored.totals.files, bytes: stored.totals.bytes, pages: stored.pages, stats: stored.stats,
+    };
+    const committed = await commitBundle(req.storage, descriptor, req.label, {}, lease);
+    const report = req.reporter ?? silentReporter;
+    report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: descriptor.files, bytes: descriptor.bytes, newBytes: descriptor.stats.newBytes });
+    if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
+    return { ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped, peakPendingEntries: stored.peakPendingEntries };
+  });
+  // After the lease: the bundle is committed, and removing local files needs nothing of the store's.
   const removal = req.removeSourceFiles
-    ? await removeSources(req.storage, committed.bundle, req.source, req.removeSourceFiles, report, req.signal) : undefined;
-  return {
-    ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped, peakPendingEntries: stored.peakPendingEntries,
-    ...(removal ? { removal } : {}),
-  };
+    ? await removeSources(req.storage, uploaded.bundle, req.source, req.removeSourceFiles, req.reporter ?? silentReporter, req.signal) : undefined;
+  return removal ? { ...uploaded, removal } : uploaded;
 }
 
 /** What an upload stored before any commit: durable, indexed packs and the manifest pages naming them. */
@@ -132,8 +135,11 @@ export async function storeTree(
   const filter = new SourceFilter(req);
   if (isDirectory(req.source)) filter.checkListed(path.resolve(req.source)); // else the walk names the problem
   const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker);
-  const known = await loadBlobIndex(req.storage);
-  if (!req.dryRun) await adoptUnindexedPacks(req.storage, known, report);
+  // The caller holds a writer lease (docs/gc.md): only now may the index and the condemnations be read. A dry
+  // run holds none (it would write one): its reads only estimate, and it stores nothing a collector could lose.
+  const condemned = await condemnedPacks(req.storage);
+  const known = await loadBlobIndex(req.storage, { forWriter: true, condemned });
+  if (!req.dryRun) await adoptUnindexedPacks(req.storage, known, condemned, report);
   const hashStage = new HashStage(tuning.workers || undefined);
   const pool = new BufferPool(tuning.chunkSize, tuning.budgetBytes);
   const totals: UploadTotals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, unchangedBytes: 0, packs: 0 };
@@ -167,10 +173,11 @@ export async function storeTree(
 
 /**
  * Packs no index names were left by a run killed before its checkpoint: index them from their trailers, so
- * this run reuses what landed (packs of an upload still running are adopted too, which is harmless).
+ * this run reuses what landed (packs of an upload still running are adopted too, which is harmless). A condemned
+ * pack is never adopted: a collector may be about to delete it.
  */
-async function adoptUnindexedPacks(storage: Storage, known: CompactBlobIndex, report: Reporter): Promise<void> {
-  const packs = [...await listPacks(storage)].filter(([pack]) => !known.hasPack(pack));
+async function adoptUnindexedPacks(storage: Storage, known: CompactBlobIndex, condemned: ReadonlySet<string>, report: Reporter): Promise<void> {
+  const packs = [...await listPacks(storage)].filter(([pack]) => !known.hasPack(pack) && !condemned.has(pack));
   if (!packs.length) return;
   const adopted = await adoptPacks(storage, known, packs);
   if (adopted.key) report({ type: 'index.written', key: adopted.key, entries: adopted.blobs });
@@ -197,16 +204,19 @@ async function uploadShardOnce(req: UploadRequest & { session: string; shard: Sh
   const session = await openSession(req.storage, req.repo, req.session);
   const { index, count } = req.shard;
   const attempt = newId();
-  // A shard given its own list (--files) takes exactly that list: the lists split the tree, not the path hash.
-  const select = req.files ? undefined : (p: string) => shardOf(p, count) === index;
-  const stored = await storeTree({ ...req, select }, format,
-    (n) => keys.shardPage(session.id, index, attempt, n));
-  const shard: ShardRecord = {
-    session: session.id, index, count, attempt, created: new Date().toISOString(), contributor: req.contributor,
-    files: stored.totals.files, bytes: stored.totals.bytes, pages: stored.pages, stats: stored.stats,
-  };
-  await recordShard(req.storage, shard);
-  return { shard, skipped: stored.skipped, hashThreads: stored.hashThreads };
+  return withWriterLease(req.storage, 'shard', { repo: req.repo, id: session.id }, async (lease) => {
+    // A shard given its own list (--files) takes exactly that list: the lists split the tree, not the path hash.
+    const select = req.files ? undefined : (p: string) => shardOf(p, count) === index;
+    const stored = await storeTree({ ...req, select }, format, (n) => keys.shardPage(session.id, index, attempt, n));
+    // A shard record makes its pages live for a collector; recorded while the lease still holds.
+    await lease.assertHeld(`shard ${index} of session ${session.id}`);
+    const shard: ShardRecord = {
+      session: session.id, index, count, attempt, created: new Date().toISOString(), contributor: req.contributor,
+      files: stored.totals.files, bytes: stored.totals.bytes, pages: stored.pages, stats: stored.stats,
+    };
+    await recordShard(req.storage, shard);
+    return { shard, skipped: stored.skipped, hashThreads: stored.hashThreads };
+  });
 }
 
 function isDirectory(p: string): boolean {

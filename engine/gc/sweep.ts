@@ -1,0 +1,78 @@
+/**
+ * Sweep (docs/gc.md, collector step 4): for condemnations past their grace whose blockers are gone — a sweep
+ * record, a second mark (whatever a writer committed meanwhile rescues its packs), the new index, the old index
+ * objects, the packs, and last the records. Each deletion comes after the writes that make it safe, so a kill
+ * at any point leaves garbage for the next run, never a reference to something gone.
+ */
+import type { Reporter } from '../events.js';
+import { type LoadedBlobIndex, loadBlobIndex, writeBlobIndex } from '../meta/blob-index.js';
+import { newId } from '../meta/ids.js';
+import { gunzipLines, putJson } from '../meta/objects.js';
+import { indexEntry } from '../meta/validate.js';
+import { readAll, type Storage } from '../storage/storage.js';
+import { type IndexEntry, keys } from '../vocab.js';
+import { markLive } from './mark.js';
+import { type CondemnedRecord, gcKeys } from './records.js';
+
+export interface SweepOutcome { packs: number; bytes: number; rescued: string[]; indexReplaced: number; indexWritten: number }
+
+/** Entries per index object the collector writes: a few MiB gzipped, read in one request. */
+const ENTRIES_PER_INDEX = 200_000;
+/** Index objects beyond which the collector merges them even when no pack goes. */
+export const MERGE_INDEX_OBJECTS = 32;
+
+export async function sweep(
+  storage: Storage, eligible: readonly CondemnedRecord[], packSizes: ReadonlyMap<string, number>, report: Reporter, signal?: AbortSignal,
+): Promise<SweepOutcome> {
+  const doomed = new Set(eligible.flatMap((c) => c.packs));
+  const sweepId = newId();
+  await putJson(storage, gcKeys.sweep(sweepId), { id: sweepId, condemned: eligible.map((c) => c.id), packs: [...doomed] }, { ifAbsent: true });
+  report({ type: 'gc.phase', phase: 'sweep-mark' });
+  // Only the packs about to go are deferred: a live chunk that has any other location needs none of them.
+  const index = await loadBlobIndex(storage, { condemned: doomed });
+  const marked = await markLive(storage, index, signal);
+  const rescued = [...doomed].filter((p) => (marked.livePackBytes.get(p) ?? 0) > 0);
+  for (const p of rescued) doomed.delete(p);
+  const written = await replaceIndex(storage, index, doomed);
+  report({ type: 'gc.phase', phase: 'delete-packs' });
+  let bytes = 0;
+  const packKeys = [...doomed].map((p) => { bytes += packSizes.get(p) ?? 0; return keys.pack(p); });
+  for (let i = 0; i < packKeys.length; i += 1000) {
+    signal?.throwIfAborted();
+    await storage.delete(packKeys.slice(i, i + 1000));
+  }
+  await storage.delete(eligible.flatMap((c) => [gcKeys.condemned(c.id), gcKeys.blockers(c.id)]));
+  await storage.delete([gcKeys.sweep(sweepId)]);
+  return { packs: packKeys.length, bytes, rescued, indexReplaced: written ? index.objectKeys.length : 0, indexWritten: written };
+}
+
+/**
+ * Writes the index anew without the entries of `gone` (merged into few objects), then deletes the objects it
+ * was loaded from. Every location outside `gone` is kept, not only the one the loaded map chose: a chunk stored
+ * twice keeps both places, so the loss of one later never loses the chunk. Objects written after the load are
+ * left alone. Returns how many objects were written.
+ */
+export async function replaceIndex(storage: Storage, index: LoadedBlobIndex, gone: ReadonlySet<string>): Promise<number> {
+  if (!gone.size && index.objectKeys.length <= MERGE_INDEX_OBJECTS) return 0;
+  const seen = new Set<string>();
+  let batch: IndexEntry[] = [];
+  let written = 0;
+  const flush = async () => {
+    if (!batch.length) return;
+    await writeBlobIndex(storage, batch);
+    written++;
+    batch = [];
+  };
+  for (const key of index.objectKeys) {
+    for (const e of gunzipLines(key, await readAll(storage, key), indexEntry)) {
+      const id = `${e.blob}${e.pack}${e.offset}`;
+      if (gone.has(e.pack) || seen.has(id)) continue;
+      seen.add(id);
+      batch.push(e);
+      if (batch.length >= ENTRIES_PER_INDEX) await flush();
+    }
+  }
+  await flush();
+  for (let i = 0; i < index.objectKeys.length; i += 1000) await storage.delete(index.objectKeys.slice(i, i + 1000));
+  return written;
+}
