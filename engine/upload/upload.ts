@@ -92,8 +92,9 @@ async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
   const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
   const parentBundle = parent ? await getBundle(req.storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
   const bundleId = newId();
+  const filter = sourceFilter(req); // a bad --files list fails before the lease: nothing is written
   const uploaded = await withWriterLease(req.storage, 'upload', { repo: req.repo, id: bundleId }, async (lease) => {
-    const stored = await storeTree(req, format, (n) => keys.manifestPage(req.repo, bundleId, n), parentBundle);
+    const stored = await storeTree({ ...req, filter }, format, (n) => keys.manifestPage(req.repo, bundleId, n), parentBundle);
     const descriptor: BundleDescriptor = {
       id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
       contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
@@ -127,13 +128,12 @@ export interface StoredTree {
  * failure leaves only unreferenced objects (packs that landed are indexed, so a rerun reuses them).
  */
 export async function storeTree(
-  req: UploadRequest & { select?: (path: string) => boolean; dryRun?: boolean }, format: FormatRecord, pageKey: (n: number) => string,
-  parentBundle?: BundleDescriptor,
+  req: UploadRequest & { select?: (path: string) => boolean; dryRun?: boolean; filter?: SourceFilter }, format: FormatRecord,
+  pageKey: (n: number) => string, parentBundle?: BundleDescriptor,
 ): Promise<StoredTree> {
   const report = req.reporter ?? silentReporter;
   const started = Date.now();
-  const filter = new SourceFilter(req);
-  if (isDirectory(req.source)) filter.checkListed(path.resolve(req.source)); // else the walk names the problem
+  const filter = req.filter ?? sourceFilter(req);
   const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker);
   // The caller holds a writer lease (docs/gc.md): only now may the index and the condemnations be read. A dry
   // run holds none (it would write one): its reads only estimate, and it stores nothing a collector could lose.
@@ -204,10 +204,11 @@ async function uploadShardOnce(req: UploadRequest & { session: string; shard: Sh
   const session = await openSession(req.storage, req.repo, req.session);
   const { index, count } = req.shard;
   const attempt = newId();
+  const filter = sourceFilter(req); // a bad --files list fails before the lease: nothing is written
   return withWriterLease(req.storage, 'shard', { repo: req.repo, id: session.id }, async (lease) => {
     // A shard given its own list (--files) takes exactly that list: the lists split the tree, not the path hash.
     const select = req.files ? undefined : (p: string) => shardOf(p, count) === index;
-    const stored = await storeTree({ ...req, select }, format, (n) => keys.shardPage(session.id, index, attempt, n));
+    const stored = await storeTree({ ...req, select, filter }, format, (n) => keys.shardPage(session.id, index, attempt, n));
     // A shard record makes its pages live for a collector; recorded while the lease still holds.
     await lease.assertHeld(`shard ${index} of session ${session.id}`);
     const shard: ShardRecord = {
@@ -217,6 +218,13 @@ async function uploadShardOnce(req: UploadRequest & { session: string; shard: Sh
     await recordShard(req.storage, shard);
     return { shard, skipped: stored.skipped, hashThreads: stored.hashThreads };
   });
+}
+
+/** The walk's filter for `req`'s --files and --exclude, its list checked against the source (USAGE naming a bad path). */
+function sourceFilter(req: UploadRequest): SourceFilter {
+  const filter = new SourceFilter(req);
+  if (isDirectory(req.source)) filter.checkListed(path.resolve(req.source)); // else the walk names the problem
+  return filter;
 }
 
 function isDirectory(p: string): boolean {
