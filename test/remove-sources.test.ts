@@ -8,7 +8,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type EngineEvent, openStore } from '../engine/index.js';
-import { cli, seededBytes, summaryOf, tempDir, who, writeFile } from './helpers.js';
+import { cli, cliAsync, seededBytes, summaryOf, tempDir, who, writeFile } from './helpers.js';
 import { storeWithRepo } from './workflow-helpers.js';
 
 const t = suite('upload --remove-source-files: the migration move');
@@ -108,6 +108,41 @@ t('--older-than longer than any file: nothing removed, each file named on stderr
   const bad = cli(['--store', store, 'bundle', 'upload', src, '--repo', 'r', '--older-than', '1d']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /--older-than goes with --remove-source-files/);
+});
+
+t('through the binary: the first file rewritten while later ones are still hashed is kept, named, exit 3', async () => {
+  const store = storeWithRepo('rs-store');
+  const src = tempDir('rs-src');
+  writeFile(src, 'a-first.bin', seededBytes(1, 100_000));
+  const contents = new Map([['a-first.bin', seededBytes(1, 100_000)]]);
+  for (let i = 0; i < 24; i++) {
+    contents.set(`z/${i}.bin`, seededBytes(50 + i, 3 * 1024 * 1024));
+    writeFile(src, `z/${i}.bin`, contents.get(`z/${i}.bin`)!);
+  }
+  const child = cliAsync(['--store', store, '--json', '--workers', '1', '--concurrency', '1', 'bundle', 'upload', src, '--repo', 'r',
+    '--remove-source-files', '--pack-size', '1MiB']);
+  let stdout = '';
+  let stderr = '';
+  let modifiedAt: number | undefined;
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    // files are added to the manifest in walk order: once one is done, a-first.bin was hashed
+    if (modifiedAt === undefined && /"type":"upload.progress","filesDone":[1-9]/.test(stdout)) {
+      modifiedAt = stdout.length;
+      writeFileSync(path.join(src, 'a-first.bin'), seededBytes(2, 100_000));
+    }
+  });
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 128)));
+  assert.ok(modifiedAt !== undefined, 'a progress event came');
+  assert.not.ok(stdout.slice(0, modifiedAt).includes('bundle.committed'), 'the rewrite came before the commit');
+  assert.is(code, 3, stderr);
+  const kept = stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'source.kept');
+  assert.equal(kept, [{ type: 'source.kept', path: 'a-first.bin', reason: 'changed since it was hashed (mtime, ctime)' }]);
+  const summary = summaryOf(stdout);
+  assert.equal(summary.removal, { removed: 24, removedBytes: 24 * 3 * 1024 * 1024, kept: 1, keptRecent: 0 });
+  assert.ok(readFileSync(path.join(src, 'a-first.bin')).equals(seededBytes(2, 100_000)), 'the rewritten file is left');
+  assertBundleHolds(store, summary.bundle, contents);
 });
 
 t.run();
