@@ -20,7 +20,7 @@ interface UploadOptions extends ShardOptions, WorkflowOptions {
 /** Registers `bundle ...`; returns the `bundle` command, for the commands other modules add to it. */
 export function registerBundle(program: Command, action: Action): Command {
   const bundle = program.command('bundle').description('upload, download and inspect bundles');
-  addWorkflowOptions(bundle.command('upload <dir>').description('upload a directory tree as a new bundle'))
+  addWorkflowOptions(bundle.command('upload <dir>').description('upload a directory tree as a new bundle')
     .requiredOption('--repo <repo>', 'repo').option('--message <text>', 'what changed', '')
     .option('--label <name>', 'point this label at the new bundle')
     .option('--rehash', 'read and hash every file, even those unchanged since the label\'s bundle')
@@ -29,7 +29,7 @@ export function registerBundle(program: Command, action: Action): Command {
     .option('--shard <i/N>', 'the shard to upload: files whose path hash is i mod N (0 <= i < N)')
     .option('--shards <N>', 'shard count, with the index from JOB_COMPLETION_INDEX (env DATAMOVER_SHARDS)')
     .addOption(new Option('--pack-size <bytes>', 'target pack size (tuning)').hideHelp())
-    .addOption(new Option('--budget <bytes>', 'bytes in flight (tuning)').hideHelp())
+    .addOption(new Option('--budget <bytes>', 'bytes in flight (tuning)').hideHelp()))
     .action(action('bundle upload', async (ctx, dir: string, o: UploadOptions) => {
       const tuning = {
         workers: ctx.intOption('workers'), concurrency: ctx.intOption('concurrency'),
