@@ -3,6 +3,9 @@ import { DatamoverError, InputError, displayName } from '../engine/index.js';
 /** DESIGN §9: 0 ok, 1 failed, 2 bad usage, 3 partial, 4 integrity failure, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 3, integrity: 4, interrupted: 130 } as const;
 
+/** `bundle status`: the folder and the bundle differ (0 when they are the same; failures keep the codes above). */
+export const EXIT_DIFFERS = 5;
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof DatamoverError) {
     switch (err.code) {
@@ -26,6 +29,7 @@ const FLAG_OF: Record<string, string> = {
   'keep-last': '--keep-last', 'keep-hourly': '--keep-hourly', 'keep-daily': '--keep-daily', 'keep-weekly': '--keep-weekly',
   'keep-monthly': '--keep-monthly', 'keep-yearly': '--keep-yearly', 'keep-within': '--keep-within', force: '--force',
   input: '--input', output: '--output', run: '--run', depth: '--depth',
+  files: '--files',
 };
 
 /** One line: what failed and on what; an input is named by its flag. */

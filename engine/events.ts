@@ -26,6 +26,10 @@ export type EngineEvent =
   /** `bundle update` left an entry of the old bundle in place: it no longer is what that bundle recorded. */
   | { type: 'update.kept'; path: string; reason: string }
   | { type: 'copy.object'; key: string; action: CopyAction; bytes: number }
+  /** `--remove-source-files` left a source file in place, and why (changed since hashed, too recent, ...). */
+  | { type: 'source.kept'; path: string; reason: string }
+  /** `bundle download --delete` removed an entry the bundle does not have (a directory with all below it). */
+  | { type: 'mirror.removed'; path: string; entryType: 'file' | 'dir' | 'symlink' }
   | { type: 'copy.progress'; objects: number; bytes: number; skipped: number }
   /** A collector's step (docs/gc.md). */
   | { type: 'gc.phase'; phase: 'mark' | 'repack' | 'sweep-mark' | 'delete-packs' | 'housekeeping' }

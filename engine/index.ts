@@ -40,6 +40,11 @@ export type {
   BundleDescriptor, BundleStats, ChunkerSpec, Contributor, FileEntry, FormatRecord, LabelRecord, RepoDescriptor,
 } from './vocab.js';
 export { CHUNKERS } from './meta/format.js';
+export type { UploadPlan } from './upload/dry-run.js';
+export type { CatFile } from './download/cat.js';
+export type { FolderChange } from './download/folder-status.js';
+export type { RemoveSources, SourceRemoval } from './upload/remove-sources.js';
+export { type SourceSelection, parseFileList, parsePatternLines } from './scan/source-select.js';
 
 // Names, times and contributors, checked the way the engine checks them.
 export { checkBundleId, checkName, idAt, parseSince } from './meta/ids.js';

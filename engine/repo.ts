@@ -23,6 +23,9 @@ import type { Store } from './store.js';
 import { type ForgetRequest, type ForgetResult, forgetBundles } from './lifecycle/forget.js';
 import { type RewriteRequest, type RewriteResult, rewriteBundles } from './lifecycle/rewrite.js';
 import { type RepoStats, repoStats } from './lifecycle/stats.js';
+import { type UploadPlan, planUpload } from './upload/dry-run.js';
+import { type CatFile, catFile } from './download/cat.js';
+import { type FolderChange, folderStatus } from './download/folder-status.js';
 import type { BundleDescriptor, Contributor, FileEntry, LabelRecord, RepoDescriptor } from './vocab.js';
 
 /** A bundle as a string ref (full id, id prefix of 6+ characters, label, `latest`) or an explicit BundleRef. */
@@ -218,5 +221,25 @@ export class Repo {
       throw new InputError('depth', JSON.stringify(query.depth), 'expected a positive integer');
     }
     return lineageOf(this.storage, await this.resolve(ref), query);
+  }
+
+  /** What `upload` (or, with `shard`, `uploadShard`) would store, writing nothing (see upload/dry-run.ts). */
+  async planUpload(req: UploadOptions & { shard?: ShardSpec }): Promise<UploadPlan> {
+    return planUpload({ ...req, storage: this.storage, repo: this.name, format: await this.store.format() });
+  }
+
+  /** One file of a bundle, its bytes verified chunk by chunk as they are iterated (see download/cat.ts). */
+  async cat(ref: RefInput, path: string, opts: { contributor: Contributor; reporter?: Reporter }): Promise<CatFile> {
+    const bundle = await this.resolve(ref);
+    const index = await this.store.blobIndex();
+    return catFile({ storage: this.storage, repo: this.name, bundle, path, index, ...opts });
+  }
+
+  /** What differs between folder `dir` and bundle `ref` (see download/folder-status.ts); nothing is written. */
+  async status(ref: RefInput, dir: string, opts: { checksum?: boolean; reporter?: Reporter } = {}): Promise<{ bundle: BundleDescriptor; changes: AsyncIterable<FolderChange> }> {
+    const bundle = await this.resolve(ref);
+    const report = opts.reporter ?? (() => undefined);
+    const onSkip = (s: { path: string; reason: string }) => report({ type: 'scan.skip', ...s });
+    return { bundle, changes: folderStatus({ storage: this.storage, bundle, dir, checksum: opts.checksum, onSkip }) };
   }
 }

@@ -6,20 +6,22 @@ import type { Action } from '../action.js';
 import { byteSize } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { quoteName } from '../quote.js';
+import { registerCompare } from './compare.js';
 import { type ShardOptions, runShardUpload, shardOf } from './session.js';
 import { type LineageOptions, lineageOf, lineageOptions } from './lineage-options.js';
+import { type WorkflowOptions, addWorkflowOptions, keptPrinter, removalOf, runDryRun, sourceSelection } from './upload-workflows.js';
 
 /** `--repo` and the bundle as `--bundle <ref>` or `--label <name>`. */
 interface Ref { repo: string; bundle?: string; label?: string }
 
-interface UploadOptions extends ShardOptions, LineageOptions {
+interface UploadOptions extends ShardOptions, LineageOptions, WorkflowOptions {
   repo: string; message: string; label?: string; rehash?: boolean; skipOnError?: boolean; packSize?: string; budget?: string;
 }
 
 /** Registers `bundle ...`; returns the `bundle` command, for the commands other modules add to it. */
 export function registerBundle(program: Command, action: Action): Command {
   const bundle = program.command('bundle').description('upload, download and inspect bundles');
-  lineageOptions(bundle.command('upload <dir>')).description('upload a directory tree as a new bundle')
+  addWorkflowOptions(lineageOptions(bundle.command('upload <dir>')).description('upload a directory tree as a new bundle')
     .requiredOption('--repo <repo>', 'repo').option('--message <text>', 'what changed', '')
     .option('--label <name>', 'point this label at the new bundle')
     .option('--rehash', 'read and hash every file, even those unchanged since the label\'s bundle')
@@ -28,7 +30,7 @@ export function registerBundle(program: Command, action: Action): Command {
     .option('--shard <i/N>', 'the shard to upload: files whose path hash is i mod N (0 <= i < N)')
     .option('--shards <N>', 'shard count, with the index from JOB_COMPLETION_INDEX (env DATAMOVER_SHARDS)')
     .addOption(new Option('--pack-size <bytes>', 'target pack size (tuning)').hideHelp())
-    .addOption(new Option('--budget <bytes>', 'bytes in flight (tuning)').hideHelp())
+    .addOption(new Option('--budget <bytes>', 'bytes in flight (tuning)').hideHelp()))
     .action(action('bundle upload', async (ctx, dir: string, o: UploadOptions) => {
       const tuning = {
         workers: ctx.intOption('workers'), concurrency: ctx.intOption('concurrency'),
@@ -36,18 +38,28 @@ export function registerBundle(program: Command, action: Action): Command {
       };
       const shard = shardOf(o);
       if (shard && (o.input.length || o.run !== undefined)) throw usageError('--input and --run go on `bundle commit` for a split upload, not on a shard');
+      const [selection, removeSourceFiles] = [await sourceSelection(o), removalOf(o, shard)];
+      if (o.dryRun) {
+        return runDryRun(ctx, o.repo, {
+          source: dir, ...selection, contributor: ctx.contributor(), label: o.label, reporter: ctx.report, rehash: !!o.rehash,
+          skipOnError: !!o.skipOnError, tuning, signal: ctx.signal, ...(shard ? { shard } : {}),
+        });
+      }
       if (shard) {
         const session = (o.session ?? process.env.DATAMOVER_SESSION)!;
-        return runShardUpload(ctx, { ...o, dir, session, shard, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning });
+        return runShardUpload(ctx, { ...o, dir, session, shard, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning, selection });
       }
       const repo = (await ctx.store()).repo(o.repo);
       const result = await repo.upload({
-        ...lineageOf(o), source: dir, contributor: ctx.contributor(), message: o.message,
-        label: o.label, reporter: ctx.report, rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning, signal: ctx.signal,
+        ...lineageOf(o), source: dir, ...selection, contributor: ctx.contributor(), message: o.message,
+        label: o.label, reporter: keptPrinter(ctx), rehash: !!o.rehash, skipOnError: !!o.skipOnError, tuning, signal: ctx.signal,
+        ...(removeSourceFiles ? { removeSourceFiles } : {}),
       });
       const b = result.bundle;
-      ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null, skipped: result.skipped },
-        ctx.opts.quiet ? b.id : `bundle ${b.id}: ${b.files} files, ${b.bytes} bytes, ${b.stats.newBytes} new, ${b.stats.seconds.toFixed(2)} s`);
+      const removal = result.removal;
+      ctx.done({ bundle: b.id, repo: b.repo, files: b.files, bytes: b.bytes, ...b.stats, label: result.label?.name ?? null, skipped: result.skipped, ...(removal ? { removal } : {}) },
+        ctx.opts.quiet ? b.id : `bundle ${b.id}: ${b.files} files, ${b.bytes} bytes, ${b.stats.newBytes} new, ${b.stats.seconds.toFixed(2)} s${removal ? `; ${removal.removed} source files removed, ${removal.kept} kept` : ''}`);
+      if (removal && removal.kept > removal.keptRecent) process.exitCode = EXIT.partial;
       if (result.skipped.length) {
         const names = result.skipped.slice(0, 5).map((f) => `${quoteName(f.path)} (${f.reason})`).join(', ');
         process.stderr.write(`datamover: warning: ${result.skipped.length} file(s) left out of bundle ${b.id}: ${names}${result.skipped.length > 5 ? ', ...' : ''}\n`);
@@ -58,26 +70,28 @@ export function registerBundle(program: Command, action: Action): Command {
     .option('--include <glob>', 'only paths matching this glob, or under this directory (repeatable)', collect, [])
     .option('--exclude <glob>', 'not paths matching this glob (repeatable)', collect, [])
     .option('--keep-going', 'restore every file that can be, then exit 4 naming the damaged ones')
+    .option('--delete', 'mirror: then remove what the destination holds beyond the bundle (within --include/--exclude)')
     .option(...SYNC_OPTION)
-    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[]; keepGoing?: boolean; sync: string }) => {
+    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[]; keepGoing?: boolean; sync: string; delete?: boolean }) => {
       const select = o.include.length || o.exclude.length ? globSelector(o.include, o.exclude) : undefined;
       const ref = refOf(o);
       const r = await (await ctx.repo(o.repo)).download({
         ref, dest, contributor: ctx.contributor(), reporter: ctx.report,
         concurrency: ctx.intOption('concurrency'), keepGoing: !!o.keepGoing, ...(select ? { select } : {}), sync: syncMode(o.sync),
-        signal: ctx.signal,
+        signal: ctx.signal, mirror: !!o.delete,
       });
-      ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete`);
+      ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete${r.deleted === undefined ? '' : `, ${r.deleted} removed`}`);
       warnUnmatched(select?.unmatched?.() ?? []);
     }));
   refOptions(bundle.command('update <dest>').description('bring a directory holding bundle --from to this bundle: fetch only what changed, remove what went'))
     .requiredOption('--from <ref>', 'the bundle the directory holds now: an id, id prefix, label or latest')
+    .option('--checksum', 'also hash every file the update would leave alone and fetch again those whose bytes differ from the bundle\'s')
     .option(...SYNC_OPTION)
-    .action(action('bundle update', async (ctx, dest: string, o: Ref & { from: string; sync: string }) => {
+    .action(action('bundle update', async (ctx, dest: string, o: Ref & { from: string; sync: string; checksum?: boolean }) => {
       const [from, to] = [{ ref: checkRef(o.from, '--from') }, refOf(o)];
       const r = await (await ctx.repo(o.repo)).update({
         from, to, dest, contributor: ctx.contributor(), reporter: ctx.report,
-        concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync), signal: ctx.signal,
+        concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync), signal: ctx.signal, checksum: !!o.checksum,
       });
       ctx.done({ ...r }, `updated ${r.from} -> ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.removed} removed, ${r.attributesFixed} attributes fixed${r.kept.length ? `, ${r.kept.length} kept` : ''}`);
       if (r.kept.length) {
@@ -143,6 +157,7 @@ export function registerBundle(program: Command, action: Action): Command {
       }
       ctx.done({ bundle: b.id, files: count, entries }, []);
     }));
+  registerCompare(bundle, action);
   return bundle;
 }
 

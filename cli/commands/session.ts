@@ -1,6 +1,6 @@
 /** Split uploads: `session start`, `bundle upload --session --shard`, `bundle commit --session` (DESIGN §8). */
 import type { Command } from 'commander';
-import { MAX_SHARDS, type ShardSpec, type Tuning, parseShard, usageError } from '../../engine/index.js';
+import { MAX_SHARDS, type ShardSpec, type SourceSelection, type Tuning, parseShard, usageError } from '../../engine/index.js';
 import type { CommandContext } from '../context.js';
 import { boundedInt } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -53,11 +53,13 @@ export function shardOf(o: ShardOptions, env = process.env): ShardSpec | undefin
 export interface ShardUploadOptions {
   repo: string; dir: string; message: string; session: string; shard: ShardSpec; rehash: boolean; skipOnError: boolean;
   tuning: Partial<Tuning>;
+  /** `--files`, `--exclude`: what of `dir` this shard takes (with a list, exactly the list). */
+  selection?: SourceSelection;
 }
 
 export async function runShardUpload(ctx: CommandContext, o: ShardUploadOptions): Promise<void> {
   const r = await (await ctx.store()).repo(o.repo).uploadShard({
-    source: o.dir, contributor: ctx.contributor(), message: o.message,
+    source: o.dir, ...o.selection, contributor: ctx.contributor(), message: o.message,
     reporter: ctx.report, rehash: o.rehash, skipOnError: o.skipOnError, tuning: o.tuning, session: o.session, shard: o.shard,
     signal: ctx.signal,
   });

@@ -36,8 +36,11 @@ export class DestinationDirs {
   /** Open directories nobody holds, oldest first. */
   private readonly idle = new Set<string>();
 
-  /** With `cleanTemps`, each existing directory is rid of stale temp names when first opened (the root included). */
-  constructor(readonly root: string, private readonly cleanTemps = false) {
+  /**
+   * With `cleanTemps`, each existing directory is rid of stale temp names when first opened (the root included).
+   * Without `create`, no directory is made: holding a path whose directory is missing fails with IO (ENOENT).
+   */
+  constructor(readonly root: string, private readonly cleanTemps = false, private readonly create = true) {
     const fd = anchored ? openSync(fsPath(root), O_PATH | constants.O_DIRECTORY) : -1;
     this.open.set('', { fd, refs: 1 });
     if (cleanTemps) removeStaleTemps(this.dirPath('', fd));
@@ -125,8 +128,10 @@ export class DestinationDirs {
     const p = fsPath(path.join(parentPath, rel.slice(parent ? parent.length + 1 : 0)));
     let made = false;
     try {
-      mkdirSync(p);
-      made = true;
+      if (this.create) {
+        mkdirSync(p);
+        made = true;
+      }
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw ioError(displayName(this.shown(rel)), err);
     }

@@ -24,6 +24,7 @@ import { LinkGroups } from './hardlinks.js';
 import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
 import { XattrRestore } from './xattr-restore.js';
 import { DestinationDirs } from './destination-dirs.js';
+import { removeExtras } from './mirror.js';
 import { checkManifestPath, setAttributesNoFollow } from './safe-paths.js';
 import { type PathSelector, everything } from './select.js';
 import { syncFileSystem } from './sync-fs.js';
@@ -61,10 +62,14 @@ export interface DownloadRequest {
   signal?: AbortSignal;
   /** The run this read is done for, recorded in the read log (see ReadRecord.run). */
   run?: string;
+  /** Mirror: then remove what `dest` holds beyond the bundle, within `select` (see mirror.ts). */
+  mirror?: boolean;
 }
 
 export interface DownloadResult {
   bundle: string; files: number; bytes: number; skipped: number; pagesRead: number;
+  /** With `mirror`: entries removed because the bundle does not have them. */
+  deleted?: number;
   /** Entries whose extended attributes or ACLs were not restored (reported as `xattr.warning` events). */
   xattrWarnings?: number;
 }
@@ -163,8 +168,11 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
       else restorer.damaged.push({ path: entry.path, reason: `not linked: ${entry.hardlink} of its hard-link group was not restored` });
     }
   }
+  let deleted: number | undefined;
   try {
     await restoreSymlinks(entries(['symlink']), dirs);
+    // Before directory attributes: removing entries changes their directories' mtimes.
+    if (req.mirror && !restorer.damaged.length) deleted = await removeExtras(req.storage, bundle, root, select, report);
     await restoreDirAttributes(entries(['dir']), dirs, xattrs);
   } finally {
     dirs.close();
@@ -184,7 +192,7 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
   }
   return {
     bundle: bundle.id, files: restorer.done.files + linked, bytes: restorer.done.bytes, skipped, pagesRead: pages.length,
-    ...(xattrs.count ? { xattrWarnings: xattrs.count } : {}),
+    ...(xattrs.count ? { xattrWarnings: xattrs.count } : {}), ...(deleted === undefined ? {} : { deleted }),
   };
 }
 

@@ -28,6 +28,7 @@ import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
 import { DestinationDirs, parentOf } from './destination-dirs.js';
 import { setAttributesNoFollow } from './safe-paths.js';
 import { pathSetSelector } from './select.js';
+import { ContentCheck } from './content-check.js';
 
 export interface UpdateRequest {
   storage: Storage;
@@ -44,6 +45,11 @@ export interface UpdateRequest {
   sync?: SyncMode;
   /** As for a download: stops the update, nothing more is removed or written; fails with INTERRUPTED. */
   signal?: AbortSignal;
+  /**
+   * Also check the content of every file B has that the diff would leave alone (hashing it with B's chunker):
+   * one whose bytes differ from B's (tampered with, size and mtime kept) or that is missing is fetched again.
+   */
+  checksum?: boolean;
 }
 
 export interface UpdateResult extends DownloadResult {
@@ -96,6 +102,7 @@ async function updateIn(
     if (await fixAttributes(entry, dirs, groups)) attributesFixed++;
     else fetch.add(entry.path);
   }
+  if (req.checksum) await addDamagedFiles(storage, to, dirs, fetch);
   await addLinkGroups(storage, to, fetch);
   throwIfInterrupted(req.signal);
   const kept = await removeEntries(removed, dirs, mtimeMatcher(root));
@@ -110,6 +117,15 @@ async function updateIn(
   return {
     ...result, from: from.id, removed: removed.length - kept.length, attributesFixed, kept: kept.map((k) => k.path),
   };
+}
+
+/** Adds to `fetch` every file of `to` not already in it whose local bytes are not `to`'s (content-check.ts). */
+async function addDamagedFiles(storage: Storage, to: BundleDescriptor, dirs: DestinationDirs, fetch: Set<string>): Promise<void> {
+  const check = new ContentCheck(to.chunker);
+  for await (const entry of readEntries(storage, to.pages)) {
+    if (entry.type !== 'file' || fetch.has(entry.path)) continue;
+    if (!await dirs.at(entry.path, (place) => check.matches(place.abs, entry))) fetch.add(entry.path);
+  }
 }
 
 /** Hard-link group id → the paths of its members in bundle `to`. */

@@ -9,7 +9,7 @@ import { listRecords } from './records.js';
 
 export interface ReadRecord {
   id: string;
-  type: 'bundle.download' | 'bundle.files' | 'bundle.verify' | 'bundle.update' | 'bundle.diff';
+  type: 'bundle.download' | 'bundle.files' | 'bundle.verify' | 'bundle.update' | 'bundle.diff' | 'bundle.cat';
   repo: string;
   bundle: string;
   at: string;

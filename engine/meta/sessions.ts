@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DatamoverError, InputError, notFound, usageError } from '../errors.js';
+import { displayName } from '../fs-path.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type BundleDescriptor, type BundleStats, type Contributor, type FileEntry, type FormatRecord, type LabelRecord, type ManifestPage,
@@ -157,7 +158,10 @@ export async function commitSession(req: SessionCommit): Promise<{ bundle: Bundl
   });
 }
 
-/** The shards' entries in manifest order. A path in two shards is a CONFLICT unless both say the same. */
+/**
+ * The shards' entries in manifest order. A file or symlink in two shards is a CONFLICT, and so is a directory
+ * two shards record differently; a directory two shards record alike is taken once.
+ */
 async function* mergeShards(storage: Storage, shards: readonly ShardRecord[]): AsyncGenerator<FileEntry> {
   const streams = shards.map((s) => readEntries(storage, s.pages));
   const heads = await Promise.all(streams.map((s) => s.next()));
@@ -170,6 +174,11 @@ async function* mergeShards(storage: Storage, shards: readonly ShardRecord[]): A
       const order = comparePaths(head.value.path, (heads[min]!.value as FileEntry).path);
       if (order < 0) min = i;
       else if (order === 0) {
+        // Shards given their own lists (--files) share the directories above them; a file, link or listed
+        // directory's entries are owned by one shard, and two owning one path is a mistake in the lists.
+        if (head.value.type !== 'dir' || (heads[min]!.value as FileEntry).type !== 'dir') {
+          throw new DatamoverError('CONFLICT', `${displayName(head.value.path)} is claimed by shards ${shards[min]!.index} and ${shards[i]!.index}: each path must be in one shard only`);
+        }
         if (JSON.stringify(head.value) !== JSON.stringify(heads[min]!.value)) {
           throw new DatamoverError('CONFLICT', `shards ${shards[min]!.index} and ${shards[i]!.index} disagree about ${head.value.path}`);
         }

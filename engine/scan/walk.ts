@@ -40,8 +40,12 @@ export interface ScanEntry {
 
 export interface ScanSkip { path: string; reason: string }
 
-/** Test hooks: `afterList` runs between reading a directory's names and lstat-ing them (to race the walk). */
-export interface WalkHooks { afterList?: (dirAbs: string) => void }
+/**
+ * `keep`: entries whose manifest path it refuses are left out unseen (never lstat-ed; a directory is never
+ * entered): an upload's --files and --exclude (source-select.ts). Test hook: `afterList` runs between reading a
+ * directory's names and lstat-ing them (to race the walk).
+ */
+export interface WalkHooks { afterList?: (dirAbs: string) => void; keep?: (path: string) => boolean }
 
 /**
  * Yields every file, directory and symlink below `root` in manifest order. Other kinds (sockets, FIFOs,
@@ -141,6 +145,7 @@ function listDir(dirAbs: string, rel: string, walk: Walk): Listed[] {
   const vanished: string[] = [];
   for (const raw of names) {
     const name = nameFromBytes(raw);
+    if (walk.hooks.keep && !walk.hooks.keep(rel ? `${rel}/${name}` : name)) continue;
     try {
       listed.push({ name, stats: lstatSync(fsPath(path.join(dirAbs, name)), { bigint: true }) });
     } catch (err) {

@@ -91,3 +91,26 @@ export class ChunkStore {
     this.report({ type: 'index.written', key, entries: entries.length });
   }
 }
+
+/**
+ * A dry run's chunk store: counts what `ChunkStore` would store (a chunk neither in the index nor seen before
+ * in this run) and what it would deduplicate, and stores nothing. Holds every new chunk's hash for the run.
+ */
+export class ChunkCounter {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly known: Pick<CompactBlobIndex, 'has'>, private readonly totals: ChunkTotals) {}
+
+  async claim(hash: string, data: Uint8Array): Promise<void> {
+    if (this.known.has(hash) || this.seen.has(hash)) {
+      this.totals.dedupBytes += data.byteLength;
+      return;
+    }
+    this.seen.add(hash);
+    this.totals.newBytes += data.byteLength;
+  }
+
+  async barrier(): Promise<void> {}
+
+  async abandon(): Promise<void> {}
+}

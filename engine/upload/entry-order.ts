@@ -27,7 +27,7 @@ export class EntryOrder {
   private head = 0;
 
   constructor(
-    private readonly manifest: ManifestWriter, private readonly totals: { files: number; bytes: number },
+    private readonly manifest: Pick<ManifestWriter, 'add'>, private readonly totals: { files: number; bytes: number },
     private readonly report: Reporter,
   ) {}
 

@@ -34,7 +34,7 @@ export class UploadSession {
   private signal: AbortSignal | undefined;
 
   constructor(
-    private readonly tuning: Tuning, private readonly chunks: ChunkStore, private readonly entries: EntryOrder,
+    private readonly tuning: Tuning, private readonly chunks: Pick<ChunkStore, 'claim' | 'barrier' | 'abandon'>, private readonly entries: EntryOrder,
     private readonly hashStage: HashStage, private readonly pool: BufferPool, private readonly totals: UploadTotals,
     private readonly report: Reporter,
   ) {}

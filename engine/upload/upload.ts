@@ -2,6 +2,8 @@
  * Upload a directory tree as a bundle: scan → plan → hash stage (worker pool) → dedup claim → packer → commit.
  * Stages are joined by bounded hand-offs: the buffer pool (the byte budget) and the hash stage's depth.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { interruptible } from '../cancel.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { adoptPacks, listPacks } from '../meta/adopt-packs.js';
@@ -20,6 +22,7 @@ import { type ShardRecord, type ShardSpec, openSession, recordShard, shardOf } f
 import { withLinkGroups } from '../scan/hardlinks.js';
 import { reportXattrsUnavailable, withXattrs } from '../scan/xattrs.js';
 import { type ScanEntry, type ScanSkip, walkTree } from '../scan/walk.js';
+import { type SourceSelection, SourceFilter } from '../scan/source-select.js';
 import { ParentFiles } from '../plan/file-cache.js';
 import { planJobs } from '../plan/jobs.js';
 import { abortable } from '../storage/abortable.js';
@@ -31,12 +34,14 @@ import {
 import { BufferPool } from '../runtime/buffer-pool.js';
 import { type InputRef, lineageFields } from '../run/inputs.js';
 import { HashStage } from './hash-stage.js';
-import { ChunkStore } from './chunk-store.js';
+import { ChunkCounter, ChunkStore } from './chunk-store.js';
 import { EntryOrder, type SkippedFile } from './entry-order.js';
+import { type RemoveSources, type SourceRemoval, removeSources } from './remove-sources.js';
 import { type Tuning, resolveTuning } from './tuning.js';
 import { type UploadTotals, UploadSession } from './upload-session.js';
 
-export interface UploadRequest {
+/** `files` and `exclude` (SourceSelection): what of `source` is uploaded (everything by default). */
+export interface UploadRequest extends SourceSelection {
   storage: Storage;
   repo: string;
   source: string;
@@ -63,6 +68,8 @@ export interface UploadRequest {
   inputs?: InputRef[];
   /** The run that makes this bundle, recorded in the descriptor and its WAL record. USAGE on a malformed id. */
   run?: RunInfo;
+  /** Once the bundle is committed, remove its files from `source` (see upload/remove-sources.ts). */
+  removeSourceFiles?: RemoveSources;
 }
 
 export interface UploadResult {
@@ -74,6 +81,8 @@ export interface UploadResult {
   hashThreads: number[];
   /** The most scanned entries held at once waiting for the manifest: proof memory does not grow with the tree. */
   peakPendingEntries: number;
+  /** With `removeSourceFiles`: what was removed and kept. */
+  removal?: SourceRemoval;
 }
 
 /**
@@ -93,8 +102,9 @@ async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
   const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
   const parentBundle = parent ? await getBundle(req.storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
   const bundleId = newId();
-  return withWriterLease(req.storage, 'upload', { repo: req.repo, id: bundleId }, async (lease) => {
-    const stored = await storeTree(req, format, (n) => keys.manifestPage(req.repo, bundleId, n), parentBundle);
+  const filter = sourceFilter(req); // a bad --files list fails before the lease: nothing is written
+  const uploaded = await withWriterLease(req.storage, 'upload', { repo: req.repo, id: bundleId }, async (lease) => {
+    const stored = await storeTree({ ...req, filter }, format, (n) => keys.manifestPage(req.repo, bundleId, n), parentBundle);
     const descriptor: BundleDescriptor = {
       id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
       contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
@@ -106,6 +116,10 @@ async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
     if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
     return { ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped, peakPendingEntries: stored.peakPendingEntries };
   });
+  // After the lease: the bundle is committed, and removing local files needs nothing of the store's.
+  const removal = req.removeSourceFiles
+    ? await removeSources(req.storage, uploaded.bundle, req.source, req.removeSourceFiles, req.reporter ?? silentReporter, req.signal) : undefined;
+  return removal ? { ...uploaded, removal } : uploaded;
 }
 
 /** What an upload stored before any commit: durable, indexed packs and the manifest pages naming them. */
@@ -124,36 +138,40 @@ export interface StoredTree {
  * failure leaves only unreferenced objects (packs that landed are indexed, so a rerun reuses them).
  */
 export async function storeTree(
-  req: UploadRequest & { select?: (path: string) => boolean }, format: FormatRecord, pageKey: (n: number) => string,
-  parentBundle?: BundleDescriptor,
+  req: UploadRequest & { select?: (path: string) => boolean; dryRun?: boolean; filter?: SourceFilter }, format: FormatRecord,
+  pageKey: (n: number) => string, parentBundle?: BundleDescriptor,
 ): Promise<StoredTree> {
   const report = req.reporter ?? silentReporter;
   const started = Date.now();
+  const filter = req.filter ?? sourceFilter(req);
   const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker);
-  // The caller holds a writer lease (docs/gc.md): only now may the index and the condemnations be read.
+  // The caller holds a writer lease (docs/gc.md): only now may the index and the condemnations be read. A dry
+  // run holds none (it would write one): its reads only estimate, and it stores nothing a collector could lose.
   const condemned = await condemnedPacks(req.storage);
   const known = await loadBlobIndex(req.storage, { forWriter: true, condemned });
-  await adoptUnindexedPacks(req.storage, known, condemned, report);
+  if (!req.dryRun) await adoptUnindexedPacks(req.storage, known, condemned, report);
   const hashStage = new HashStage(tuning.workers || undefined);
   const pool = new BufferPool(tuning.chunkSize, tuning.budgetBytes);
   const totals: UploadTotals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, unchangedBytes: 0, packs: 0 };
-  const chunks = new ChunkStore(req.storage, tuning, known, totals, report, Math.max(8, Math.floor(pool.capacity / 4)));
-  const manifest = new ManifestWriter(req.storage, pageKey, tuning.pageSize, () => chunks.barrier());
-  const entries = new EntryOrder(manifest, totals, report);
+  const chunks = req.dryRun ? new ChunkCounter(known, totals)
+    : new ChunkStore(req.storage, tuning, known, totals, report, Math.max(8, Math.floor(pool.capacity / 4)));
+  const manifest = req.dryRun ? undefined : new ManifestWriter(req.storage, pageKey, tuning.pageSize, () => chunks.barrier());
+  const entries = new EntryOrder(manifest ?? { add: async () => undefined }, totals, report);
   const session = new UploadSession(tuning, chunks, entries, hashStage, pool, totals, report);
   try {
     const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
     const unreadable = req.skipOnError ? (s: ScanSkip) => { entries.skipped.push(s); skip(s); } : undefined;
-    const walk = withXattrs(selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable)), req.select), report);
+    const walk = withXattrs(selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable, { keep: filter.keep })), req.select), report);
     await session.run(planJobs(walk, tuning, parentFiles && ((entry) => parentFiles.unchanged(entry))), req.signal);
+    filter.checkAllSeen(path.resolve(req.source));
   } catch (err) {
     await session.abandon();
     throw err;
   } finally {
     await hashStage.close();
   }
-  const pages = await manifest.finish();
+  const pages = manifest ? await manifest.finish() : [];
   reportXattrsUnavailable(report);
   const stats: BundleStats = {
     newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,
@@ -196,9 +214,11 @@ async function uploadShardOnce(req: UploadRequest & { session: string; shard: Sh
   const session = await openSession(req.storage, req.repo, req.session);
   const { index, count } = req.shard;
   const attempt = newId();
+  const filter = sourceFilter(req); // a bad --files list fails before the lease: nothing is written
   return withWriterLease(req.storage, 'shard', { repo: req.repo, id: session.id }, async (lease) => {
-    const stored = await storeTree({ ...req, select: (path) => shardOf(path, count) === index }, format,
-      (n) => keys.shardPage(session.id, index, attempt, n));
+    // A shard given its own list (--files) takes exactly that list: the lists split the tree, not the path hash.
+    const select = req.files ? undefined : (p: string) => shardOf(p, count) === index;
+    const stored = await storeTree({ ...req, select, filter }, format, (n) => keys.shardPage(session.id, index, attempt, n));
     // A shard record makes its pages live for a collector; recorded while the lease still holds.
     await lease.assertHeld(`shard ${index} of session ${session.id}`);
     const shard: ShardRecord = {
@@ -208,4 +228,19 @@ async function uploadShardOnce(req: UploadRequest & { session: string; shard: Sh
     await recordShard(req.storage, shard);
     return { shard, skipped: stored.skipped, hashThreads: stored.hashThreads };
   });
+}
+
+/** The walk's filter for `req`'s --files and --exclude, its list checked against the source (USAGE naming a bad path). */
+function sourceFilter(req: UploadRequest): SourceFilter {
+  const filter = new SourceFilter(req);
+  if (isDirectory(req.source)) filter.checkListed(path.resolve(req.source)); // else the walk names the problem
+  return filter;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
