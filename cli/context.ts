@@ -21,9 +21,6 @@ export interface GlobalOptions {
   retryDeadline?: string;
 }
 
-/** Commands whose printed line is their result (an id a script captures), printed even with --quiet. */
-const RESULT_COMMANDS = new Set(['bundle upload', 'bundle commit', 'session start']);
-
 export class CommandContext {
   readonly report: Reporter;
   readonly stopProgress: () => void;
@@ -106,12 +103,15 @@ export class CommandContext {
     return boundedInt(this.opts[name], `--${name}`, FLAG_MAXIMA[name]);
   }
 
-  /** Prints the command's result: the summary object with --json, else the human text (unless --quiet). */
+  /**
+   * Prints the command's result: the summary object with --json, else the human text. --quiet never hides a
+   * result (only progress): a script reads it.
+   */
   done(summary: Record<string, unknown>, human: string | string[]): void {
     this.stopProgress();
     if (this.opts.json) {
       process.stdout.write(`${JSON.stringify({ type: 'summary', command: this.command, ok: true, ...summary })}\n`);
-    } else if (!this.opts.quiet || RESULT_COMMANDS.has(this.command)) {
+    } else {
       const lines = Array.isArray(human) ? human : [human];
       if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
     }

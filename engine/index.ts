@@ -52,3 +52,6 @@ export {
 } from './errors.js';
 export { StorageError } from './storage/storage.js';
 export { interruptedError } from './cancel.js';
+
+// File content ids (bundle files).
+export { contentId } from './meta/content-id.js';

@@ -148,9 +148,10 @@ export class Repo {
     return getLabel(this.storage, this.name, name);
   }
 
-  async labels(): Promise<LabelRecord[]> {
+  /** The labels of this repo (those whose name starts with `prefix`, when given). */
+  async labels(prefix?: string): Promise<LabelRecord[]> {
     await this.describe();
-    return listLabels(this.storage, this.name);
+    return listLabels(this.storage, this.name, prefix);
   }
 
   /** Points label `name` at the bundle `ref` names, by compare-and-swap (see meta/labels.ts). */

@@ -6,7 +6,7 @@
  */
 import { promises as fsp, lstatSync, readlinkSync } from 'node:fs';
 import { asInterrupted, interruptible } from '../cancel.js';
-import { DatamoverError, errnoCode, integrityError, ioError, isDatamoverError } from '../errors.js';
+import { DatamoverError, InputError, errnoCode, integrityError, ioError, isDatamoverError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/refs.js';
@@ -107,6 +107,7 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
     return select.rangeMayMatch(after, before);
   });
   const entries = (types: FileEntry['type'][]) => selectedEntries(req.storage, pages, select, types);
+  await checkEveryIncludeMatches(entries(['dir', 'file', 'symlink']), select, bundle);
   const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });
   const root = await prepareDestination(req.dest);
   const dirs = new DestinationDirs(root, true);
@@ -183,6 +184,23 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
     bundle: bundle.id, files: restorer.done.files + linked, bytes: restorer.done.bytes, skipped, pagesRead: pages.length,
     ...(xattrs.count ? { xattrWarnings: xattrs.count } : {}),
   };
+}
+
+/**
+ * An include pattern that matches no entry is most likely a typo, or a name the shell could not pass: refused
+ * before anything is written (USAGE, an InputError of field `include` naming every such pattern), never a
+ * silent empty download. Reads the selected pages until every pattern has matched, so often only the first.
+ */
+async function checkEveryIncludeMatches(entries: AsyncIterable<FileEntry>, select: PathSelector, bundle: BundleDescriptor): Promise<void> {
+  if (!select.unmatched?.().length) return;
+  for await (const _ of entries) if (!select.unmatched().length) return;
+  const missing = select.unmatched();
+  if (!missing.length) return;
+  // Node reads argv bytes that are not UTF-8 as U+FFFD, which no stored name holds: say what to type instead.
+  const odd = missing.find((p) => p.includes('\ufffd'));
+  const hint = odd === undefined ? ''
+    : `; arguments that are not UTF-8 cannot be given on the command line; use a glob such as ${odd.replace(/\ufffd+/g, (run) => (run.length > 1 ? '*' : '?'))}`;
+  throw new InputError('include', missing.map((p) => JSON.stringify(p)).join(', '), `${missing.length > 1 ? 'match' : 'matches'} no entry of bundle ${bundle.id}${hint}`);
 }
 
 /** An INTEGRITY error (a chunk in no index) with the damaged index objects that may explain it. */
