@@ -12,7 +12,7 @@ import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/refs.js';
 import { openFormat } from '../meta/format.js';
 import { checkOrder, pageBounds, readPage } from '../meta/manifest.js';
-import { type ReadRecord, logRead } from '../meta/readlog.js';
+import { type ReadCounts, ReadLogEntry, type ReadRecord } from '../meta/readlog.js';
 import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, Contributor, FileEntry, FormatRecord } from '../vocab.js';
@@ -82,23 +82,33 @@ export async function downloadBundle(req: DownloadRequest): Promise<DownloadResu
   return restoreBundle(req, bundle);
 }
 
-/** Restores an already resolved bundle; see downloadBundle. */
+/**
+ * Restores an already resolved bundle; see downloadBundle. The read is in the read log from its start; its end
+ * record says how it ended and what it got (written to the store as given: not refused after an abort).
+ */
 export async function restoreBundle(req: DownloadRequest, bundle: BundleDescriptor): Promise<DownloadResult> {
+  const filter = (req.select ?? everything).describe();
+  const read = await ReadLogEntry.begin(req.storage, {
+    type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
+    ...(Object.keys(filter).length ? { filter } : {}),
+  }, req.reporter ?? silentReporter);
   const sofar: { restorer?: FileRestorer } = {};
   try {
-    return await restoreFiles({ ...req, storage: abortable(req.storage, req.signal) }, bundle, sofar);
+    return await restoreFiles({ ...req, storage: abortable(req.storage, req.signal) }, bundle, sofar, read);
   } catch (err) {
-    if (!req.signal?.aborted) throw err;
-    // The read log keeps what an interrupted read got: written to the store as given (not refused after the abort).
-    await logRead(req.storage, {
-      type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
-      files: sofar.restorer?.done.files ?? 0, bytes: sofar.restorer?.done.bytes ?? 0, outcome: 'interrupted',
-    }, req.reporter ?? silentReporter);
+    const got = { files: sofar.restorer?.done.files ?? 0, bytes: sofar.restorer?.done.bytes ?? 0 };
+    if (!req.signal?.aborted) {
+      await read.end('failed', got, err).catch(() => undefined); // the read's own error is the one to report
+      throw err;
+    }
+    await read.end('interrupted', got);
     throw asInterrupted(err, req.signal);
   }
 }
 
-async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofar: { restorer?: FileRestorer }): Promise<DownloadResult> {
+async function restoreFiles(
+  req: DownloadRequest, bundle: BundleDescriptor, sofar: { restorer?: FileRestorer }, read: ReadLogEntry,
+): Promise<DownloadResult> {
   const report = req.reporter ?? silentReporter;
   const select = req.select ?? everything;
   // Bounded by the neighbours' records, not the page's own: a damaged record cannot hide entries (pageBounds).
@@ -170,16 +180,14 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
   for (const p of restorer.xattrProblems) xattrs.problem(p.path, p.reason);
   xattrs.finish();
   if (sync === 'end' && restorer.done.files) await syncFileSystem(root);
-  const filter = select.describe();
-  await logRead(req.storage, {
-    type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
-    files: restorer.done.files + linked + skipped, bytes: restorer.done.bytes,
-    ...(Object.keys(filter).length ? { filter } : {}),
-  }, report);
+  const got: ReadCounts = { files: restorer.done.files + linked + skipped, bytes: restorer.done.bytes };
   if (restorer.damaged.length) {
     const names = restorer.damaged.slice(0, 10).map((d) => displayName(d.path)).join(', ');
-    throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored${index.missingHint()}`);
+    const err = integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored${index.missingHint()}`);
+    await read.end('failed', got, err);
+    throw err;
   }
+  await read.end('completed', got);
   return {
     bundle: bundle.id, files: restorer.done.files + linked, bytes: restorer.done.bytes, skipped, pagesRead: pages.length,
     ...(xattrs.count ? { xattrWarnings: xattrs.count } : {}),
