@@ -23,7 +23,8 @@ export interface GlobalOptions {
 
 export class CommandContext {
   readonly report: Reporter;
-  readonly stopProgress: () => void;
+  /** Ends the progress view (once); `completed` when the command succeeded. */
+  readonly stopProgress: (completed?: boolean) => void;
   private opened?: Promise<Store>;
 
   constructor(readonly command: string, readonly opts: GlobalOptions) {
@@ -108,7 +109,7 @@ export class CommandContext {
    * result (only progress): a script reads it.
    */
   done(summary: Record<string, unknown>, human: string | string[]): void {
-    this.stopProgress();
+    this.stopProgress(true);
     if (this.opts.json) {
       process.stdout.write(`${JSON.stringify({ type: 'summary', command: this.command, ok: true, ...summary })}\n`);
     } else {

@@ -6,7 +6,7 @@
  */
 import { promises as fsp, lstatSync, readlinkSync } from 'node:fs';
 import { asInterrupted, interruptible } from '../cancel.js';
-import { DatamoverError, InputError, errnoCode, integrityError, ioError, isDatamoverError } from '../errors.js';
+import { DatamoverError, errnoCode, integrityError, ioError, isDatamoverError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/refs.js';
@@ -25,7 +25,7 @@ import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
 import { XattrRestore } from './xattr-restore.js';
 import { DestinationDirs } from './destination-dirs.js';
 import { checkManifestPath, setAttributesNoFollow } from './safe-paths.js';
-import { type PathSelector, everything } from './select.js';
+import { type PathSelector, checkEveryIncludeMatches, everything } from './select.js';
 import { syncFileSystem } from './sync-fs.js';
 import { tempNameFor } from './temp-names.js';
 
@@ -117,7 +117,7 @@ async function restoreFiles(
     return select.rangeMayMatch(after, before);
   });
   const entries = (types: FileEntry['type'][]) => selectedEntries(req.storage, pages, select, types);
-  await checkEveryIncludeMatches(entries(['dir', 'file', 'symlink']), select, bundle);
+  await checkEveryIncludeMatches(entries(['dir', 'file', 'symlink']), select, bundle.id);
   const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });
   const root = await prepareDestination(req.dest);
   const dirs = new DestinationDirs(root, true);
@@ -131,6 +131,13 @@ async function restoreFiles(
   const mtimeMatch = mtimeMatcher(root);
   const links = new LinkGroups(() => entries(['file']));
   const xattrs = new XattrRestore(report);
+  let lastProgress = 0;
+  // Batched as an upload's are: the first at once, then at most every 200 ms, and the last.
+  const progress = (final = false) => {
+    if (!final && Date.now() - lastProgress < 200) return;
+    lastProgress = Date.now();
+    report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
+  };
   try {
     for await (const entry of entries(['dir', 'file'])) {
       if (entry.type === 'dir') dirs.ensure(entry.path);
@@ -151,9 +158,10 @@ async function restoreFiles(
       } finally {
         if (!queued) place.release();
       }
-      report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
+      progress();
     }
     await restorer.finish();
+    progress(true);
     links.trustRestored(restorer.damaged.map((d) => d.path));
   } catch (err) {
     await restorer.finish().catch(() => undefined);
@@ -192,23 +200,6 @@ async function restoreFiles(
     bundle: bundle.id, files: restorer.done.files + linked, bytes: restorer.done.bytes, skipped, pagesRead: pages.length,
     ...(xattrs.count ? { xattrWarnings: xattrs.count } : {}),
   };
-}
-
-/**
- * An include pattern that matches no entry is most likely a typo, or a name the shell could not pass: refused
- * before anything is written (USAGE, an InputError of field `include` naming every such pattern), never a
- * silent empty download. Reads the selected pages until every pattern has matched, so often only the first.
- */
-async function checkEveryIncludeMatches(entries: AsyncIterable<FileEntry>, select: PathSelector, bundle: BundleDescriptor): Promise<void> {
-  if (!select.unmatched?.().length) return;
-  for await (const _ of entries) if (!select.unmatched().length) return;
-  const missing = select.unmatched();
-  if (!missing.length) return;
-  // Node reads argv bytes that are not UTF-8 as U+FFFD, which no stored name holds: say what to type instead.
-  const odd = missing.find((p) => p.includes('\ufffd'));
-  const hint = odd === undefined ? ''
-    : `; arguments that are not UTF-8 cannot be given on the command line; use a glob such as ${odd.replace(/\ufffd+/g, (run) => (run.length > 1 ? '*' : '?'))}`;
-  throw new InputError('include', missing.map((p) => JSON.stringify(p)).join(', '), `${missing.length > 1 ? 'match' : 'matches'} no entry of bundle ${bundle.id}${hint}`);
 }
 
 /** An INTEGRITY error (a chunk in no index) with the damaged index objects that may explain it. */
