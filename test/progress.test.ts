@@ -29,6 +29,7 @@ runsIf(t, hasScript ? undefined : 'needs util-linux script for a pseudo-terminal
   const cmd = `stty cols 72; exec "${process.execPath}" "${cliPath}" --store "${store}" --workers 1 bundle upload "${src}" --repo r`;
   const r = spawnSync('script', ['-qfc', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, DATAMOVER_HOME: tempDir('prog-home') } });
   assert.is(r.status, 0, r.stdout + r.stderr);
+  // eslint-disable-next-line no-control-regex
   const frames = r.stdout.split(/\x1b\[1G|\r|\n/).map((f) => f.replace(ESCAPES, '')).filter((f) => f.length);
   const percents = frames.map((f) => /^(?:[█░]+ )?(\d+)% /.exec(f)?.[1]).filter((p) => p !== undefined).map(Number);
   assert.ok(percents.length >= 3, `several frames: ${JSON.stringify(frames)}`);
