@@ -86,14 +86,14 @@ export function barView(): ProgressView {
 }
 
 /**
- * Lines for a log or a pipe: the first once the run has lasted `firstMs`, then one every `everyMs`, and the
- * last one once, when stopped after success. A run over within `firstMs` shows no progress: its result (or its
- * one error line) says it all.
+ * Lines for a log or a pipe: the first once the transfer has run `firstMs` (from its first progress event), then
+ * one every `everyMs`, and the last one once, when stopped after success. A transfer over within `firstMs` shows
+ * no progress: its result (or its one error line) says it all.
  */
 export function lineView(firstMs = 1_000, everyMs = 5_000): ProgressView {
   const state = new ProgressState();
   const width = process.stderr.columns ?? process.stdout.columns ?? Infinity;
-  let last = Date.now() - everyMs + firstMs;
+  let last: number | undefined;
   let printed: string | undefined;
   let stopped = false;
   const print = () => {
@@ -105,12 +105,14 @@ export function lineView(firstMs = 1_000, everyMs = 5_000): ProgressView {
   return {
     take: (e) => {
       if (stopped || !state.take(e) || state.status === undefined) return;
+      last ??= Date.now() - everyMs + firstMs;
       if (Date.now() - last >= everyMs) print();
     },
     stop: (completed) => {
       if (stopped) return;
       stopped = true;
-      if (!completed || state.status === undefined) return; // a failure's error line is the last word
+      // A failure's error line is the last word; a run too short for a first line needs no last one.
+      if (!completed || printed === undefined) return;
       state.complete();
       print();
     },
