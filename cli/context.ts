@@ -21,12 +21,10 @@ export interface GlobalOptions {
   retryDeadline?: string;
 }
 
-/** Commands whose printed line is their result (an id a script captures), printed even with --quiet. */
-const RESULT_COMMANDS = new Set(['bundle upload', 'bundle commit', 'session start']);
-
 export class CommandContext {
   readonly report: Reporter;
-  readonly stopProgress: () => void;
+  /** Ends the progress view (once); `completed` when the command succeeded. */
+  readonly stopProgress: (completed?: boolean) => void;
   private opened?: Promise<Store>;
 
   constructor(readonly command: string, readonly opts: GlobalOptions) {
@@ -106,12 +104,15 @@ export class CommandContext {
     return boundedInt(this.opts[name], `--${name}`, FLAG_MAXIMA[name]);
   }
 
-  /** Prints the command's result: the summary object with --json, else the human text (unless --quiet). */
+  /**
+   * Prints the command's result: the summary object with --json, else the human text. --quiet never hides a
+   * result (only progress): a script reads it.
+   */
   done(summary: Record<string, unknown>, human: string | string[]): void {
-    this.stopProgress();
+    this.stopProgress(true);
     if (this.opts.json) {
       process.stdout.write(`${JSON.stringify({ type: 'summary', command: this.command, ok: true, ...summary })}\n`);
-    } else if (!this.opts.quiet || RESULT_COMMANDS.has(this.command)) {
+    } else {
       const lines = Array.isArray(human) ? human : [human];
       if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
     }

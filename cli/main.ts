@@ -23,6 +23,8 @@ import { registerLineage } from './commands/lineage.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { EXIT, errorCodeOf, errorLine, exitCodeFor } from './exit-codes.js';
 import { handleInterrupts, interruptedSummary, wasInterrupted } from './interrupt.js';
+import { ERROR_PREFIX, configureHelp, registerHelp } from './help.js';
+import { packageVersion } from './version.js';
 
 let jsonMode = false;
 
@@ -92,7 +94,7 @@ function dropOutputOnceClosed(stream: NodeJS.WriteStream): void {
 }
 
 function buildProgram(): Command {
-  const program = new Command('datamover')
+  const program = configureHelp(new Command('datamover'))
     .description('versioned data at rest in object storage: repos, bundles, labels')
     .option('--store <url>', 'store: a path, file://, s3://bucket/prefix or gs://bucket/prefix (env DATAMOVER_STORE; default $DATAMOVER_HOME/store)')
     .option('--context <name>', 'named store configuration (env DATAMOVER_CONTEXT; see `context list`)')
@@ -105,8 +107,8 @@ function buildProgram(): Command {
     .option('--timeout <duration>', 'cut a storage connection idle this long, also mid-transfer, and retry (S3, GCS uploads; default 60s)')
     .option('--retries <n>', 'retries of a failed storage request (default 9)')
     .option('--retry-deadline <duration>', 'give up retrying one storage request after this long (default 2m)')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);
   registerRepo(program, action);
   registerSession(program, registerBundle(program, action), action);
@@ -120,6 +122,9 @@ function buildProgram(): Command {
   registerLifecycle(program, action);
   registerRun(program, action);
   registerLineage(program, action);
+  program.command('version').description('print the version')
+    .action(action('version', async (ctx) => ctx.done({ version: packageVersion() }, packageVersion())));
+  registerHelp(program);
   return program;
 }
 
@@ -131,19 +136,27 @@ function fail(err: unknown): number {
     return EXIT.interrupted;
   }
   const code = err instanceof CommanderError ? EXIT.usage : exitCodeFor(err);
-  if (err instanceof CommanderError) return code; // commander already printed its one line
-  process.stderr.write(`datamover: error: ${errorLine(err)}\n`);
+  // commander already printed its one line
+  if (!(err instanceof CommanderError)) process.stderr.write(`${ERROR_PREFIX}${errorLine(err)}\n`);
   if (jsonMode) {
-    process.stdout.write(`${JSON.stringify({ type: 'summary', ok: false, error: { code: errorCodeOf(err), message: errorLine(err) }, exitCode: code })}\n`);
+    const error = err instanceof CommanderError ? { code: 'USAGE', message: err.message.replace(/^error: /, '') } : { code: errorCodeOf(err), message: errorLine(err) };
+    process.stdout.write(`${JSON.stringify({ type: 'summary', ok: false, error, exitCode: code })}\n`);
   }
   if (!(err instanceof DatamoverError) && process.env.DATAMOVER_DEBUG) console.error(err);
   return code;
+}
+
+/** Whether `--json` is among the options (before a `--`), before commander has parsed them. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 async function main(argv: string[]): Promise<number> {
   dropOutputOnceClosed(process.stdout);
   dropOutputOnceClosed(process.stderr);
   handleInterrupts(() => jsonMode);
+  jsonMode = wantsJson(argv); // for a usage error caught before any action runs
   try {
     await buildProgram().parseAsync(argv);
     const code = typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok; // a command may end partial (3)

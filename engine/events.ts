@@ -3,9 +3,11 @@
  */
 export type EngineEvent =
   | { type: 'scan.progress'; files: number; bytes: number }
+  /** An upload's tree, counted ahead of (and beside) its hashing: the total its progress moves toward. */
   | { type: 'scan.done'; files: number; bytes: number }
   | { type: 'scan.skip'; path: string; reason: string }
-  | { type: 'upload.progress'; filesDone: number; bytesHashed: number; newBytes: number; dedupBytes: number }
+  /** `bytesHashed + unchangedBytes` of the files done, against `scan.done`'s `bytes`, is how far an upload is. */
+  | { type: 'upload.progress'; filesDone: number; bytesHashed: number; newBytes: number; dedupBytes: number; unchangedBytes: number }
   | { type: 'pack.durable'; key: string; bytes: number; blobs: number }
   | { type: 'index.written'; key: string; entries: number }
   | { type: 'bundle.committed'; repo: string; bundle: string; files: number; bytes: number; newBytes: number }

@@ -11,7 +11,7 @@ import { type Change, diffBundles } from './meta/diff.js';
 import { checkName } from './meta/ids.js';
 import { type LabelMove, deleteLabel, getLabel, labelHistory, listLabels, setLabel } from './meta/labels.js';
 import { readEntries } from './meta/manifest.js';
-import { type ReadRecord, logRead } from './meta/readlog.js';
+import { ReadLogEntry, type ReadRecord } from './meta/readlog.js';
 import { type BundleRef, resolveBundle } from './meta/refs.js';
 import { getRepo } from './meta/repos.js';
 import { type SessionCommit, type SessionRecord, type ShardSpec, commitSession, startSession } from './meta/sessions.js';
@@ -44,7 +44,10 @@ export type RewriteOptions = InRepo<RewriteRequest>;
 /** Two bundles and the changes from `a` to `b`, path by path, read from the manifests as they are iterated. */
 export interface BundleDiff { a: BundleDescriptor; b: BundleDescriptor; changes: AsyncIterable<Change> }
 
-/** A bundle and its entries in path order; the listing is recorded in the read log once fully iterated. */
+/**
+ * A bundle and its entries in path order. The listing is in the read log from its first entry asked for; its end
+ * record says whether it was iterated to the end (completed), left early (interrupted) or failed.
+ */
 export interface BundleFiles { bundle: BundleDescriptor; entries: AsyncIterable<FileEntry> }
 
 const toRef = (ref: RefInput): BundleRef => (typeof ref === 'string' ? { ref } : ref);
@@ -136,20 +139,28 @@ export class Repo {
     return { a: from, b: to, changes: diffBundles(this.storage, from, to) };
   }
 
-  /** The entries of a bundle. Iterated to the end, the listing is recorded in the read log as `bundle.files`. */
+  /** The entries of a bundle, recorded in the read log as a `bundle.files` read (see BundleFiles). */
   async files(ref: RefInput, opts: { contributor: Contributor; reporter?: Reporter }): Promise<BundleFiles> {
     const bundle = await this.resolve(ref);
     return { bundle, entries: this.listed(bundle, opts.contributor, opts.reporter ?? (() => undefined)) };
   }
 
   private async *listed(bundle: BundleDescriptor, contributor: Contributor, report: Reporter): AsyncGenerator<FileEntry> {
-    let files = 0;
-    for await (const entry of readEntries(this.storage, bundle.pages)) {
-      if (entry.type === 'file') files++;
-      yield entry;
+    const read = await ReadLogEntry.begin(this.storage, { type: 'bundle.files', repo: this.name, bundle: bundle.id, contributor }, report);
+    const got = { files: 0, bytes: 0 };
+    try {
+      for await (const entry of readEntries(this.storage, bundle.pages)) {
+        if (entry.type === 'file') { got.files++; got.bytes += entry.size; }
+        yield entry;
+      }
+      await read.end('completed', got);
+    } catch (err) {
+      await read.end('failed', got, err).catch(() => undefined); // the listing's own error is the one to report
+      throw err;
+    } finally {
+      // Still open here only when the consumer stopped early (a `break`, a `return`).
+      await read.end('interrupted', got);
     }
-    const read: Omit<ReadRecord, 'id' | 'at'> = { type: 'bundle.files', repo: this.name, bundle: bundle.id, contributor, files, bytes: bundle.bytes };
-    await logRead(this.storage, read, report);
   }
 
   /** The label `name`: NOT_FOUND when it does not exist (or was deleted). */
@@ -158,9 +169,10 @@ export class Repo {
     return getLabel(this.storage, this.name, name);
   }
 
-  async labels(): Promise<LabelRecord[]> {
+  /** The labels of this repo (those whose name starts with `prefix`, when given). */
+  async labels(prefix?: string): Promise<LabelRecord[]> {
     await this.describe();
-    return listLabels(this.storage, this.name);
+    return listLabels(this.storage, this.name, prefix);
   }
 
   /** Points label `name` at the bundle `ref` names, by compare-and-swap (see meta/labels.ts). */

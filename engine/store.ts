@@ -9,7 +9,7 @@ import { type CopyRequest, type CopyResult, copyTree } from './copy/copy.js';
 import { type LoadedBlobIndex, loadBlobIndex } from './meta/blob-index.js';
 import { type GcOptions, type GcResult, collectGarbage } from './gc/gc.js';
 import { CHUNKERS, openFormat } from './meta/format.js';
-import { type ReadRecord, listReadLog } from './meta/readlog.js';
+import { type ReadRecord, listReads } from './meta/readlog.js';
 import { createRepo, listRepos } from './meta/repos.js';
 import { type WalRecord, listWal } from './meta/wal.js';
 import { removeEmptyStaging } from './storage/local.js';
@@ -96,10 +96,13 @@ export class Store {
     yield* listWal(this.storage, query);
   }
 
-  /** Read-log records (downloads, listings, verifies), oldest first, as they are read. */
+  /**
+   * Reads (downloads, listings, verifies), one each, in the order they ended, then those that never ended as
+   * `unfinished` (meta/readlog.ts `listReads`), as they are read.
+   */
   async *readLog(query: LogQuery = {}): AsyncGenerator<ReadRecord> {
     await this.checkFor(query.repo);
-    yield* listReadLog(this.storage, query);
+    yield* listReads(this.storage, query);
   }
 
   /** The blob index (damaged index objects left out), loaded on first use; dropped when an operation adds packs. */

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import {
-  type BundleDescriptor, type BundleRef, DatamoverError, type SyncMode, checkRef, globSelector, usageError,
+  type BundleDescriptor, type BundleRef, DatamoverError, type SyncMode, checkRef, contentId, globSelector, usageError,
 } from '../../engine/index.js';
 import type { Action } from '../action.js';
 import { byteSize } from '../context.js';
@@ -81,7 +81,6 @@ export function registerBundle(program: Command, action: Action): Command {
         signal: ctx.signal, mirror: !!o.delete,
       });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete${r.deleted === undefined ? '' : `, ${r.deleted} removed`}`);
-      warnUnmatched(select?.unmatched?.() ?? []);
     }));
   refOptions(bundle.command('update <dest>').description('bring a directory holding bundle --from to this bundle: fetch only what changed, remove what went'))
     .requiredOption('--from <ref>', 'the bundle the directory holds now: an id, id prefix, label or latest')
@@ -143,7 +142,7 @@ export function registerBundle(program: Command, action: Action): Command {
       ctx.done({ bundle: b }, [`id: ${b.id}`, `repo: ${b.repo}`, `created: ${b.created}`, `contributor: ${b.contributor.name} <${b.contributor.email}>`,
         `message: ${b.message}`, `files: ${b.files}`, `bytes: ${b.bytes}`, `new bytes: ${b.stats.newBytes}`, `parents: ${b.parents.join(', ')}`]);
     }));
-  refOptions(bundle.command('files').description('list the files of a bundle'))
+  refOptions(bundle.command('files').description('list the entries of a bundle: type, size, content id (files; see README), path'))
     .action(action('bundle files', async (ctx, o: Ref) => {
       const ref = refOf(o);
       const { bundle: b, entries: listing } = await (await ctx.repo(o.repo)).files(ref, { contributor: ctx.contributor(), reporter: ctx.report });
@@ -152,8 +151,9 @@ export function registerBundle(program: Command, action: Action): Command {
       for await (const e of listing) {
         entries++;
         if (e.type === 'file') count++;
-        if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'file', entry: { ...e, chunks: undefined } })}\n`);
-        else process.stdout.write(`${e.type}\t${e.size}\t${quoteName(e.path)}${e.target !== undefined ? ` -> ${quoteName(e.target)}` : ''}\n`);
+        const id = e.type === 'file' ? contentId(e.chunks ?? []) : undefined;
+        if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ type: 'file', entry: { ...e, chunks: undefined, contentId: id } })}\n`);
+        else process.stdout.write(`${e.type}\t${e.size}\t${id ?? '-'}\t${quoteName(e.path)}${e.target !== undefined ? ` -> ${quoteName(e.target)}` : ''}\n`);
       }
       ctx.done({ bundle: b.id, files: count, entries }, []);
     }));
@@ -174,20 +174,6 @@ function refOptions(cmd: Command): Command {
 function refOf(o: Ref): BundleRef {
   if (!!o.bundle === !!o.label) throw usageError('give exactly one of --bundle <ref> or --label <name>');
   return o.bundle !== undefined ? { ref: checkRef(o.bundle, '--bundle') } : { label: o.label };
-}
-
-/**
- * An include that selected nothing is most likely a typo or a name the shell could not pass: one warning line
- * each, and exit 3, never a silent empty result. Node turns argv bytes that are not UTF-8 into U+FFFD, so such a
- * pattern can never match a stored name: the warning says what to type instead.
- */
-function warnUnmatched(patterns: string[]): void {
-  for (const p of patterns) {
-    const hint = p.includes('\ufffd')
-      ? `; arguments that are not UTF-8 cannot be given on the command line; use a glob such as ${p.replace(/\ufffd+/g, (run) => (run.length > 1 ? '*' : '?'))}` : '';
-    process.stderr.write(`datamover: warning: --include ${JSON.stringify(p)} matches no entry of the bundle${hint}\n`);
-  }
-  if (patterns.length) process.exitCode = EXIT.partial;
 }
 
 function collect(value: string, previous: string[]): string[] {

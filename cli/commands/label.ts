@@ -34,9 +34,9 @@ export function registerLabel(program: Command, action: Action): void {
       ctx.done({ label: l }, `${l.name}\t${l.bundle}\t${l.updated}\t${l.contributor.email}`);
     }));
   label.command('list').description('list labels of a repo')
-    .requiredOption('--repo <repo>', 'repo')
-    .action(action('label list', async (ctx, o: { repo: string }) => {
-      const labels = await (await ctx.repo(o.repo)).labels();
+    .requiredOption('--repo <repo>', 'repo').option('--prefix <text>', 'only labels whose name starts with this')
+    .action(action('label list', async (ctx, o: { repo: string; prefix?: string }) => {
+      const labels = await (await ctx.repo(o.repo)).labels(o.prefix);
       ctx.done({ labels }, labels.map((l) => `${l.name}\t${l.bundle}\t${l.updated}\t${l.contributor.email}`));
     }));
 }

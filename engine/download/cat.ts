@@ -9,7 +9,7 @@ import { type Reporter, silentReporter } from '../events.js';
 import { displayName } from '../fs-path.js';
 import type { LoadedBlobIndex } from '../meta/blob-index.js';
 import { pageBounds, readPage } from '../meta/manifest.js';
-import { logRead } from '../meta/readlog.js';
+import { ReadLogEntry } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, ChunkRef, Contributor, FileEntry } from '../vocab.js';
 import { readPieces } from './read-pieces.js';
@@ -59,6 +59,10 @@ async function* verifiedBytes(req: CatRequest, entry: FileEntry): AsyncGenerator
   let next = 0;
   let bytes = 0;
   let outcome: 'done' | 'stopped' | 'failed' = 'stopped';
+  let failure: unknown;
+  const read = await ReadLogEntry.begin(req.storage, {
+    type: 'bundle.cat', repo: req.repo, bundle: req.bundle.id, contributor: req.contributor, filter: { note: entry.path },
+  }, req.reporter ?? silentReporter);
   try {
     for (let i = 0; i < chunks.length; i++) {
       while (ahead.length < READ_AHEAD && next < chunks.length) {
@@ -73,14 +77,11 @@ async function* verifiedBytes(req: CatRequest, entry: FileEntry): AsyncGenerator
     outcome = 'done';
   } catch (err) {
     outcome = 'failed';
+    failure = err;
     throw err;
   } finally {
-    if (outcome !== 'failed') {
-      await logRead(req.storage, {
-        type: 'bundle.cat', repo: req.repo, bundle: req.bundle.id, contributor: req.contributor, files: outcome === 'done' ? 1 : 0, bytes,
-        filter: { note: entry.path }, ...(outcome === 'stopped' ? { outcome: 'interrupted' as const } : {}),
-      }, req.reporter ?? silentReporter);
-    }
+    const ended = { done: 'completed', stopped: 'interrupted', failed: 'failed' } as const;
+    await read.end(ended[outcome], { files: outcome === 'done' ? 1 : 0, bytes }, failure).catch(() => undefined);
   }
 }
 

@@ -12,7 +12,7 @@ import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/refs.js';
 import { openFormat } from '../meta/format.js';
 import { checkOrder, pageBounds, readPage } from '../meta/manifest.js';
-import { type ReadRecord, logRead } from '../meta/readlog.js';
+import { type ReadCounts, ReadLogEntry, type ReadRecord } from '../meta/readlog.js';
 import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, Contributor, FileEntry, FormatRecord } from '../vocab.js';
@@ -26,7 +26,7 @@ import { XattrRestore } from './xattr-restore.js';
 import { DestinationDirs } from './destination-dirs.js';
 import { removeExtras } from './mirror.js';
 import { checkManifestPath, setAttributesNoFollow } from './safe-paths.js';
-import { type PathSelector, everything } from './select.js';
+import { type PathSelector, checkEveryIncludeMatches, everything } from './select.js';
 import { syncFileSystem } from './sync-fs.js';
 import { tempNameFor } from './temp-names.js';
 
@@ -89,24 +89,33 @@ export async function downloadBundle(req: DownloadRequest): Promise<DownloadResu
   return restoreBundle(req, bundle);
 }
 
-/** Restores an already resolved bundle; see downloadBundle. */
+/**
+ * Restores an already resolved bundle; see downloadBundle. The read is in the read log from its start; its end
+ * record says how it ended and what it got (written to the store as given: not refused after an abort).
+ */
 export async function restoreBundle(req: DownloadRequest, bundle: BundleDescriptor): Promise<DownloadResult> {
+  const filter = (req.select ?? everything).describe();
+  const read = await ReadLogEntry.begin(req.storage, {
+    type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
+    ...(Object.keys(filter).length ? { filter } : {}), ...(req.run ? { run: req.run } : {}),
+  }, req.reporter ?? silentReporter);
   const sofar: { restorer?: FileRestorer } = {};
   try {
-    return await restoreFiles({ ...req, storage: abortable(req.storage, req.signal) }, bundle, sofar);
+    return await restoreFiles({ ...req, storage: abortable(req.storage, req.signal) }, bundle, sofar, read);
   } catch (err) {
-    if (!req.signal?.aborted) throw err;
-    // The read log keeps what an interrupted read got: written to the store as given (not refused after the abort).
-    await logRead(req.storage, {
-      type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
-      files: sofar.restorer?.done.files ?? 0, bytes: sofar.restorer?.done.bytes ?? 0, outcome: 'interrupted',
-      ...(req.run ? { run: req.run } : {}),
-    }, req.reporter ?? silentReporter);
+    const got = { files: sofar.restorer?.done.files ?? 0, bytes: sofar.restorer?.done.bytes ?? 0 };
+    if (!req.signal?.aborted) {
+      await read.end('failed', got, err).catch(() => undefined); // the read's own error is the one to report
+      throw err;
+    }
+    await read.end('interrupted', got);
     throw asInterrupted(err, req.signal);
   }
 }
 
-async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofar: { restorer?: FileRestorer }): Promise<DownloadResult> {
+async function restoreFiles(
+  req: DownloadRequest, bundle: BundleDescriptor, sofar: { restorer?: FileRestorer }, read: ReadLogEntry,
+): Promise<DownloadResult> {
   const report = req.reporter ?? silentReporter;
   const select = req.select ?? everything;
   // Bounded by the neighbours' records, not the page's own: a damaged record cannot hide entries (pageBounds).
@@ -115,6 +124,7 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
     return select.rangeMayMatch(after, before);
   });
   const entries = (types: FileEntry['type'][]) => selectedEntries(req.storage, pages, select, types);
+  await checkEveryIncludeMatches(entries(['dir', 'file', 'symlink']), select, bundle.id);
   const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });
   const root = await prepareDestination(req.dest);
   const dirs = new DestinationDirs(root, true);
@@ -128,6 +138,13 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
   const mtimeMatch = mtimeMatcher(root);
   const links = new LinkGroups(() => entries(['file']));
   const xattrs = new XattrRestore(report);
+  let lastProgress = 0;
+  // Batched as an upload's are: the first at once, then at most every 200 ms, and the last.
+  const progress = (final = false) => {
+    if (!final && Date.now() - lastProgress < 200) return;
+    lastProgress = Date.now();
+    report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
+  };
   try {
     for await (const entry of entries(['dir', 'file'])) {
       if (entry.type === 'dir') dirs.ensure(entry.path);
@@ -148,9 +165,10 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
       } finally {
         if (!queued) place.release();
       }
-      report({ type: 'download.progress', filesDone: restorer.done.files + skipped, bytesDone: restorer.done.bytes, skipped });
+      progress();
     }
     await restorer.finish();
+    progress(true);
     links.trustRestored(restorer.damaged.map((d) => d.path));
   } catch (err) {
     await restorer.finish().catch(() => undefined);
@@ -180,16 +198,14 @@ async function restoreFiles(req: DownloadRequest, bundle: BundleDescriptor, sofa
   for (const p of restorer.xattrProblems) xattrs.problem(p.path, p.reason);
   xattrs.finish();
   if (sync === 'end' && restorer.done.files) await syncFileSystem(root);
-  const filter = select.describe();
-  await logRead(req.storage, {
-    type: req.readType ?? 'bundle.download', repo: req.repo, bundle: bundle.id, contributor: req.contributor,
-    files: restorer.done.files + linked + skipped, bytes: restorer.done.bytes,
-    ...(Object.keys(filter).length ? { filter } : {}), ...(req.run ? { run: req.run } : {}),
-  }, report);
+  const got: ReadCounts = { files: restorer.done.files + linked + skipped, bytes: restorer.done.bytes };
   if (restorer.damaged.length) {
     const names = restorer.damaged.slice(0, 10).map((d) => displayName(d.path)).join(', ');
-    throw integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored${index.missingHint()}`);
+    const err = integrityError(`${restorer.damaged.length} file(s) not restored, their stored bytes are damaged: ${names}${restorer.damaged.length > 10 ? ', ...' : ''} (first: ${restorer.damaged[0]!.reason}); ${restorer.done.files} other files restored${index.missingHint()}`);
+    await read.end('failed', got, err);
+    throw err;
   }
+  await read.end('completed', got);
   return {
     bundle: bundle.id, files: restorer.done.files + linked, bytes: restorer.done.bytes, skipped, pagesRead: pages.length,
     ...(xattrs.count ? { xattrWarnings: xattrs.count } : {}), ...(deleted === undefined ? {} : { deleted }),

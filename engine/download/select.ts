@@ -27,6 +27,23 @@ export interface PathSelector {
 
 export const everything: PathSelector = { matches: () => true, pageMayMatch: () => true, rangeMayMatch: () => true, describe: () => ({}) };
 
+/**
+ * An include pattern that matches no entry is most likely a typo, or a name the shell could not pass: refused
+ * before anything is written (USAGE, an InputError of field `include` naming every such pattern), never a
+ * silent empty download. Reads the selected pages until every pattern has matched, so often only the first.
+ */
+export async function checkEveryIncludeMatches(entries: AsyncIterable<{ path: string }>, select: PathSelector, bundle: string): Promise<void> {
+  if (!select.unmatched?.().length) return;
+  for await (const _ of entries) if (!select.unmatched().length) return;
+  const missing = select.unmatched();
+  if (!missing.length) return;
+  // Node reads argv bytes that are not UTF-8 as U+FFFD, which no stored name holds: say what to type instead.
+  const odd = missing.find((p) => p.includes('\ufffd'));
+  const hint = odd === undefined ? ''
+    : `; arguments that are not UTF-8 cannot be given on the command line; use a glob such as ${odd.replace(/\ufffd+/g, (run) => (run.length > 1 ? '*' : '?'))}`;
+  throw new InputError('include', missing.map((p) => JSON.stringify(p)).join(', '), `${missing.length > 1 ? 'match' : 'matches'} no entry of bundle ${bundle}${hint}`);
+}
+
 /** One include or exclude pattern, compiled. */
 interface Pattern {
   /** Whether `path` is selected by it. */

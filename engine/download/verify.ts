@@ -9,11 +9,11 @@ import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, resolveBundle } from '../meta/refs.js';
 import { openFormat } from '../meta/format.js';
 import { readEntries } from '../meta/manifest.js';
-import { logRead } from '../meta/readlog.js';
+import { ReadLogEntry } from '../meta/readlog.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
-import type { BlobLocation, Contributor, FormatRecord } from '../vocab.js';
+import type { BlobLocation, BundleDescriptor, Contributor, FormatRecord } from '../vocab.js';
 import { type Piece, coalesce } from './fetch-plan.js';
 import { readPieces } from './read-pieces.js';
 import { TaskGroup } from '../runtime/task-group.js';
@@ -24,7 +24,7 @@ export interface VerifyRequest {
   format?: FormatRecord;
   /** The blob index when the caller (a Store) holds it; loaded here otherwise. */
   index?: LoadedBlobIndex;
-  /** Stops the reads; the call fails with INTERRUPTED (and logs no read). */
+  /** Stops the reads; the call fails with INTERRUPTED (the read log records the read as interrupted). */
   signal?: AbortSignal;
 }
 export interface VerifyResult { bundle: string; files: number; chunks: number; bytes: number }
@@ -37,16 +37,31 @@ const BATCH_BYTES = 64 * 1024 * 1024;
  * then missing names them as the likely cause.
  */
 export function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
-  return interruptible(req.signal, () => verifyOnce({ ...req, storage: abortable(req.storage, req.signal) }));
+  return interruptible(req.signal, async () => {
+    const storage = abortable(req.storage, req.signal);
+    if (!req.format) await openFormat(storage, false);
+    const bundle = await resolveBundle(storage, req.repo, req.ref);
+    // The read log is written to the store as given: the end of an interrupted read is not refused after the abort.
+    const read = await ReadLogEntry.begin(req.storage, { type: 'bundle.verify', repo: req.repo, bundle: bundle.id, contributor: req.contributor },
+      req.reporter ?? silentReporter);
+    const result: VerifyResult = { bundle: bundle.id, files: 0, chunks: 0, bytes: 0 };
+    try {
+      await verifyChunks({ ...req, storage }, bundle, result);
+      await read.end('completed', result);
+      return result;
+    } catch (err) {
+      const got = { files: result.files, bytes: result.bytes };
+      if (req.signal?.aborted) await read.end('interrupted', got);
+      else await read.end('failed', got, err).catch(() => undefined); // the read's own error is the one to report
+      throw err;
+    }
+  });
 }
 
-async function verifyOnce(req: VerifyRequest): Promise<VerifyResult> {
-  if (!req.format) await openFormat(req.storage, false);
-  const bundle = await resolveBundle(req.storage, req.repo, req.ref);
+async function verifyChunks(req: VerifyRequest, bundle: BundleDescriptor, result: VerifyResult): Promise<void> {
   const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });
   const seen = new Set<string>();
   const bad = new Map<string, string>();
-  const result: VerifyResult = { bundle: bundle.id, files: 0, chunks: 0, bytes: 0 };
   let batch: Piece<null>[] = [];
   let batchBytes = 0;
   const checks = new TaskGroup(req.concurrency ?? 4);
@@ -74,11 +89,7 @@ async function verifyOnce(req: VerifyRequest): Promise<VerifyResult> {
   } finally {
     await checks.settle();
   }
-  await logRead(req.storage, {
-    type: 'bundle.verify', repo: req.repo, bundle: bundle.id, contributor: req.contributor, files: result.files, bytes: result.bytes,
-  }, req.reporter ?? silentReporter);
   if (bad.size) throw integrityError(`${await describeDamage(req.storage, bundle.pages, bad)}${index.missingHint()}`);
-  return result;
 }
 
 async function checkPieces(storage: Storage, pieces: Piece<null>[], bad: Map<string, string>, result: VerifyResult): Promise<void> {

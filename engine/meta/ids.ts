@@ -20,7 +20,7 @@ export function checkBundleId(id: string, what = 'bundle id'): string {
 }
 
 /** Repo and label names: letters, digits, `.`, `_`, `-`, starting with a letter or digit; at most 100 chars. */
-export function checkName(name: string, what: 'repo' | 'label'): string {
+export function checkName(name: string, what: 'repo' | 'label' | 'label prefix'): string {
   if (!NAME.test(name)) {
     throw usageError(`${what} name ${JSON.stringify(name)} is invalid (letters, digits, '.', '_', '-'; must start with a letter or digit)`);
   }

@@ -67,9 +67,12 @@ export async function getLabel(storage: Storage, repo: string, name: string): Pr
   return label;
 }
 
-export async function listLabels(storage: Storage, repo: string): Promise<LabelRecord[]> {
+/** The labels of `repo`, those whose name starts with `prefix` when given (USAGE when no name can start so). */
+export async function listLabels(storage: Storage, repo: string, prefix = ''): Promise<LabelRecord[]> {
+  if (prefix) checkName(prefix, 'label prefix');
   const labels: LabelRecord[] = [];
-  for await (const entry of storage.list(keys.labelsPrefix(repo))) {
+  // Label names hold no `/`, so a name prefix is a key prefix: only the matching labels are listed.
+  for await (const entry of storage.list(`${keys.labelsPrefix(repo)}${prefix}`)) {
     if (!entry.key.endsWith('.json')) continue;
     const name = entry.key.slice(keys.labelsPrefix(repo).length, -'.json'.length);
     const label = await readJson(storage, entry.key, labelRecord(name));

@@ -64,6 +64,7 @@ export class UploadSession {
     await this.settle();
     if (this.failure) throw this.failure;
     await this.chunks.barrier();
+    this.progress(true);
   }
 
   /**
@@ -156,11 +157,12 @@ export class UploadSession {
     };
   }
 
-  private progress(): void {
+  /** At most every 200 ms, unless `final`: the last one, so the run's progress ends at its totals. */
+  private progress(final = false): void {
     const now = Date.now();
-    if (now - this.lastProgress < 200) return;
+    if (now - this.lastProgress < 200 && !final) return;
     this.lastProgress = now;
-    const { files, newBytes, dedupBytes } = this.totals;
-    this.report({ type: 'upload.progress', filesDone: files, bytesHashed: this.bytesHashed, newBytes, dedupBytes });
+    const { files, newBytes, dedupBytes, unchangedBytes } = this.totals;
+    this.report({ type: 'upload.progress', filesDone: files, bytesHashed: this.bytesHashed, newBytes, dedupBytes, unchangedBytes });
   }
 }

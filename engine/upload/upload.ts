@@ -19,6 +19,7 @@ import { getLabel } from '../meta/labels.js';
 import { ManifestWriter } from '../meta/manifest.js';
 import { getRepo } from '../meta/repos.js';
 import { type ShardRecord, type ShardSpec, openSession, recordShard, shardOf } from '../meta/sessions.js';
+import { countTree } from '../scan/count.js';
 import { withLinkGroups } from '../scan/hardlinks.js';
 import { reportXattrsUnavailable, withXattrs } from '../scan/xattrs.js';
 import { type ScanEntry, type ScanSkip, walkTree } from '../scan/walk.js';
@@ -158,6 +159,9 @@ export async function storeTree(
   const manifest = req.dryRun ? undefined : new ManifestWriter(req.storage, pageKey, tuning.pageSize, () => chunks.barrier());
   const entries = new EntryOrder(manifest ?? { add: async () => undefined }, totals, report);
   const session = new UploadSession(tuning, chunks, entries, hashStage, pool, totals, report);
+  // The total for progress and its ETA, counted beside the upload; only for a caller who listens.
+  const counted = new AbortController();
+  const counting = req.reporter ? countTree(req.source, report, { select: req.select, signal: counted.signal }) : undefined;
   try {
     const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
@@ -169,6 +173,8 @@ export async function storeTree(
     await session.abandon();
     throw err;
   } finally {
+    counted.abort();
+    await counting;
     await hashStage.close();
   }
   const pages = manifest ? await manifest.finish() : [];
