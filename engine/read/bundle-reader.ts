@@ -149,9 +149,7 @@ export class BundleReader {
   /** Drops the caches and records the reads in the read log (with `log`). Reads after this fail. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    this.memory.clear();
-    this.files.clear();
+    this.abandon();
     const log = this.opts.log;
     if (!log) return;
     const { filesOpened, bytesRead } = this.counters;
@@ -160,6 +158,13 @@ export class BundleReader {
       files: filesOpened, bytes: bytesRead, ...(log.client ? { client: log.client } : {}),
     };
     await logRead(this.storage, record, this.opts.reporter ?? (() => undefined));
+  }
+
+  /** Closes without recording anything: for a reader whose use never started (a mount that failed). */
+  abandon(): void {
+    this.closed = true;
+    this.memory.clear();
+    this.files.clear();
   }
 
   private root(): ReaderEntry {
