@@ -76,7 +76,7 @@ export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unkno
     },
     opendir: (_path: string, _flags: number, cb: Callback) => cb(0, 0),
     read: (path: string, _fd: number, buf: Buffer, len: number, pos: number, cb: Callback) => {
-      reader.read(manifestPath(path), pos, len).then((bytes) => cb(bytes.copy(buf)), (err: unknown) => fail(cb, err));
+      reader.readInto(manifestPath(path), pos, buf.subarray(0, len)).then((n) => cb(n), (err: unknown) => fail(cb, err));
     },
     release: (_path: string, _fd: number, cb: Callback) => cb(0),
     releasedir: (_path: string, _fd: number, cb: Callback) => cb(0),
