@@ -3,6 +3,7 @@
  * a BundleReader. The mount ends by `unmount()` or from outside (`umount`, `fusermount -u`), which is noticed
  * by watching the process's mount table; either way the reader is closed, which records the read.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync, promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -37,10 +38,11 @@ const WATCH_MS = 500;
 const OP_TIMEOUT_MS = 5 * 60_000;
 /** Bundles never change: the kernel may keep attributes, names and pages as long as it likes. */
 const CACHE_SECONDS = 3600;
+/** The mount table's type for our mounts (FUSE with subtype `datamover`). */
+const FS_TYPE = 'fuse.datamover';
 
 interface FuseInstance {
   mount(cb: (err: Error | null) => void): void;
-  unmount(cb: (err: Error | null) => void): void;
   /** fuse-native's per-mount thread state, for its native unmount. */
   _thread: Buffer;
 }
@@ -93,12 +95,32 @@ class Mount implements MountHandle {
   }
 
   private async unmountOnce(): Promise<ReaderCounters> {
-    if (isMounted(this.mountpoint)) {
-      await new Promise<void>((resolve, reject) => this.fuse.unmount((err) => (err && isMounted(this.mountpoint) ? reject(ioError(this.mountpoint, err)) : resolve())));
+    try {
+      await detach(this.mountpoint);
+    } catch (err) {
+      this.unmounting = undefined; // still mounted: a later call may try again
+      throw err;
     }
+    fuseNative().binding.fuse_native_unmount(this.mountpoint, this.fuse._thread);
     this.ended?.();
     return this.unmounted;
   }
+}
+
+/**
+ * Unmounts `dir` lazily (open files keep working until closed). fuse-native shells out to `fusermount`, which a
+ * container image may lack (fuse3 names it fusermount3); root can always use umount(8).
+ */
+async function detach(dir: string): Promise<void> {
+  const tries: [string, string[]][] = [['fusermount', ['-uz', dir]], ['fusermount3', ['-uz', dir]], ['umount', ['-l', dir]]];
+  let failure = 'not mounted';
+  for (const [command, args] of tries) {
+    if (!isMounted(dir)) return;
+    failure = await new Promise<string>((resolve) => {
+      execFile(command, args, (err, _stdout, stderr) => resolve(err ? `${command}: ${stderr.trim() || err.message}` : ''));
+    });
+  }
+  if (isMounted(dir)) throw ioError(dir, new Error(`cannot unmount: ${failure}`));
 }
 
 interface FuseNative {
@@ -123,10 +145,12 @@ async function checkMountpoint(dir: string): Promise<void> {
     throw new InputError('mountpoint', dir, code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'not a directory' : `cannot be read (${code})`);
   }
   if (names.length) throw new InputError('mountpoint', dir, 'not an empty directory');
-  if (isMounted(dir)) throw new InputError('mountpoint', dir, 'something is mounted there already');
 }
 
-/** Whether a file system is mounted at `dir` (an absolute path), per /proc/self/mountinfo. */
+/**
+ * Whether a datamover FUSE file system is mounted at `dir` (an absolute path), per /proc/self/mountinfo. Only
+ * ours counts: in a pod the mountpoint is itself a volume's bind mount, which must outlive the bundle's.
+ */
 function isMounted(dir: string): boolean {
   let table: string;
   try {
@@ -136,7 +160,8 @@ function isMounted(dir: string): boolean {
   }
   for (const line of table.split('\n')) {
     const point = line.split(' ')[4];
-    if (point !== undefined && unescapeMountPath(point) === dir) return true;
+    const fsType = line.split(' - ')[1]?.split(' ')[0];
+    if (point !== undefined && fsType === FS_TYPE && unescapeMountPath(point) === dir) return true;
   }
   return false;
 }
