@@ -249,4 +249,19 @@ test('the sidecar protocol: --ready-file holds the bundle id while mounted; the 
   assert.not.ok(isMounted(mnt));
 });
 
+test('extended attributes as stored: getfattr through the mount reads the uploaded user.* attribute', async () => {
+  const src = tempDir('mnt-xattr');
+  writeFile(src, 'tagged.txt', 'with an attribute');
+  const set = spawnSync('setfattr', ['-n', 'user.origin', '-v', 'camera-7', path.join(src, 'tagged.txt')], { encoding: 'utf8' });
+  assert.is(set.status, 0, set.stderr);
+  const { store } = newStore(src);
+  const mnt = emptyDir('mnt-xattr');
+  const m = await mount(store, mnt, 'v1');
+  const get = spawnSync('getfattr', ['--only-values', '-n', 'user.origin', path.join(mnt, 'tagged.txt')], { encoding: 'utf8' });
+  assert.is(get.stdout, 'camera-7', get.stderr);
+  const none = spawnSync('getfattr', ['-n', 'user.absent', path.join(mnt, 'tagged.txt')], { encoding: 'utf8' });
+  assert.match(none.stderr, /No such attribute/);
+  assert.is((await m.stop()).code, 0);
+});
+
 t.run();
