@@ -11,15 +11,25 @@ import { type Measure, cli, timed } from './measure.js';
 /** A running `bundle mount` of the repo `bench`'s latest bundle. */
 export interface Mounted { dir: string; stop: () => void }
 
-/** Mounts the latest bundle of `store` on a new directory under `work`; waits until the mount answers. */
+/** The newest bundle of repo `bench` (by id: the bench labels it `latest`, which `latest` as a ref would clash with). */
+function newest(store: string, env: NodeJS.ProcessEnv): string {
+  const list = timed(process.execPath, [cli, '--store', store, '--json', 'bundle', 'list', '--repo', 'bench'], env);
+  const bundles = (JSON.parse(list.stdout!.trim().split('\n').pop()!) as { bundles: { id: string }[] }).bundles;
+  return bundles[bundles.length - 1]!.id;
+}
+
+/** Mounts the newest bundle of `store` on a new directory under `work`; waits until the mount answers. */
 export function mountLatest(store: string, work: string, env: NodeJS.ProcessEnv): Mounted {
   const dir = path.join(work, `mnt-${process.hrtime.bigint()}`);
   mkdirSync(dir, { recursive: true });
-  const child = spawn(process.execPath, [cli, '--store', store, '--quiet', 'bundle', 'mount', dir, 'latest', '--repo', 'bench'],
+  const child = spawn(process.execPath, [cli, '--store', store, '--quiet', 'bundle', 'mount', dir, newest(store, env), '--repo', 'bench'],
     { env: { ...process.env, ...env }, stdio: 'ignore', detached: false });
   const deadline = Date.now() + 60_000;
   while (!mounted(dir)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`bundle mount of ${store} did not come up`);
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`bundle mount of ${store} did not come up`);
+    }
     spawnSync('sleep', ['0.1']);
   }
   return {
