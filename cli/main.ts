@@ -16,6 +16,7 @@ import { registerGc } from './commands/gc.js';
 import { registerLabel } from './commands/label.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLog } from './commands/log.js';
+import { registerMount } from './commands/mount.js';
 import { registerRepo } from './commands/repo.js';
 import { registerSession } from './commands/session.js';
 import { registerRun } from './commands/run.js';
@@ -125,6 +126,7 @@ function buildProgram(): Command {
   program.command('version').description('print the version')
     .action(action('version', async (ctx) => ctx.done({ version: packageVersion() }, packageVersion())));
   registerHelp(program);
+  registerMount(program, action);
   return program;
 }
 

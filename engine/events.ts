@@ -38,7 +38,9 @@ export type EngineEvent =
   /** A bundle's metadata was removed (`bundle forget`, retention, `bundle rewrite`); gc reclaims its chunks. */
   | { type: 'bundle.forgotten'; repo: string; bundle: string; reason: string }
   /** `bundle rewrite` committed `bundle` in place of `from`, without `removed` entries. */
-  | { type: 'bundle.rewritten'; repo: string; from: string; bundle: string; removed: number };
+  | { type: 'bundle.rewritten'; repo: string; from: string; bundle: string; removed: number }
+  /** A read in place (mount, serve) met a damaged or missing chunk: that read failed, no bytes were served. */
+  | { type: 'read.damaged'; repo: string; bundle: string; path: string; chunk: string; reason: string };
 
 /** What `copy` does (or, with --dry-run, would do) to one object. */
 export type CopyAction = 'copy' | 'skip' | 'delete';

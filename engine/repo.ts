@@ -26,6 +26,8 @@ import { type RepoStats, repoStats } from './lifecycle/stats.js';
 import { type UploadPlan, planUpload } from './upload/dry-run.js';
 import { type CatFile, catFile } from './download/cat.js';
 import { type FolderChange, folderStatus } from './download/folder-status.js';
+import { BundleReader, type ReaderOptions } from './read/bundle-reader.js';
+import { type MountHandle, type MountOptions, mountReader } from './read/mount.js';
 import type { BundleDescriptor, Contributor, FileEntry, LabelRecord, RepoDescriptor } from './vocab.js';
 
 /** A bundle as a string ref (full id, id prefix of 6+ characters, label, `latest`) or an explicit BundleRef. */
@@ -40,6 +42,9 @@ export type UpdateOptions = Omit<InRepo<UpdateRequest>, 'from' | 'to'> & { from:
 export type VerifyOptions = Omit<InRepo<VerifyRequest>, 'ref'> & { ref: RefInput };
 export type ForgetOptions = InRepo<ForgetRequest>;
 export type RewriteOptions = InRepo<RewriteRequest>;
+
+/** How to mount a bundle: the reader's cache and signal, who mounts (for the read log), owner and error hook. */
+export type MountBundleOptions = Omit<ReaderOptions, 'log'> & MountOptions & { contributor: Contributor };
 
 /** Two bundles and the changes from `a` to `b`, path by path, read from the manifests as they are iterated. */
 export interface BundleDiff { a: BundleDescriptor; b: BundleDescriptor; changes: AsyncIterable<Change> }
@@ -160,6 +165,31 @@ export class Repo {
     } finally {
       // Still open here only when the consumer stopped early (a `break`, a `return`).
       await read.end('interrupted', got);
+    }
+  }
+
+  /**
+   * A reader of bundle `ref` in place: listings, attributes and byte ranges, every chunk hash-checked (see
+   * read/bundle-reader.ts). Close it to drop its caches and record the reads (`opts.log`).
+   */
+  async openReader(ref: RefInput, opts: ReaderOptions = {}): Promise<BundleReader> {
+    const bundle = await this.resolve(ref);
+    await this.store.format();
+    return BundleReader.open(this.storage, bundle, await this.store.blobIndex(), opts);
+  }
+
+  /**
+   * Mounts bundle `ref` read-only at `mountpoint` (an empty directory) with FUSE; see read/mount.ts. The read
+   * is recorded in the read log (`bundle.mount`, by `contributor`) when the mount ends.
+   */
+  async mount(mountpoint: string, ref: RefInput, opts: MountBundleOptions): Promise<MountHandle> {
+    const { contributor, owner, onError, ...readerOpts } = opts;
+    const reader = await this.openReader(ref, { ...readerOpts, log: { contributor, type: 'bundle.mount' } });
+    try {
+      return await mountReader(reader, mountpoint, { owner, onError });
+    } catch (err) {
+      reader.abandon();
+      throw err;
     }
   }
 

@@ -17,7 +17,8 @@ export type ReadOutcome = 'completed' | 'interrupted' | 'failed' | 'unfinished';
 
 export interface ReadRecord {
   id: string;
-  type: 'bundle.download' | 'bundle.files' | 'bundle.verify' | 'bundle.update' | 'bundle.diff' | 'bundle.cat';
+  type: 'bundle.download' | 'bundle.files' | 'bundle.verify' | 'bundle.update' | 'bundle.diff' | 'bundle.cat'
+    | 'bundle.mount' | 'bundle.serve' | 'bundle.read';
   repo: string;
   bundle: string;
   at: string;
@@ -39,6 +40,8 @@ export interface ReadRecord {
   error?: string;
   /** The run (a `run` step, a CI job) the read was done for: reads and writes of one run join on it. */
   run?: string;
+  /** Reads in place by a server: the client's address. */
+  client?: string;
 }
 
 /** What a read is: the fields its start and end records share. */
