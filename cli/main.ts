@@ -16,6 +16,7 @@ import { registerLabel } from './commands/label.js';
 import { registerLog } from './commands/log.js';
 import { registerRepo } from './commands/repo.js';
 import { registerSession } from './commands/session.js';
+import { registerServe } from './commands/serve.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 import { EXIT, errorCodeOf, errorLine, exitCodeFor } from './exit-codes.js';
 import { handleInterrupts, interruptedSummary, wasInterrupted } from './interrupt.js';
@@ -111,6 +112,7 @@ function buildProgram(): Command {
   registerFsck(program, action);
   registerCopy(program, action);
   registerBench(program, action);
+  registerServe(program, action);
   return program;
 }
 

@@ -52,3 +52,6 @@ export {
 } from './errors.js';
 export { StorageError } from './storage/storage.js';
 export { interruptedError } from './cancel.js';
+
+// Serving a store over HTTP.
+export { type ServeOptions, type Server, serve } from './serve/server.js';
