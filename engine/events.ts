@@ -30,7 +30,9 @@ export type EngineEvent =
   /** `bundle update` left an entry of the old bundle in place: it no longer is what that bundle recorded. */
   | { type: 'update.kept'; path: string; reason: string }
   | { type: 'copy.object'; key: string; action: CopyAction; bytes: number }
-  | { type: 'copy.progress'; objects: number; bytes: number; skipped: number };
+  | { type: 'copy.progress'; objects: number; bytes: number; skipped: number }
+  /** A read in place (mount, serve) met a damaged or missing chunk: that read failed, no bytes were served. */
+  | { type: 'read.damaged'; repo: string; bundle: string; path: string; chunk: string; reason: string };
 
 /** What `copy` does (or, with --dry-run, would do) to one object. */
 export type CopyAction = 'copy' | 'skip' | 'delete';

@@ -39,6 +39,9 @@ export type {
   BundleDescriptor, BundleStats, ChunkerSpec, Contributor, FileEntry, FormatRecord, LabelRecord, RepoDescriptor,
 } from './vocab.js';
 export { CHUNKERS } from './meta/format.js';
+export {
+  BundleReader, DEFAULT_CACHE_BYTES, type ReadLogAs, type ReaderCounters, type ReaderEntry, type ReaderOptions,
+} from './read/bundle-reader.js';
 
 // Names, times and contributors, checked the way the engine checks them.
 export { checkBundleId, checkName, idAt, parseSince } from './meta/ids.js';

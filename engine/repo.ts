@@ -18,6 +18,7 @@ import { type SessionCommit, type SessionRecord, type ShardSpec, commitSession, 
 import type { WalRecord } from './meta/wal.js';
 import { type ShardUploadResult, type UploadRequest, type UploadResult, uploadBundle, uploadShard } from './upload/upload.js';
 import type { Store } from './store.js';
+import { BundleReader, type ReaderOptions } from './read/bundle-reader.js';
 import type { BundleDescriptor, Contributor, FileEntry, LabelRecord, RepoDescriptor } from './vocab.js';
 
 /** A bundle as a string ref (full id, id prefix of 6+ characters, label, `latest`) or an explicit BundleRef. */
@@ -140,6 +141,16 @@ export class Repo {
     }
     const read: Omit<ReadRecord, 'id' | 'at'> = { type: 'bundle.files', repo: this.name, bundle: bundle.id, contributor, files, bytes: bundle.bytes };
     await logRead(this.storage, read, report);
+  }
+
+  /**
+   * A reader of bundle `ref` in place: listings, attributes and byte ranges, every chunk hash-checked (see
+   * read/bundle-reader.ts). Close it to drop its caches and record the reads (`opts.log`).
+   */
+  async openReader(ref: RefInput, opts: ReaderOptions = {}): Promise<BundleReader> {
+    const bundle = await this.resolve(ref);
+    await this.store.format();
+    return BundleReader.open(this.storage, bundle, await this.store.blobIndex(), opts);
   }
 
   /** The label `name`: NOT_FOUND when it does not exist (or was deleted). */

@@ -9,7 +9,8 @@ import { listRecords } from './records.js';
 
 export interface ReadRecord {
   id: string;
-  type: 'bundle.download' | 'bundle.files' | 'bundle.verify' | 'bundle.update' | 'bundle.diff';
+  type: 'bundle.download' | 'bundle.files' | 'bundle.verify' | 'bundle.update' | 'bundle.diff'
+    | 'bundle.mount' | 'bundle.serve' | 'bundle.read';
   repo: string;
   bundle: string;
   at: string;
@@ -20,6 +21,8 @@ export interface ReadRecord {
   filter?: { include?: string[]; exclude?: string[]; note?: string };
   /** Set when the read did not finish: `files` and `bytes` are what it got before it was interrupted. */
   outcome?: 'interrupted';
+  /** Reads in place by a server: the client's address. */
+  client?: string;
 }
 
 /** Records a read of a bundle. Create-only, keyed by day then ULID. */

@@ -1,0 +1,246 @@
+/**
+ * Reads a bundle in place, by path and byte range, without restoring it: the shared core of `bundle mount` and
+ * `serve`. Listings and attributes come from the manifest pages, read lazily (manifest-view.ts); file bytes come
+ * chunk by chunk through a bounded cache (chunk-fetcher.ts), every chunk hash-checked before it is served. A
+ * damaged or missing chunk fails the read with INTEGRITY naming the file and the chunk, and a `read.damaged`
+ * warning; wrong bytes are never returned.
+ */
+import { interruptedError } from '../cancel.js';
+import { DatamoverError, integrityError, notFound } from '../errors.js';
+import type { Reporter } from '../events.js';
+import { byteLength, displayName } from '../fs-path.js';
+import type { LoadedBlobIndex } from '../meta/blob-index.js';
+import { type ReadRecord, logRead } from '../meta/readlog.js';
+import type { Storage } from '../storage/storage.js';
+import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
+import { DiskChunkCache, MemoryChunkCache } from './chunk-cache.js';
+import { ChunkFetcher, ChunkProblem } from './chunk-fetcher.js';
+import { ManifestView } from './manifest-view.js';
+
+export interface ReaderEntry {
+  /** Manifest path ('' for the root), names as stored (bytes that are not UTF-8 as lone surrogates). */
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  size: number;
+  /** Permission bits (07777), as stored. */
+  mode: number;
+  mtimeMs: number;
+  target?: string;
+  entry: FileEntry;
+}
+
+/** How a reader's reads are recorded in the read log when it closes. */
+export interface ReadLogAs {
+  contributor: Contributor;
+  /** Default `bundle.read`. */
+  type?: Extract<ReadRecord['type'], 'bundle.mount' | 'bundle.serve' | 'bundle.read'>;
+  /** The remote address of the client reading, for a server. */
+  client?: string;
+}
+
+export interface ReaderOptions {
+  /** Bytes of verified chunks kept (default 256 MiB); also the bound of `cacheDir`. */
+  cacheBytes?: number;
+  /** Keep chunks also in this local directory (checked again when read back). */
+  cacheDir?: string;
+  /** Stops fetches in flight; reads then fail with INTERRUPTED. */
+  signal?: AbortSignal;
+  reporter?: Reporter;
+  /** Record the reads in the read log on `close` (nothing is recorded without it). */
+  log?: ReadLogAs;
+}
+
+export interface ReaderCounters {
+  /** Distinct files read from. */
+  filesOpened: number;
+  /** Bytes returned by `read`. */
+  bytesRead: number;
+  /** Chunks fetched from storage (cache misses), each verified. */
+  chunkFetches: number;
+  /** Ranged gets for them (adjacent chunks of a pack are coalesced). */
+  rangeReads: number;
+  /** Manifest pages fetched. */
+  pageReads: number;
+}
+
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+/** How far a sequential reader is read ahead, at most (and at most a quarter of the cache). */
+const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+/** Files whose chunk offsets are kept. */
+const OPEN_FILES_KEPT = 256;
+/** With a cache directory, chunks in memory are bounded by this (the directory holds `cacheBytes`). */
+const MEMORY_WITH_DISK = 64 * 1024 * 1024;
+
+/** A file being read: where each chunk starts, and where the last read ended (to spot sequential readers). */
+interface OpenFile { entry: FileEntry; starts: number[]; lastEnd: number }
+
+export class BundleReader {
+  private readonly view: ManifestView;
+  private readonly fetcher: ChunkFetcher;
+  private readonly files = new Map<string, OpenFile>();
+  private readonly opened = new Set<string>();
+  private bytes = 0;
+  private closed = false;
+
+  /** Use `Repo.openReader`. */
+  constructor(
+    private readonly storage: Storage, readonly bundle: BundleDescriptor, index: LoadedBlobIndex,
+    private readonly opts: ReaderOptions, private readonly memory: MemoryChunkCache, disk?: DiskChunkCache,
+  ) {
+    this.view = new ManifestView(storage, bundle.pages);
+    this.fetcher = new ChunkFetcher(storage, index, memory, disk, opts.signal);
+  }
+
+  /** Opens a reader of `bundle` (the caches are made here; a cache directory is created if missing). */
+  static async open(storage: Storage, bundle: BundleDescriptor, index: LoadedBlobIndex, opts: ReaderOptions = {}): Promise<BundleReader> {
+    const cacheBytes = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    const disk = opts.cacheDir ? await DiskChunkCache.open(opts.cacheDir, cacheBytes) : undefined;
+    const memory = new MemoryChunkCache(disk ? Math.min(cacheBytes, MEMORY_WITH_DISK) : cacheBytes);
+    return new BundleReader(storage, bundle, index, opts, memory, disk);
+  }
+
+  get counters(): ReaderCounters {
+    return {
+      filesOpened: this.opened.size, bytesRead: this.bytes, pageReads: this.view.pageReads, ...this.fetcher.counters,
+    };
+  }
+
+  /** The entry at `path` ('' is the root directory), or undefined when the bundle has none there. */
+  async stat(path: string): Promise<ReaderEntry | undefined> {
+    if (path === '') return this.root();
+    const entry = await this.view.find(path);
+    return entry && toReaderEntry(entry);
+  }
+
+  /** The direct children of directory `dir`, in name (manifest) order. NOT_FOUND when `dir` is no directory. */
+  async *list(dir: string): AsyncGenerator<ReaderEntry> {
+    const self = await this.stat(dir);
+    if (self?.type !== 'dir') throw notFound(`${this.where(dir)}: no such directory`);
+    for await (const entry of this.view.children(dir)) yield toReaderEntry(entry);
+  }
+
+  /**
+   * `length` bytes of file `path` from `offset`; fewer where the file ends (none past its end). NOT_FOUND when
+   * the bundle has no file there; INTEGRITY when a chunk the range needs is damaged or missing.
+   */
+  async read(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    if (this.closed) throw new DatamoverError('USAGE', 'the bundle reader is closed');
+    const file = await this.openFile(path);
+    this.opened.add(path);
+    const end = Math.min(file.entry.size, offset + length);
+    if (end <= offset) return Buffer.alloc(0);
+    const first = chunkAt(file.starts, offset);
+    const last = chunkAt(file.starts, end - 1);
+    const chunks = file.entry.chunks!;
+    const parts = this.fetcher.get(chunks.slice(first, last + 1));
+    if (offset === file.lastEnd) this.readAhead(file, last + 1);
+    file.lastEnd = end;
+    const out = Buffer.allocUnsafe(end - offset);
+    for (let i = first; i <= last; i++) {
+      const chunk = await this.await(parts[i - first]!, path, signal);
+      const from = Math.max(offset, file.starts[i]!);
+      const to = Math.min(end, file.starts[i]! + chunks[i]![1]);
+      chunk.copy(out, from - offset, from - file.starts[i]!, to - file.starts[i]!);
+    }
+    this.bytes += out.length;
+    return out;
+  }
+
+  /** Drops the caches and records the reads in the read log (with `log`). Reads after this fail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.memory.clear();
+    this.files.clear();
+    const log = this.opts.log;
+    if (!log) return;
+    const { filesOpened, bytesRead } = this.counters;
+    const record: Omit<ReadRecord, 'id' | 'at'> = {
+      type: log.type ?? 'bundle.read', repo: this.bundle.repo, bundle: this.bundle.id, contributor: log.contributor,
+      files: filesOpened, bytes: bytesRead, ...(log.client ? { client: log.client } : {}),
+    };
+    await logRead(this.storage, record, this.opts.reporter ?? (() => undefined));
+  }
+
+  private root(): ReaderEntry {
+    const entry: FileEntry = { path: '', type: 'dir', size: 0, mode: 0o755, mtime: Date.parse(this.bundle.created) };
+    return toReaderEntry(entry);
+  }
+
+  private async openFile(path: string): Promise<OpenFile> {
+    let file = this.files.get(path);
+    if (file) {
+      this.files.delete(path);
+    } else {
+      const entry = await this.view.find(path);
+      if (entry?.type !== 'file') throw notFound(`${this.where(path)}: no such file`);
+      const starts: number[] = [];
+      let at = 0;
+      for (const [, length] of entry.chunks ?? []) {
+        starts.push(at);
+        at += length;
+      }
+      file = { entry, starts, lastEnd: 0 };
+    }
+    this.files.set(path, file);
+    if (this.files.size > OPEN_FILES_KEPT) this.files.delete(this.files.keys().next().value!);
+    return file;
+  }
+
+  /** A sequential reader gets the chunks after `next` fetched ahead, up to the read-ahead window. */
+  private readAhead(file: OpenFile, next: number): void {
+    const window = Math.min(READ_AHEAD_BYTES, this.memory.maxBytes / 4);
+    const chunks = file.entry.chunks!;
+    let end = next;
+    let bytes = 0;
+    while (end < chunks.length && bytes + chunks[end]![1] <= window) bytes += chunks[end++]![1];
+    if (end > next) this.fetcher.prefetch(chunks.slice(next, end));
+  }
+
+  /** A chunk's bytes, or the read's error: INTEGRITY naming the file (and a warning), INTERRUPTED on abort. */
+  private async await(part: Promise<Buffer>, path: string, signal?: AbortSignal): Promise<Buffer> {
+    try {
+      return await abortable(part, signal);
+    } catch (err) {
+      if (this.opts.signal?.aborted) throw interruptedError(err);
+      if (!(err instanceof ChunkProblem)) throw err;
+      this.opts.reporter?.({ type: 'read.damaged', repo: this.bundle.repo, bundle: this.bundle.id, path, chunk: err.hash, reason: err.reason });
+      throw integrityError(`${this.where(path)}: ${err.message}`);
+    }
+  }
+
+  private where(path: string): string {
+    return `bundle ${this.bundle.id} ${JSON.stringify(displayName(path))}`;
+  }
+}
+
+function toReaderEntry(entry: FileEntry): ReaderEntry {
+  return {
+    path: entry.path, type: entry.type, mode: entry.mode,
+    size: entry.type === 'file' ? entry.size : entry.type === 'symlink' ? byteLength(entry.target ?? '') : 0,
+    mtimeMs: entry.mtime + (entry.mtimeNanos ?? 0) / 1e6, ...(entry.target !== undefined ? { target: entry.target } : {}), entry,
+  };
+}
+
+/** The index of the chunk holding byte `offset`: the last start at or before it. */
+function chunkAt(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** `promise`, or INTERRUPTED as soon as `signal` aborts (the work behind it goes on, for the cache). */
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(interruptedError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(interruptedError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * Chunks on demand for readers: from the caches, else from their packs through the blob index, with the chunks
+ * of one request that sit near each other in a pack read by one ranged get (fetch-plan.ts `coalesce`). Every
+ * chunk's hash is checked before it is cached or served; a chunk asked for while it is being fetched waits for
+ * that fetch. All-zero chunks (download/zero-chunks.ts) are never fetched.
+ */
+import { chunkDamage } from '../../workers/check-chunk.js';
+import { coalesce, type Piece, type RangeRead } from '../download/fetch-plan.js';
+import { isHoleChunk } from '../download/zero-chunks.js';
+import type { LoadedBlobIndex } from '../meta/blob-index.js';
+import { isStorageError, readRangeInto, type Storage } from '../storage/storage.js';
+import { type ChunkRef, keys } from '../vocab.js';
+import type { DiskChunkCache, MemoryChunkCache } from './chunk-cache.js';
+
+/** Why a chunk cannot be served: the reader turns it into INTEGRITY naming the file that needed it. */
+export class ChunkProblem extends Error {
+  constructor(readonly hash: string, readonly reason: string) {
+    super(`chunk ${hash} ${reason}`);
+  }
+}
+
+interface Waiter { resolve: (chunk: Buffer) => void; reject: (err: unknown) => void }
+
+export interface FetchCounters {
+  /** Chunks read from storage (each verified). */
+  chunkFetches: number;
+  /** Ranged gets issued for them. */
+  rangeReads: number;
+}
+
+export class ChunkFetcher {
+  readonly counters: FetchCounters = { chunkFetches: 0, rangeReads: 0 };
+  private readonly inFlight = new Map<string, Promise<Buffer>>();
+  private readonly zeros = new Map<number, Buffer>();
+
+  constructor(
+    private readonly storage: Storage, private readonly index: LoadedBlobIndex,
+    private readonly memory: MemoryChunkCache, private readonly disk: DiskChunkCache | undefined,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** One promise per chunk, in order; each rejects with ChunkProblem when its chunk is damaged or missing. */
+  get(chunks: readonly ChunkRef[]): Promise<Buffer>[] {
+    const waiting: Piece<Waiter>[] = [];
+    const out = chunks.map(([hash, length]) => {
+      const known = this.known(hash, length);
+      if (known) return known;
+      const promise = new Promise<Buffer>((resolve, reject) => {
+        const location = this.index.get(hash);
+        if (!location) reject(new ChunkProblem(hash, `is in no index${this.index.missingHint()}`));
+        else waiting.push({ hash, location: { ...location, length }, target: { resolve, reject } });
+      });
+      this.track(hash, promise);
+      return promise;
+    });
+    if (waiting.length) void this.fetch(waiting);
+    return out;
+  }
+
+  /** Starts fetching chunks not held yet; failures are left for a read that needs the chunk to meet. */
+  prefetch(chunks: readonly ChunkRef[]): void {
+    for (const p of this.get(chunks)) p.catch(() => undefined);
+  }
+
+  /** A held, in-flight or all-zero chunk. */
+  private known(hash: string, length: number): Promise<Buffer> | undefined {
+    if (isHoleChunk(hash, length)) return Promise.resolve(this.zeroChunk(length));
+    const cached = this.memory.get(hash);
+    if (cached) return Promise.resolve(cached);
+    return this.inFlight.get(hash);
+  }
+
+  private track(hash: string, promise: Promise<Buffer>): void {
+    this.inFlight.set(hash, promise);
+    const done = () => { if (this.inFlight.get(hash) === promise) this.inFlight.delete(hash); };
+    promise.then(done, done);
+  }
+
+  private async fetch(pieces: Piece<Waiter>[]): Promise<void> {
+    const fromStorage: Piece<Waiter>[] = [];
+    for (const piece of pieces) {
+      const chunk = await this.disk?.get(piece.hash, piece.location.length);
+      if (chunk) this.deliver(piece, chunk);
+      else fromStorage.push(piece);
+    }
+    await Promise.all(coalesce(fromStorage).map((read) => this.readRange(read)));
+  }
+
+  private async readRange(read: RangeRead<Waiter>): Promise<void> {
+    const buffer = Buffer.allocUnsafe(read.length);
+    let got: number;
+    try {
+      this.counters.rangeReads++;
+      got = await readRangeInto(this.storage, keys.pack(read.pack), read, buffer, { signal: this.signal });
+    } catch (err) {
+      const failure = isStorageError(err, 'notFound') ? undefined : err;
+      for (const p of read.pieces) p.target.reject(failure ?? new ChunkProblem(p.hash, `is in pack ${read.pack}, which is missing`));
+      return;
+    }
+    for (const piece of read.pieces) {
+      const start = piece.location.offset - read.offset;
+      const bytes = buffer.subarray(start, Math.min(start + piece.location.length, got));
+      const damage = chunkDamage(bytes, piece.location.length, piece.hash, read.pack);
+      this.counters.chunkFetches++;
+      if (damage) piece.target.reject(new ChunkProblem(piece.hash, damage));
+      // A chunk sharing the read's buffer would pin all of it in the cache: it gets its own copy.
+      else this.deliver(piece, read.pieces.length === 1 ? bytes : Buffer.from(bytes));
+    }
+  }
+
+  private deliver(piece: Piece<Waiter>, chunk: Buffer): void {
+    this.memory.set(piece.hash, chunk);
+    void this.disk?.set(piece.hash, chunk);
+    piece.target.resolve(chunk);
+  }
+
+  /** A shared zero buffer per length: served by copy only, never written to. */
+  private zeroChunk(length: number): Buffer {
+    let zero = this.zeros.get(length);
+    if (!zero) this.zeros.set(length, (zero = Buffer.alloc(length)));
+    return zero;
+  }
+}
