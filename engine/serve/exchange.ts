@@ -68,7 +68,7 @@ export function sendHtml(ex: Exchange, body: string, status = 200): void {
 }
 
 export function sendJson(ex: Exchange, value: unknown, status = 200): void {
-  send(ex, status, 'application/json; charset=utf-8', Buffer.from(`${JSON.stringify(value, null, 1)}\n`, 'utf8'));
+  send(ex, status, 'application/json; charset=utf-8', Buffer.from(`${JSON.stringify(value)}\n`, 'utf8'));
 }
 
 export function sendText(ex: Exchange, type: string, body: string): void {

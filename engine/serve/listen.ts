@@ -43,11 +43,12 @@ export function isLoopback(host: string): boolean {
  */
 export function checkExposure(address: ListenAddress, token: string | undefined): void {
   if (token !== undefined) {
-    if (token.length < MIN_TOKEN_LENGTH) throw new InputError('token', '', `at least ${MIN_TOKEN_LENGTH} characters`);
-    if (!/^[\x21-\x7e]+$/.test(token)) throw new InputError('token', '', 'printable ASCII without spaces only');
+    const given = `of ${token.length} characters`;
+    if (token.length < MIN_TOKEN_LENGTH) throw new InputError('token', given, `too short (at least ${MIN_TOKEN_LENGTH} characters)`);
+    if (!/^[\x21-\x7e]+$/.test(token)) throw new InputError('token', given, 'only printable ASCII without spaces can travel in a header');
   }
   if (!isLoopback(address.host) && token === undefined) {
-    throw new InputError('listen', `${address.host}:${address.port}`, 'not a loopback address: serving it needs a token (--token or DATAMOVER_SERVE_TOKEN)');
+    throw new InputError('listen', `${address.host}:${address.port}`, 'not a loopback address: serving it needs a token');
   }
 }
 
