@@ -12,7 +12,7 @@ import { isDatamoverError } from '../engine/index.js';
 import { tokenCheck } from '../engine/serve/auth.js';
 import { contentTypeFor } from '../engine/serve/content-type.js';
 import { html } from '../engine/serve/html.js';
-import { checkExposure, isLoopback, parseListen } from '../engine/serve/listen.js';
+import { addressedToLoopback, checkExposure, hostOfHeader, isLoopback, parseListen } from '../engine/serve/listen.js';
 import { parseRange } from '../engine/serve/range.js';
 import { TAR_END, type TarEntry, padding, tarHeader } from '../engine/serve/tar.js';
 import { encodeName, encodePath, nameFromSegment, pathFromQuery, pathFromSegments } from '../engine/serve/url-path.js';
@@ -119,6 +119,13 @@ t('listen: addresses parse; only loopback goes without a token; a token must be 
   checkExposure({ host: '127.0.0.1', port: 1 }, undefined);
   assert.throws(() => checkExposure({ host: '127.0.0.1', port: 1 }, 'short'), (e: unknown) => isDatamoverError(e, 'USAGE'));
   assert.throws(() => checkExposure({ host: '127.0.0.1', port: 1 }, 'with a space in it!!'), (e: unknown) => isDatamoverError(e, 'USAGE'));
+  assert.is(hostOfHeader('[::1]:8080'), '::1');
+  assert.is(hostOfHeader('LocalHost:80'), 'localhost');
+  assert.is(hostOfHeader('127.0.0.1'), '127.0.0.1');
+  for (const h of [undefined, 'localhost:8080', '127.0.0.1:1', '[::1]:9', 'localhost']) assert.ok(addressedToLoopback(h), String(h));
+  for (const h of ['evil.example:8080', 'evil.example', '10.0.0.1:80', 'localhost.evil.example', '127.0.0.1.nip.io:80', '[::2]:1', '']) {
+    assert.not.ok(addressedToLoopback(h), h);
+  }
 });
 
 t('html escapes every interpolation (markup, quotes, control characters, bytes that are not UTF-8); content types by extension', () => {

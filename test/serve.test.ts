@@ -165,6 +165,16 @@ t('with a token (here on 0.0.0.0): no token or a wrong one is 401 with WWW-Authe
   }
 });
 
+t('without a token, a request addressed to another host name (DNS rebinding) is 403; loopback names are answered', async () => {
+  const port = new URL(served.url).port;
+  for (const host of [`evil.example:${port}`, 'evil.example', `localhost.evil.example:${port}`]) {
+    const a = await get(served.url, raw('unicode/emoji-🚀.txt'), { host });
+    assert.is(a.status, 403, host);
+    assert.not.match(a.body.toString(), 'rocket');
+  }
+  for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) assert.is((await get(served.url, '/', { host })).status, 200, host);
+});
+
 t('path escapes and hostile refs are 404s (never a file outside the manifest, never a stack trace)', async () => {
   const b = `/repos/r/bundles/${bundle}`;
   const hostile = [

@@ -100,7 +100,7 @@ export function describeFailure(err: unknown): { status: number; code: string; m
 }
 
 const TITLES: Record<number, string> = {
-  400: 'Bad request', 401: 'Unauthorized', 404: 'Not found', 405: 'Method not allowed', 416: 'Range not satisfiable',
+  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 416: 'Range not satisfiable',
   500: 'Internal error', 502: 'Bad gateway: damaged or unreadable data', 503: 'Unavailable',
 };
 

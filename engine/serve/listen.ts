@@ -56,3 +56,21 @@ export function checkExposure(address: ListenAddress, token: string | undefined)
 export function urlOf(host: string, port: number): string {
   return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
+
+/** The host name of a `Host` header (`name:port`, `[ipv6]:port`, or a bare name), lower case. */
+export function hostOfHeader(header: string): string {
+  const h = header.trim().toLowerCase();
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(h);
+  if (bracketed) return bracketed[1]!;
+  return h.replace(/:\d*$/, '');
+}
+
+/**
+ * Whether a request may be answered without a token: its `Host` names a loopback address (or it has none). A
+ * page of another site whose name an attacker re-points at 127.0.0.1 (DNS rebinding) sends its own name as
+ * Host, so it is refused even though it reached the loopback port.
+ */
+export function addressedToLoopback(hostHeader: string | undefined): boolean {
+  return hostHeader === undefined || isLoopback(hostOfHeader(hostHeader));
+}
+

@@ -13,7 +13,7 @@ import type { Contributor } from '../vocab.js';
 import { CHALLENGES, tokenCheck } from './auth.js';
 import type { ServeContext } from './context.js';
 import { type Exchange, HttpError, baseHeaders, describeFailure, exchangeOf, sendFailure } from './exchange.js';
-import { DEFAULT_LISTEN, type ListenAddress, checkExposure, parseListen, urlOf } from './listen.js';
+import { DEFAULT_LISTEN, type ListenAddress, addressedToLoopback, checkExposure, parseListen, urlOf } from './listen.js';
 import { route } from './routes.js';
 
 /** Chunk cache of each request's reader: with read-ahead a quarter of it, plenty for one sequential stream. */
@@ -60,8 +60,7 @@ export async function serve(opts: ServeOptions): Promise<Server> {
       ...(logged ? { log: { contributor: opts.contributor, type: 'bundle.serve', client: ex.client } } : {}),
     }),
   };
-  const authorized = tokenCheck(opts.token);
-  const http = createServer((req, res) => void handle(ctx, authorized, req, res));
+  const http = createServer((req, res) => void handle(ctx, gate(opts.token), req, res));
   http.headersTimeout = 30_000;
   http.requestTimeout = 60_000; // to receive a request (all are bodiless GETs), not to send the answer
   await listen(http, address);
@@ -89,7 +88,23 @@ function listen(http: HttpServer, address: ListenAddress): Promise<void> {
   });
 }
 
-async function handle(ctx: ServeContext, authorized: (h: string | undefined) => boolean, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Refuses a request that may not be answered: without the token (with one set), or not addressed to loopback (without). */
+type Gate = (req: IncomingMessage, res: ServerResponse) => void;
+
+function gate(token: string | undefined): Gate {
+  const authorized = tokenCheck(token);
+  return (req, res) => {
+    if (token === undefined && !addressedToLoopback(req.headers.host)) {
+      throw new HttpError(403, 'HOST', 'without a token this server answers only requests addressed to a loopback name (Host: localhost, 127.0.0.1, [::1])');
+    }
+    if (!authorized(req.headers.authorization)) {
+      res.setHeader('WWW-Authenticate', CHALLENGES);
+      throw new HttpError(401, 'UNAUTHORIZED', 'this server needs its token: Authorization: Bearer <token>, or basic auth with the token as password');
+    }
+  };
+}
+
+async function handle(ctx: ServeContext, admit: Gate, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const gone = new AbortController();
   res.once('close', () => gone.abort());
   baseHeaders(res);
@@ -100,10 +115,7 @@ async function handle(ctx: ServeContext, authorized: (h: string | undefined) => 
     return;
   }
   try {
-    if (!authorized(req.headers.authorization)) {
-      res.setHeader('WWW-Authenticate', CHALLENGES);
-      throw new HttpError(401, 'UNAUTHORIZED', 'this server needs its token: Authorization: Bearer <token>, or basic auth with the token as password');
-    }
+    admit(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       throw new HttpError(405, 'METHOD', `${req.method}: this server is read-only (GET and HEAD)`);
