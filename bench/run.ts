@@ -12,6 +12,7 @@ import path from 'node:path';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
 import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
+import { serveRows } from './serve.js';
 
 const mode = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 let runs = mode === 'full' ? 3 : 1;
@@ -217,6 +218,9 @@ console.log(header.join('\n'));
 try {
   const big = bigFile(dataRoot, sizes.big);
   bigFileScenarios(big);
+  const served = unusedDirs(path.join(work, 'serve-dest'));
+  for (const row of await serveRows(big, path.join(work, 'dm-store'), dmEnv, runs, served.next)) add({ data: big.name, ...row });
+  served.clear();
   cdcScenarios(big);
   treeScenarios(smallFiles(dataRoot, sizes.small, 64 * 1024), { subset: 'd7' });
   const tiny = smallFiles(dataRoot, sizes.tiny, 4096);
