@@ -6,8 +6,7 @@ import type { ReaderEntry } from '../read/bundle-reader.js';
 import type { ServeContext } from './context.js';
 import { bundleRows, diffOf, summary, timeline, timelineFilter } from './data.js';
 import { type Exchange, badRequest, notFoundHere, param, sendJson } from './exchange.js';
-import { refParam } from './pages.js';
-import { type BundleTarget, nameParam, repoParam } from './routes.js';
+import { type BundleTarget, nameParam, refParam, repoParam } from './params.js';
 import { childrenOf, entryAt, listingWindow, withReader } from './tree-pages.js';
 import { pathFromQuery } from './url-path.js';
 

@@ -11,7 +11,7 @@ import type { ServeContext } from './context.js';
 import { contentTypeFor } from './content-type.js';
 import { type Exchange, HttpError, notFoundHere } from './exchange.js';
 import { type RangeAnswer, parseRange } from './range.js';
-import type { BundleTarget } from './routes.js';
+import type { BundleTarget } from './params.js';
 import { pieces, writeOut } from './stream-out.js';
 import { baseName, entryAt } from './tree-pages.js';
 

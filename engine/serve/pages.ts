@@ -6,10 +6,10 @@ import type { Repo } from '../repo.js';
 import type { BundleDescriptor, FileEntry } from '../vocab.js';
 import type { ServeContext } from './context.js';
 import { bundleRows, diffOf, labelsWithHistory, timeline, timelineFilter, who } from './data.js';
-import { type Exchange, badRequest, param, sendHtml } from './exchange.js';
+import { type Exchange, param, sendHtml } from './exchange.js';
 import { type Html, html, humanBytes, page, time } from './html.js';
 import { bundleUrl, fileUrl, labelsUrl, repoUrl, treeUrl, withQuery } from './links.js';
-import { nameParam } from './routes.js';
+import { refParam } from './params.js';
 
 export async function reposPage(ctx: ServeContext, ex: Exchange): Promise<void> {
   const repos = await ctx.store.listRepos();
@@ -71,13 +71,6 @@ ${diff.changes.map((c) => changeRow(repo.name, diff.a, diff.b, c))}</tbody></tab
 ${diff.more ? html`<p>The list stops here; the JSON API gives the same first changes.</p>` : ''}
 ${diffForm(repo.name, a, b)}`;
   sendHtml(ex, page({ title: `Diff in ${repo.name}`, crumbs: crumbsOf(repo.name) }, body));
-}
-
-/** A ref from a query parameter; 400 naming the parameter when malformed. */
-export function refParam(value: string, name: string): string {
-  const ref = nameParam(encodeURIComponent(value));
-  if (ref === undefined) throw badRequest(`${name} ${JSON.stringify(value)}: expected a bundle id, an id prefix, a label or latest`);
-  return ref;
 }
 
 function changeRow(repo: string, a: BundleDescriptor, b: BundleDescriptor, c: Change): Html {

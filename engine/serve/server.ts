@@ -13,6 +13,7 @@ import type { Contributor } from '../vocab.js';
 import { CHALLENGES, tokenCheck } from './auth.js';
 import type { ServeContext } from './context.js';
 import { type Exchange, HttpError, baseHeaders, describeFailure, exchangeOf, sendFailure } from './exchange.js';
+import { IndexCoverage } from './index-coverage.js';
 import { DEFAULT_LISTEN, type ListenAddress, addressedToLoopback, checkExposure, parseListen, urlOf } from './listen.js';
 import { route } from './routes.js';
 
@@ -44,7 +45,7 @@ export interface Server {
 }
 
 /**
- * Starts serving; resolves once listening. USAGE (field `listen` or `token`) when a non-loopback address has
+ * Starts serving (after loading the store's blob index); resolves once listening. USAGE (field `listen` or `token`) when a non-loopback address has
  * no token or the token is unfit; FORMAT when the store is not a datamover store; IO when the address cannot
  * be bound (in use, not permitted).
  */
@@ -52,13 +53,19 @@ export async function serve(opts: ServeOptions): Promise<Server> {
   const address = parseListen(opts.listen ?? DEFAULT_LISTEN);
   checkExposure(address, opts.token);
   await opts.store.listRepos();
+  const coverage = new IndexCoverage(opts.store);
+  await coverage.load();
   const report = opts.reporter ?? (() => undefined);
   const ctx: ServeContext = {
     store: opts.store, contributor: opts.contributor, report,
-    openReader: (ex, repo, ref, logged) => repo.openReader(ref, {
-      cacheBytes: opts.cacheBytes ?? SERVE_CACHE_BYTES, signal: ex.signal, reporter: report,
-      ...(logged ? { log: { contributor: opts.contributor, type: 'bundle.serve', client: ex.client } } : {}),
-    }),
+    openReader: async (ex, repo, ref, logged) => {
+      const bundle = await repo.resolve(ref);
+      await coverage.cover(bundle);
+      return repo.openReader({ bundle: bundle.id }, {
+        cacheBytes: opts.cacheBytes ?? SERVE_CACHE_BYTES, signal: ex.signal, reporter: report,
+        ...(logged ? { log: { contributor: opts.contributor, type: 'bundle.serve', client: ex.client } } : {}),
+      });
+    },
   };
   const http = createServer((req, res) => void handle(ctx, gate(opts.token), req, res));
   http.headersTimeout = 30_000;

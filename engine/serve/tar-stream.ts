@@ -7,7 +7,7 @@
 import type { BundleReader, ReaderEntry } from '../read/bundle-reader.js';
 import type { ServeContext } from './context.js';
 import type { Exchange } from './exchange.js';
-import type { BundleTarget } from './routes.js';
+import type { BundleTarget } from './params.js';
 import { pieces, writeOut } from './stream-out.js';
 import { TAR_END, type TarEntry, padding, tarHeader } from './tar.js';
 import { baseName, entryAt } from './tree-pages.js';

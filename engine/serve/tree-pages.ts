@@ -4,7 +4,7 @@ import type { ServeContext } from './context.js';
 import { type Exchange, badRequest, notFoundHere, param, redirect, sendHtml } from './exchange.js';
 import { type Html, html, humanBytes, octalMode, page, time } from './html.js';
 import { bundleUrl, fileUrl, rawUrl, repoUrl, tarUrl, treeUrl, withQuery } from './links.js';
-import type { BundleTarget } from './routes.js';
+import type { BundleTarget } from './params.js';
 import { encodeName, nameFromSegment } from './url-path.js';
 
 export const DEFAULT_LISTED = 1_000;
