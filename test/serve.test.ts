@@ -267,6 +267,59 @@ t('a bundle uploaded by another process while the server runs is served (its pac
   assert.is((await get(served.url, raw('empty.txt'))).status, 200, 'the first bundle still reads');
 });
 
+t('labels with history, diffs, timelines filtered by repo and contributor, directory windows: pages and JSON agree; bad queries are 400', async () => {
+  const second = tempDir('serve-second-src');
+  writeFile(second, 'empty.txt', 'not empty any more');
+  writeFile(second, 'added.txt', 'new');
+  const up = cli(['--store', storeRoot, '--json', 'bundle', 'upload', second, '--repo', 'r', '--message', 'second']);
+  assert.is(up.code, 0, up.stderr);
+  const id2 = JSON.parse(up.stdout.trim().split('\n').pop()!).bundle as string;
+  assert.is(cli(['--store', storeRoot, 'label', 'set', 'prod', '--repo', 'r', '--bundle', bundle]).code, 0);
+  const moved = cli(['--store', storeRoot, '--author', 'Other Person <other@example.com>', 'label', 'set', 'prod', '--repo', 'r', '--bundle', id2]);
+  assert.is(moved.code, 0, moved.stderr);
+  const json = async (p: string, status = 200) => {
+    const a = await get(served.url, p);
+    assert.is(a.status, status, `${p}: ${a.body.toString()}`);
+    return JSON.parse(a.body.toString());
+  };
+
+  const history = (await json('/api/repos/r/labels/prod')).history;
+  assert.equal(history.map((h: { bundle: string }) => h.bundle), [id2, bundle]);
+  const labelsPage = (await get(served.url, '/repos/r/labels')).body.toString();
+  assert.match(labelsPage, 'id="label-prod"');
+  assert.match(labelsPage, 'Other Person &lt;other@example.com&gt;');
+
+  const diff = await json(`/api/repos/r/diff?a=${bundle}&b=prod`);
+  assert.is(diff.b.id, id2);
+  const kinds = new Map<string, string>(diff.changes.map((c: { kind: string; entry: { path: string } }) => [c.entry.path, c.kind]));
+  assert.is(kinds.get('added.txt'), 'added');
+  assert.is(kinds.get('empty.txt'), 'changed');
+  assert.is(kinds.get('big/multi-chunk.bin'), 'removed');
+  const diffPage = (await get(served.url, `/repos/r/diff?a=${bundle}&b=prod`)).body.toString();
+  assert.match(diffPage, /<tr class="added"><td>added<\/td><td><a href="[^"]+\/file\/added.txt">added.txt<\/a>/);
+
+  const byOther = await json('/api/log?contributor=OTHER@example');
+  assert.equal(byOther.records.map((r: { type: string }) => r.type), ['label.set']);
+  const one = await json('/api/log?repo=r&limit=1');
+  assert.is(one.records.length, 1);
+  assert.is(one.more, true);
+  assert.is(one.records[0].label, 'prod', 'newest first');
+  assert.match((await get(served.url, '/log?contributor=other')).body.toString(), /<td>label.set<\/td>/);
+  for (const bad of ['/api/log?limit=0', '/api/log?limit=x', '/api/log?since=yesterday', '/api/readlog?repo=..%2Fr', '/api/repos/r/diff?a=x',
+    '/api/repos/r/diff?a=..%2F&b=prod', `/api/repos/r/bundles/${bundle}/tree?path=small&limit=100000`]) {
+    assert.is((await get(served.url, bad)).status, 400, bad);
+  }
+  assert.is((await get(served.url, '/api/repos/r/diff?a=no-such-label&b=prod')).status, 404);
+  assert.is((await get(served.url, '/api/repos/r/labels/no-such-label')).status, 404);
+
+  const firstTwo = await json(`/api/repos/r/bundles/${bundle}/tree?path=small%2Fd0&limit=1`);
+  assert.is(firstTwo.children.length, 1);
+  assert.is(firstTwo.more, true);
+  const name = path.posix.basename(firstTwo.children[0].path);
+  const next = await json(`/api/repos/r/bundles/${bundle}/tree?path=small/d0&limit=1&after=${encodeURIComponent(name)}`);
+  assert.ok(path.posix.basename(next.children[0].path) > name);
+});
+
 t('reads through the server land in the read log with the client address', async () => {
   await get(served.url, raw('big/multi-chunk.bin'));
   const r = cli(['--store', storeRoot, 'readlog', '--json', '--repo', 'r']);
