@@ -67,9 +67,12 @@ export async function serve(opts: ServeOptions): Promise<Server> {
       });
     },
   };
-  const http = createServer((req, res) => void handle(ctx, gate(opts.token), req, res));
+  const admit = gate(opts.token);
+  // handle() answers every failure itself; should answering fail too, the connection goes (never a crash).
+  const http = createServer((req, res) => void handle(ctx, admit, req, res).catch(() => res.destroy()));
   http.headersTimeout = 30_000;
   http.requestTimeout = 60_000; // to receive a request (all are bodiless GETs), not to send the answer
+  http.timeout = 5 * 60_000; // a client that stops reading for this long lets go of its reader and cache
   await listen(http, address);
   const bound = http.address() as AddressInfo;
   const url = urlOf(bound.address, bound.port);
