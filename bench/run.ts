@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { serveRows } from './serve.js';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
 import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
-import { serveRows } from './serve.js';
 
 const mode = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 let runs = mode === 'full' ? 3 : 1;
@@ -218,9 +218,6 @@ console.log(header.join('\n'));
 try {
   const big = bigFile(dataRoot, sizes.big);
   bigFileScenarios(big);
-  const served = unusedDirs(path.join(work, 'serve-dest'));
-  for (const row of await serveRows(big, path.join(work, 'dm-store'), dmEnv, runs, served.next)) add({ data: big.name, ...row });
-  served.clear();
   cdcScenarios(big);
   treeScenarios(smallFiles(dataRoot, sizes.small, 64 * 1024), { subset: 'd7' });
   const tiny = smallFiles(dataRoot, sizes.tiny, 4096);
@@ -234,6 +231,9 @@ try {
     return `stored ${(stored / MiB).toFixed(1)} MiB for ${(dup.bytes / 2 / MiB).toFixed(1)} MiB unique: **${((stored / (dup.bytes / 2) - 1) * 100).toFixed(2)}%** extra`;
   }, false);
   if (mode === 'full') uploadOnly(sparseFile(dataRoot, 20 * 1024 * MiB), () => 'all-zero chunks: memory must stay flat', false);
+  const served = unusedDirs(path.join(work, 'serve-dest'));
+  for (const row of await serveRows(big, path.join(work, 'serve-store'), dmEnv, runs, served.next)) add({ data: big.name, ...row });
+  served.clear();
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@
  * first-byte latency of a 1 MiB range from the middle of it (each request opens its own reader: a cold read).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { DataSet } from './data.js';
 import { type Measure, cli, timed } from './measure.js';
@@ -44,11 +44,15 @@ function curl(url: string, range?: string): { total: number; firstByte: number; 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * The rows, for the big file of `data` in `store` (repo `bench`, label `latest`). `fresh` gives an unused
- * directory per download (see run.ts `unusedDirs`).
+ * The rows, for the big file of `data`, uploaded (untimed) to a new `store` of its own (repo `bench`, label
+ * `latest`), so the rows do not depend on what other scenarios left. `fresh` gives an unused directory per
+ * download (see run.ts `unusedDirs`).
  */
 export async function serveRows(data: DataSet, store: string, env: NodeJS.ProcessEnv, runs: number, fresh: () => string): Promise<ServeRow[]> {
   const file = 'big.bin';
+  rmSync(store, { recursive: true, force: true });
+  timed(process.execPath, [cli, '--store', store, '--quiet', 'repo', 'create', 'bench'], env);
+  timed(process.execPath, [cli, '--store', store, '--quiet', 'bundle', 'upload', data.dir, '--repo', 'bench', '--label', 'latest'], env);
   const download: Measure[] = [];
   for (let i = 0; i < runs; i++) {
     const dest = path.join(fresh(), 'out');
@@ -81,5 +85,6 @@ export async function serveRows(data: DataSet, store: string, env: NodeJS.Proces
     ];
   } finally {
     await server.stop();
+    rmSync(store, { recursive: true, force: true });
   }
 }

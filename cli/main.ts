@@ -109,10 +109,10 @@ function buildProgram(): Command {
   registerLabel(program, action);
   registerLog(program, action);
   registerContext(program, action);
+  registerServe(program, action);
   registerFsck(program, action);
   registerCopy(program, action);
   registerBench(program, action);
-  registerServe(program, action);
   return program;
 }
 
