@@ -22,8 +22,8 @@ export function errorCodeOf(err: unknown): string {
 
 /** The flag (or setting) through which the CLI takes each input the engine names in an InputError. */
 const FLAG_OF: Record<string, string> = {
-  store: '--store', endpoint: '--endpoint', since: '--since', include: '--include', exclude: '--exclude', shard: '--shard', author: '--author',
   listen: '--listen', token: '--token',
+  store: '--store', endpoint: '--endpoint', since: '--since', include: '--include', exclude: '--exclude', shard: '--shard', author: '--author',
 };
 
 /** One line: what failed and on what; an input is named by its flag. */
