@@ -13,6 +13,7 @@ import { serveRows } from './serve.js';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
 import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
+import { canMount, findStat, middleRange, sequentialRead, throughMount } from './mount.js';
 
 const mode = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 let runs = mode === 'full' ? 3 : 1;
@@ -200,6 +201,27 @@ function uploadOnly(data: DataSet, note: (store: string) => string, peersToo: bo
   add({ data: data.name, scenario: 'first upload', dm: up, gibs: data.bytes / 2 ** 30 / up.seconds, note: note(store), peers });
 }
 
+/**
+ * Read in place (bench/mount.ts), on the store the data's scenarios left: the big file read sequentially
+ * through a fresh mount against its `bundle download` row of this run, 1 MiB from its middle; `find` + stat of
+ * a tree. The peak RSS column is the reading tool's, not the mount's.
+ */
+function mountScenarios(data: DataSet, kind: 'big' | 'tree'): void {
+  if (!canMount()) return console.log(`  (no mount rows for ${data.name}: needs root and /dev/fuse)`);
+  const store = path.join(work, 'dm-store');
+  if (kind === 'tree') {
+    add({ data: data.name, scenario: 'find + stat through a fresh mount', dm: throughMount(store, work, dmEnv, runs, findStat), peers: [], note: 'manifest pages only; goal ≤ 2 s for 20,000 files' });
+    return;
+  }
+  const file = (dir: string) => path.join(dir, 'big.bin');
+  const seq = throughMount(store, work, dmEnv, runs, (dir) => sequentialRead(file(dir)));
+  const down = rows.find((r) => r.data === data.name && r.scenario === 'full download')!.dm;
+  const share = `${(down.seconds / seq.seconds * 100).toFixed(0)}% of the download's throughput (goal ≥ 70%)`;
+  add({ data: data.name, scenario: 'sequential read through a fresh mount', dm: seq, gibs: data.bytes / 2 ** 30 / seq.seconds, peers: [['bundle download (row above)', down]], note: share });
+  const first = throughMount(store, work, dmEnv, runs, (dir) => middleRange(file(dir), data.bytes));
+  add({ data: data.name, scenario: '1 MiB from the middle, fresh mount', dm: first, peers: [], note: 'first-byte latency: one chunk fetched' });
+}
+
 function format(r: Row): string {
   const ratios = r.peers.map(([n, m]) => `${n} ${m.seconds.toFixed(2)} s → **${(r.dm.seconds / m.seconds).toFixed(2)}×**`).join('; ');
   const rate = r.gibs === undefined ? '–' : `${r.gibs.toFixed(2)} GiB/s`;
@@ -218,8 +240,11 @@ console.log(header.join('\n'));
 try {
   const big = bigFile(dataRoot, sizes.big);
   bigFileScenarios(big);
+  mountScenarios(big, 'big');
   cdcScenarios(big);
-  treeScenarios(smallFiles(dataRoot, sizes.small, 64 * 1024), { subset: 'd7' });
+  const small = smallFiles(dataRoot, sizes.small, 64 * 1024);
+  treeScenarios(small, { subset: 'd7' });
+  mountScenarios(small, 'tree');
   const tiny = smallFiles(dataRoot, sizes.tiny, 4096);
   const fullRuns = runs;
   runs = 1; // 200,000 files: one run of each tool keeps a full bench under half an hour

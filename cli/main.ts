@@ -15,6 +15,7 @@ import { registerCopy } from './commands/copy.js';
 import { registerFsck } from './commands/fsck.js';
 import { registerLabel } from './commands/label.js';
 import { registerLog } from './commands/log.js';
+import { registerMount } from './commands/mount.js';
 import { registerRepo } from './commands/repo.js';
 import { registerSession } from './commands/session.js';
 import { CommandContext, type GlobalOptions } from './context.js';
@@ -113,6 +114,7 @@ function buildProgram(): Command {
   registerFsck(program, action);
   registerCopy(program, action);
   registerBench(program, action);
+  registerMount(program, action);
   return program;
 }
 

@@ -19,6 +19,9 @@ function warn(e: EngineEvent): void {
   if (e.type === 'readlog.unwritten') {
     process.stderr.write(`datamover: warning: the ${e.read} of bundle ${e.bundle} succeeded but could not be recorded in the read log: ${e.error}\n`);
   }
+  if (e.type === 'read.damaged') {
+    process.stderr.write(`datamover: warning: ${quoteName(e.path)} of bundle ${e.bundle}: chunk ${e.chunk} ${e.reason}; the read failed\n`);
+  }
 }
 
 function describe(e: EngineEvent): string | undefined {

@@ -7,7 +7,7 @@
 // The front door.
 export { type LogQuery, Store, type StoreOptions, openStore } from './store.js';
 export {
-  type BundleDiff, type BundleFiles, type DownloadOptions, type RefInput, Repo, type UpdateOptions, type UploadOptions,
+  type BundleDiff, type BundleFiles, type DownloadOptions, type MountBundleOptions, type RefInput, Repo, type UpdateOptions, type UploadOptions,
   type VerifyOptions,
 } from './repo.js';
 export type { OpenOptions } from './storage/open.js';
@@ -43,6 +43,7 @@ export { CHUNKERS } from './meta/format.js';
 export {
   BundleReader, DEFAULT_CACHE_BYTES, type ReadLogAs, type ReaderCounters, type ReaderEntry, type ReaderOptions,
 } from './read/bundle-reader.js';
+export type { MountHandle, MountOptions } from './read/mount.js';
 
 // Names, times and contributors, checked the way the engine checks them.
 export { checkBundleId, checkName, idAt, parseSince } from './meta/ids.js';

@@ -19,6 +19,7 @@ import type { WalRecord } from './meta/wal.js';
 import { type ShardUploadResult, type UploadRequest, type UploadResult, uploadBundle, uploadShard } from './upload/upload.js';
 import type { Store } from './store.js';
 import { BundleReader, type ReaderOptions } from './read/bundle-reader.js';
+import { type MountHandle, type MountOptions, mountReader } from './read/mount.js';
 import type { BundleDescriptor, Contributor, FileEntry, LabelRecord, RepoDescriptor } from './vocab.js';
 
 /** A bundle as a string ref (full id, id prefix of 6+ characters, label, `latest`) or an explicit BundleRef. */
@@ -31,6 +32,9 @@ export type UploadOptions = InRepo<UploadRequest>;
 export type DownloadOptions = Omit<InRepo<DownloadRequest>, 'ref'> & { ref: RefInput };
 export type UpdateOptions = Omit<InRepo<UpdateRequest>, 'from' | 'to'> & { from: RefInput; to: RefInput };
 export type VerifyOptions = Omit<InRepo<VerifyRequest>, 'ref'> & { ref: RefInput };
+
+/** How to mount a bundle: the reader's cache and signal, who mounts (for the read log), owner and error hook. */
+export type MountBundleOptions = Omit<ReaderOptions, 'log'> & MountOptions & { contributor: Contributor };
 
 /** Two bundles and the changes from `a` to `b`, path by path, read from the manifests as they are iterated. */
 export interface BundleDiff { a: BundleDescriptor; b: BundleDescriptor; changes: AsyncIterable<Change> }
@@ -151,6 +155,21 @@ export class Repo {
     const bundle = await this.resolve(ref);
     await this.store.format();
     return BundleReader.open(this.storage, bundle, await this.store.blobIndex(), opts);
+  }
+
+  /**
+   * Mounts bundle `ref` read-only at `mountpoint` (an empty directory) with FUSE; see read/mount.ts. The read
+   * is recorded in the read log (`bundle.mount`, by `contributor`) when the mount ends.
+   */
+  async mount(mountpoint: string, ref: RefInput, opts: MountBundleOptions): Promise<MountHandle> {
+    const { contributor, owner, onError, ...readerOpts } = opts;
+    const reader = await this.openReader(ref, { ...readerOpts, log: { contributor, type: 'bundle.mount' } });
+    try {
+      return await mountReader(reader, mountpoint, { owner, onError });
+    } catch (err) {
+      reader.abandon();
+      throw err;
+    }
   }
 
   /** The label `name`: NOT_FOUND when it does not exist (or was deleted). */

@@ -4,12 +4,12 @@
  * final stage is rehearsed in a scratch directory (production dependencies only, then a round trip).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments } from 'yaml';
-import { cli, repoRoot, seededBytes, tempDir, writeFile } from './helpers.js';
+import { cli, cliAwait, repoRoot, runsIf, seededBytes, tempDir, writeFile } from './helpers.js';
 
 const t = suite('deploy: Dockerfile, Kubernetes and Argo manifests against the CLI');
 
@@ -77,7 +77,17 @@ t('the final stage, rehearsed: production dependencies only, the copied dist/ ru
   assert.ok(readFileSync(path.join(app, 'out/a/b.bin')).equals(seededBytes(5, 5 * 1024 * 1024)));
 });
 
-interface Container { image?: string; args?: string[]; command?: string[]; env?: { name: string }[]; envFrom?: { configMapRef?: { name: string } }[] }
+interface VolumeMount { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }
+interface Container {
+  name?: string; image?: string; args?: string[]; command?: string[]; env?: { name: string }[]; envFrom?: { configMapRef?: { name: string } }[];
+  volumeMounts?: VolumeMount[]; securityContext?: { privileged?: boolean };
+}
+
+/**
+ * A pipeline's own workload (deploy/*: the container named `main` beside a datamover sidecar or init
+ * container): it runs its own image and command; the sidecar test checks how it uses the bundle.
+ */
+const isWorkload = (c: Container) => c.name === 'main' && c.image !== IMAGE;
 
 function manifests(): { file: string; doc: Record<string, unknown> }[] {
   const dir = path.join(repoRoot, 'deploy');
@@ -92,7 +102,7 @@ function containersOf(node: unknown, out: Container[] = []): Container[] {
   if (Array.isArray(node)) node.forEach((n) => containersOf(n, out));
   else if (node && typeof node === 'object') {
     for (const [key, value] of Object.entries(node)) {
-      if (key === 'containers' && Array.isArray(value)) out.push(...(value as Container[]));
+      if (['containers', 'initContainers', 'sidecars'].includes(key) && Array.isArray(value)) out.push(...(value as Container[]));
       else if (key === 'container' && value && typeof value === 'object') out.push(value as Container);
       else containersOf(value, out);
     }
@@ -161,6 +171,7 @@ t('every manifest parses; each container runs the one image, real commands and f
   let containers = 0;
   for (const { file, doc } of docs) {
     for (const c of containersOf(doc)) {
+      if (isWorkload(c)) continue;
       containers++;
       const where = `${file} (${doc.kind})`;
       assert.is(c.image, IMAGE, `${where}: image`);
@@ -186,6 +197,101 @@ t('split-upload.sh applies manifests that exist and starts the session with real
   assert.ok(call, 'the script runs `session start`');
   checkArgs(call[1]!.replace('"$STORE"', 's3://x/y').split(' '), 'split-upload.sh');
   assert.is(spawnSync('bash', ['-n', path.join(repoRoot, 'deploy/k8s/split-upload.sh')]).status, 0, 'bash -n');
+});
+
+/** A workload beside the datamover container that mounts or downloads its input bundle (deploy/ pipelines). */
+interface Pipeline { file: string; reader: Container; workload: Container; verb: 'mount' | 'download'; init: boolean; params: Record<string, string> }
+
+function pipelines(): Pipeline[] {
+  const out: Pipeline[] = [];
+  for (const { file, doc } of manifests()) {
+    const all = containersOf(doc);
+    const workload = all.find(isWorkload);
+    const reader = all.find((c) => c.image === IMAGE && /\bbundle (mount|download)\b/.test((c.args ?? []).join(' ')));
+    if (!workload || !reader) continue;
+    const verb = (c: Container) => ((c.args ?? []).includes('mount') ? 'mount' : 'download');
+    const inits = (doc.spec as { initContainers?: Container[] }).initContainers ?? [];
+    const params = Object.fromEntries((((doc.spec as { arguments?: { parameters?: { name: string; value: string }[] } }).arguments?.parameters) ?? []).map((p) => [p.name, p.value]));
+    out.push({ file, reader, workload, verb: verb(reader), init: inits.includes(reader), params });
+  }
+  return out;
+}
+
+const argAfter = (args: string[], flag: string) => args[args.indexOf(flag) + 1]!;
+const mountOf = (c: Container, at: string) => (c.volumeMounts ?? []).find((m) => at === m.mountPath || at.startsWith(`${m.mountPath}/`));
+const script = (c: Container) => (c.command ?? []).join(' ');
+
+t('sidecar pipelines: the FUSE sidecar (pod and Argo step) and the download init container share the bundle with the workload by the spelled-out protocol', () => {
+  const found = pipelines();
+  assert.equal(found.map((p) => `${p.file}:${p.verb}`).sort(), ['argo/fuse-sidecar-workflow.yaml:mount', 'k8s/download-init-pod.yaml:download', 'k8s/fuse-sidecar-pod.yaml:mount']);
+  for (const p of found) {
+    const args = p.reader.args!;
+    const target = args[args.indexOf(p.verb) + 1]!;
+    const readerVolume = mountOf(p.reader, target);
+    const workloadVolume = mountOf(p.workload, target);
+    assert.ok(readerVolume && workloadVolume && readerVolume.name === workloadVolume.name, `${p.file}: one volume holds ${target} for both`);
+    assert.is(readerVolume.mountPath, workloadVolume.mountPath, `${p.file}: the same path in both containers`);
+    if (p.verb === 'download') {
+      assert.ok(p.init, `${p.file}: the download runs as an init container`);
+      continue;
+    }
+    assert.is(p.reader.securityContext?.privileged, true, `${p.file}: FUSE and Bidirectional propagation need a privileged sidecar`);
+    assert.is(readerVolume.mountPath, target, `${p.file}: the bundle is mounted on the shared volume itself`);
+    assert.is(readerVolume.mountPropagation, 'Bidirectional', p.file);
+    assert.is(workloadVolume.mountPropagation, 'HostToContainer', p.file);
+    const [ready, done] = [argAfter(args, '--ready-file'), argAfter(args, '--done-file')];
+    for (const f of [ready, done]) {
+      const [a, b] = [mountOf(p.reader, f), mountOf(p.workload, f)];
+      assert.ok(a && b && a.name === b.name && a.mountPath === b.mountPath && !b.readOnly, `${p.file}: ${f} is on a volume both containers write`);
+    }
+    assert.ok(script(p.workload).includes(`[ -f ${ready} ]`), `${p.file}: the workload waits for ${ready}`);
+    assert.ok(script(p.workload).includes(`touch ${done}`), `${p.file}: the workload touches ${done} when it ends`);
+  }
+});
+
+const fuseMissing = !existsSync('/dev/fuse') ? 'no /dev/fuse' : process.getuid?.() !== 0 ? 'not root' : undefined;
+
+/**
+ * Runs a pipeline on this machine: its volumes become directories under a temp root (the mount's volume a bind
+ * mount of itself, as an emptyDir is in a pod), the reader through the binary, the workload's script in sh.
+ */
+async function rehearse(p: Pipeline): Promise<void> {
+  const root = tempDir('pipeline');
+  const store = path.join(root, 'store');
+  const src = tempDir('pipeline-src');
+  writeFile(src, 'train/part-0.bin', seededBytes(3, 100_000));
+  assert.is(cli(['--store', store, 'repo', 'create', 'datasets']).code, 0);
+  assert.is(cli(['--store', store, 'bundle', 'upload', src, '--repo', 'datasets']).code, 0);
+  const local = (s: string) => s.replace(/\{\{workflow\.parameters\.(\w+)\}\}/g, (_, k: string) => p.params[k]!).replaceAll(' /mnt/', ` ${root}/mnt/`).replace(/^\/mnt\//, `${root}/mnt/`);
+  const volumes = [...(p.reader.volumeMounts ?? []), ...(p.workload.volumeMounts ?? [])].map((m) => local(m.mountPath));
+  for (const v of volumes) mkdirSync(v, { recursive: true });
+  const bound = p.verb === 'mount' ? local(p.reader.args![p.reader.args!.indexOf('mount') + 1]!) : undefined;
+  if (bound) assert.is(spawnSync('mount', ['--bind', bound, bound]).status, 0, 'bind mount');
+  try {
+    const env = { DATAMOVER_STORE: store };
+    const reader = p.init ? Promise.resolve(cli(p.reader.args!.map(local), env)) : cliAwait(p.reader.args!.map(local), env);
+    if (p.init) assert.is((await reader).code, 0, (await reader).stderr);
+    const work = spawnSync('sh', ['-c', local(p.workload.command![2]!)], { encoding: 'utf8', timeout: 60_000 });
+    assert.is(work.status, 0, work.stderr);
+    assert.match(work.stdout, 'train', `${p.file}: the workload saw the bundle`);
+    const r = await reader;
+    assert.is(r.code, 0, `${p.file}: ${r.stderr}`);
+    if (bound) {
+      const table = readFileSync('/proc/self/mountinfo', 'utf8');
+      assert.not.ok(table.includes('fuse.datamover') && table.split('\n').some((l) => l.split(' ')[4] === bound && l.includes('fuse.datamover')), 'unmounted');
+      assert.ok(table.split('\n').some((l) => l.split(' ')[4] === bound), 'the volume itself stays mounted');
+    }
+  } finally {
+    if (bound) spawnSync('umount', ['-l', bound]);
+  }
+}
+
+t('the download init pipeline, rehearsed: the init container downloads, the workload reads', async () => {
+  for (const p of pipelines().filter((x) => x.verb === 'download')) await rehearse(p);
+});
+
+runsIf(t, fuseMissing)('the FUSE sidecar pipelines, rehearsed: the sidecar mounts and writes the ready file, the workload reads and touches the done file, the sidecar unmounts (leaving the volume) and exits 0', async () => {
+  for (const p of pipelines().filter((x) => x.verb === 'mount')) await rehearse(p);
 });
 
 t.run();

@@ -217,4 +217,35 @@ t('close records the read in the read log: who, kind, client, files and bytes', 
   assert.equal(last.contributor, who);
 });
 
+t('--cache-dir: a second reader serves chunks from the directory without the store; a damaged cached chunk is checked, dropped and fetched again', async () => {
+  const root = tempDir('reader-disk-store');
+  const store = await openStore({ url: root, create: true });
+  await store.createRepo('r', { contributor: who });
+  const src = tempDir('reader-disk-src');
+  const data = seededBytes(21, 6 * 1024 * 1024);
+  writeFile(src, 'f.bin', data);
+  const up = await store.repo('r').upload({ source: src, contributor: who });
+  const cacheDir = path.join(tempDir('reader-disk'), 'cache');
+  const first = await store.repo('r').openReader(up.bundle.id, { cacheDir });
+  assert.ok((await readWhole(first, 'f.bin', 1024 * 1024)).equals(data));
+  await first.close();
+  await new Promise((r) => setTimeout(r, 200)); // the cache's writes are not awaited by reads
+  const cached = readdirSync(cacheDir).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  assert.is(cached.length, 2, 'both chunks kept on disk');
+
+  const second = await store.repo('r').openReader(up.bundle.id, { cacheDir });
+  assert.ok((await readWhole(second, 'f.bin', 1024 * 1024)).equals(data));
+  assert.is(second.counters.chunkFetches, 0, 'served from the cache directory');
+  await second.close();
+
+  const victim = path.join(cacheDir, cached[0]!);
+  const bytes = readFileSync(victim);
+  bytes[10] ^= 1;
+  writeFileSync(victim, bytes);
+  const third = await store.repo('r').openReader(up.bundle.id, { cacheDir });
+  assert.ok((await readWhole(third, 'f.bin', 1024 * 1024)).equals(data), 'never the damaged cached bytes');
+  assert.is(third.counters.chunkFetches, 1, 'the damaged chunk fetched again from the store');
+  await third.close();
+});
+
 t.run();

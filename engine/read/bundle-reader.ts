@@ -124,34 +124,43 @@ export class BundleReader {
    * the bundle has no file there; INTEGRITY when a chunk the range needs is damaged or missing.
    */
   async read(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-    if (this.closed) throw new DatamoverError('USAGE', 'the bundle reader is closed');
     const file = await this.openFile(path);
-    this.opened.add(path);
-    const end = Math.min(file.entry.size, offset + length);
-    if (end <= offset) return Buffer.alloc(0);
-    const first = chunkAt(file.starts, offset);
-    const last = chunkAt(file.starts, end - 1);
-    const chunks = file.entry.chunks!;
+    const out = Buffer.allocUnsafe(Math.max(0, Math.min(file.entry.size, offset + length) - offset));
+    await this.fill(file, offset, out, signal);
+    return out;
+  }
+
+  /** Like `read`, into `into` (as many bytes as it holds, fewer at the end of the file); returns the count. */
+  async readInto(path: string, offset: number, into: Uint8Array, signal?: AbortSignal): Promise<number> {
+    const file = await this.openFile(path);
+    const n = Math.max(0, Math.min(file.entry.size, offset + into.length) - offset);
+    await this.fill(file, offset, into.subarray(0, n), signal);
+    return n;
+  }
+
+  /** Fills `out` with the file's bytes from `offset` (`out` ends within the file). */
+  private async fill(file: OpenFile, offset: number, out: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const end = offset + out.length;
+    if (end <= offset) return;
+    const { starts, entry } = file;
+    const [first, last] = [chunkAt(starts, offset), chunkAt(starts, end - 1)];
+    const chunks = entry.chunks!;
     const parts = this.fetcher.get(chunks.slice(first, last + 1));
     if (offset === file.lastEnd) this.readAhead(file, last + 1);
     file.lastEnd = end;
-    const out = Buffer.allocUnsafe(end - offset);
     for (let i = first; i <= last; i++) {
-      const chunk = await this.await(parts[i - first]!, path, signal);
-      const from = Math.max(offset, file.starts[i]!);
-      const to = Math.min(end, file.starts[i]! + chunks[i]![1]);
-      chunk.copy(out, from - offset, from - file.starts[i]!, to - file.starts[i]!);
+      const chunk = await this.await(parts[i - first]!, entry.path, signal);
+      const from = Math.max(offset, starts[i]!);
+      const to = Math.min(end, starts[i]! + chunks[i]![1]);
+      out.set(chunk.subarray(from - starts[i]!, to - starts[i]!), from - offset);
     }
     this.bytes += out.length;
-    return out;
   }
 
   /** Drops the caches and records the reads in the read log (with `log`). Reads after this fail. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    this.memory.clear();
-    this.files.clear();
+    this.abandon();
     const log = this.opts.log;
     if (!log) return;
     const { filesOpened, bytesRead } = this.counters;
@@ -162,12 +171,20 @@ export class BundleReader {
     await logRead(this.storage, record, this.opts.reporter ?? (() => undefined));
   }
 
+  /** Closes without recording anything: for a reader whose use never started (a mount that failed). */
+  abandon(): void {
+    this.closed = true;
+    this.memory.clear();
+    this.files.clear();
+  }
+
   private root(): ReaderEntry {
     const entry: FileEntry = { path: '', type: 'dir', size: 0, mode: 0o755, mtime: Date.parse(this.bundle.created) };
     return toReaderEntry(entry);
   }
 
   private async openFile(path: string): Promise<OpenFile> {
+    if (this.closed) throw new DatamoverError('USAGE', 'the bundle reader is closed');
     let file = this.files.get(path);
     if (file) {
       this.files.delete(path);
@@ -182,6 +199,7 @@ export class BundleReader {
       }
       file = { entry, starts, lastEnd: 0 };
     }
+    this.opened.add(path);
     this.files.set(path, file);
     if (this.files.size > OPEN_FILES_KEPT) this.files.delete(this.files.keys().next().value!);
     return file;

@@ -103,8 +103,8 @@ export class ChunkFetcher {
       const damage = chunkDamage(bytes, piece.location.length, piece.hash, read.pack);
       this.counters.chunkFetches++;
       if (damage) piece.target.reject(new ChunkProblem(piece.hash, damage));
-      // A chunk sharing the read's buffer would pin all of it in the cache: it gets its own copy.
-      else this.deliver(piece, read.pieces.length === 1 ? bytes : Buffer.from(bytes));
+      // The chunks of one read share its buffer (no copy): they were asked for together and are cached together.
+      else this.deliver(piece, bytes);
     }
   }
 

@@ -1,0 +1,110 @@
+/**
+ * FUSE operations over a BundleReader (the callback shapes of fuse-native): attributes, listings, symlinks and
+ * extended attributes from the manifest, file bytes through the reader. Read-only: every call that would change
+ * the tree fails with EROFS. A damaged chunk fails that read with EIO (the reader has emitted the warning);
+ * an unknown path is ENOENT. Kernel-side errors are negative errno values, as fuse-native expects.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { constants } from 'node:os';
+import { isDatamoverError, notFound } from '../errors.js';
+import type { BundleReader, ReaderEntry } from './bundle-reader.js';
+
+const E = constants.errno;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+const O_ACCMODE = 3;
+
+/** Attributes as fuse-native takes them. */
+export interface FuseStat {
+  mode: number; uid: number; gid: number; size: number; nlink: number; blocks: number; blksize: number;
+  mtime: Date; atime: Date; ctime: Date;
+}
+
+type Callback = (code: number, ...values: unknown[]) => void;
+
+export interface FuseOps { [op: string]: (...args: never[]) => void }
+
+/** The owner every entry shows: the user who mounted (the bundle records no owners). */
+export interface Owner { uid: number; gid: number }
+
+/** The operations of a read-only mount of `reader`'s bundle. `onError` sees failures that are not ENOENT. */
+export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unknown) => void = () => undefined): FuseOps {
+  const fail = (cb: Callback, err: unknown) => {
+    if (isDatamoverError(err, 'NOT_FOUND')) return cb(-E.ENOENT);
+    onError(err);
+    return cb(-E.EIO);
+  };
+  /** Runs `work` and hands its result (or its error, as an errno) to `cb`. */
+  const serve = (cb: Callback, work: () => Promise<unknown[] | number>) => {
+    work().then((r) => (typeof r === 'number' ? cb(r) : cb(0, ...r)), (err: unknown) => fail(cb, err));
+  };
+  const entry = async (path: string): Promise<ReaderEntry> => {
+    const found = await reader.stat(manifestPath(path));
+    if (!found) throw notFound(`no entry ${path}`);
+    return found;
+  };
+  const withEntry = (cb: Callback, path: string, then: (e: ReaderEntry) => unknown[] | number) => {
+    serve(cb, async () => {
+      const found = await reader.stat(manifestPath(path));
+      return found ? then(found) : -E.ENOENT;
+    });
+  };
+  const readOnly = (...args: unknown[]) => (args[args.length - 1] as Callback)(-E.EROFS);
+
+  return {
+    init: (cb: Callback) => cb(0),
+    getattr: (path: string, cb: Callback) => withEntry(cb, path, (e) => [statOf(e, owner)]),
+    fgetattr: (path: string, _fd: number, cb: Callback) => withEntry(cb, path, (e) => [statOf(e, owner)]),
+    access: (path: string, _mode: number, cb: Callback) => withEntry(cb, path, () => 0),
+    readdir: (path: string, cb: Callback) => serve(cb, async () => {
+      const dir = manifestPath(path);
+      const names = ['.', '..'];
+      const self = statOf(await entry(path), owner);
+      const stats = [self, self];
+      const cut = dir === '' ? 0 : dir.length + 1;
+      for await (const child of reader.list(dir)) {
+        names.push(child.path.slice(cut));
+        stats.push(statOf(child, owner));
+      }
+      return [names, stats];
+    }),
+    readlink: (path: string, cb: Callback) => withEntry(cb, path, (e) => (e.type === 'symlink' ? [e.target ?? ''] : -E.EINVAL)),
+    open: (path: string, flags: number, cb: Callback) => {
+      if ((flags & O_ACCMODE) !== fsConstants.O_RDONLY) return cb(-E.EROFS);
+      withEntry(cb, path, (e) => (e.type === 'dir' ? -E.EISDIR : [0]));
+    },
+    opendir: (_path: string, _flags: number, cb: Callback) => cb(0, 0),
+    read: (path: string, _fd: number, buf: Buffer, len: number, pos: number, cb: Callback) => {
+      reader.readInto(manifestPath(path), pos, buf.subarray(0, len)).then((n) => cb(n), (err: unknown) => fail(cb, err));
+    },
+    release: (_path: string, _fd: number, cb: Callback) => cb(0),
+    releasedir: (_path: string, _fd: number, cb: Callback) => cb(0),
+    statfs: (_path: string, cb: Callback) => cb(0, {
+      bsize: 4096, frsize: 4096, blocks: Math.ceil(reader.bundle.bytes / 4096), bfree: 0, bavail: 0,
+      files: reader.bundle.files, ffree: 0, favail: 0, namemax: 255,
+    }),
+    getxattr: (path: string, name: string, _position: number, cb: Callback) => withEntry(cb, path, (e) => {
+      const value = e.entry.xattrs?.[name];
+      return value === undefined ? -E.ENODATA : [Buffer.from(value, 'base64')];
+    }),
+    listxattr: (path: string, cb: Callback) => withEntry(cb, path, (e) => [Object.keys(e.entry.xattrs ?? {})]),
+    write: readOnly, create: readOnly, unlink: readOnly, rename: readOnly, link: readOnly, symlink: readOnly,
+    mkdir: readOnly, rmdir: readOnly, mknod: readOnly, chmod: readOnly, chown: readOnly, truncate: readOnly,
+    ftruncate: readOnly, utimens: readOnly, setxattr: readOnly, removexattr: readOnly,
+  } as unknown as FuseOps;
+}
+
+/** '/a/b' (as FUSE names it) → 'a/b'; '/' → '' (the root). */
+export function manifestPath(fusePath: string): string {
+  return fusePath.slice(1);
+}
+
+function statOf(e: ReaderEntry, owner: Owner): FuseStat {
+  const kind = e.type === 'dir' ? S_IFDIR : e.type === 'symlink' ? S_IFLNK : S_IFREG;
+  const time = new Date(e.mtimeMs);
+  return {
+    mode: kind | (e.type === 'symlink' ? 0o777 : e.mode), uid: owner.uid, gid: owner.gid, size: e.size, nlink: 1,
+    blocks: Math.ceil(e.size / 512), blksize: 4096, mtime: time, atime: time, ctime: time,
+  };
+}
