@@ -329,6 +329,14 @@ t('reads through the server land in the read log with the client address', async
   assert.ok(served_.length > 0);
   assert.ok(served_.every((x) => x.client === '127.0.0.1'), JSON.stringify(served_[0]));
   assert.ok(served_.some((x) => x.bundle === bundle && x.files === 1 && x.bytes === 9 * 1024 * 1024 + 12345));
+  const before = records.length;
+  const file = raw('big/multi-chunk.bin');
+  const etag = (await get(served.url, file, {}, 'HEAD')).headers.etag!;
+  assert.is((await get(served.url, file, { 'if-none-match': etag })).status, 304);
+  assert.is((await get(served.url, file, { range: 'bytes=99999999-' })).status, 416);
+  assert.is((await get(served.url, `/repos/r/bundles/${bundle}/tar/unicode`, {}, 'HEAD')).status, 200);
+  const after = cli(['--store', storeRoot, 'readlog', '--json', '--repo', 'r']).stdout.trim().split('\n').filter((l) => l.includes('"record"'));
+  assert.is(after.length, before, 'a HEAD, a 304 and a 416 read nothing and are not recorded');
   const api = JSON.parse((await get(served.url, '/api/readlog?repo=r&limit=5')).body.toString());
   assert.is(api.records.length, 5);
   assert.is(api.records[0].client, '127.0.0.1');

@@ -20,17 +20,24 @@ export const CONTENT_POLICY = "sandbox; default-src 'none'; img-src 'self' data:
 
 export async function sendFile(ctx: ServeContext, ex: Exchange, t: BundleTarget): Promise<void> {
   const reader = await ctx.openReader(ex, t.repo, t.ref, ex.method === 'GET');
+  let sending = false;
   try {
     const entry = await entryAt(reader, t);
     if (entry.type === 'dir') throw notFoundHere(`${t.path || '/'} is a directory (its .tar is under /tar/); file`);
     if (entry.type === 'symlink') throw notFoundHere(`${t.path} is a symlink to ${JSON.stringify(entry.target ?? '')}; file`);
-    await answer(ex, reader, entry);
+    await answer(ex, reader, entry, () => { sending = true; });
   } finally {
-    await reader.close();
+    await closeReader(reader, sending);
   }
 }
 
-async function answer(ex: Exchange, reader: BundleReader, entry: ReaderEntry): Promise<void> {
+/** Closes a request's reader: recorded in the read log only when a body was being sent (not HEAD, 304, 416, errors). */
+export async function closeReader(reader: BundleReader, sending: boolean): Promise<void> {
+  if (sending) await reader.close();
+  else reader.abandon();
+}
+
+async function answer(ex: Exchange, reader: BundleReader, entry: ReaderEntry, sending: () => void): Promise<void> {
   const { res, req } = ex;
   const etag = etagOf(reader.bundle.id, entry.path);
   const lastModified = new Date(Math.floor(entry.mtimeMs / 1000) * 1000).toUTCString();
@@ -59,6 +66,7 @@ async function answer(ex: Exchange, reader: BundleReader, entry: ReaderEntry): P
     res.end();
     return;
   }
+  sending();
   const out = pieces(reader, entry.path, start, length, ex.signal);
   const first = await out.next(); // before the headers: a damaged first chunk still gets its error page
   if (!first.done) await writeOut(res, first.value, ex.signal);

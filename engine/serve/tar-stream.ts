@@ -7,6 +7,7 @@
 import type { BundleReader, ReaderEntry } from '../read/bundle-reader.js';
 import type { ServeContext } from './context.js';
 import type { Exchange } from './exchange.js';
+import { closeReader } from './files.js';
 import type { BundleTarget } from './params.js';
 import { pieces, writeOut } from './stream-out.js';
 import { TAR_END, type TarEntry, padding, tarHeader } from './tar.js';
@@ -15,6 +16,7 @@ import { encodeName } from './url-path.js';
 
 export async function sendTar(ctx: ServeContext, ex: Exchange, t: BundleTarget): Promise<void> {
   const reader = await ctx.openReader(ex, t.repo, t.ref, ex.method === 'GET');
+  let sending = false;
   try {
     const top = await entryAt(reader, t);
     const name = t.path ? baseName(t.path) : reader.bundle.id;
@@ -25,11 +27,12 @@ export async function sendTar(ctx: ServeContext, ex: Exchange, t: BundleTarget):
       ex.res.end();
       return;
     }
+    sending = true;
     await writeEntry(reader, ex, top, name);
     await writeOut(ex.res, TAR_END, ex.signal);
     ex.res.end();
   } finally {
-    await reader.close();
+    await closeReader(reader, sending);
   }
 }
 
