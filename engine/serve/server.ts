@@ -74,6 +74,8 @@ export async function serve(opts: ServeOptions): Promise<Server> {
   http.requestTimeout = 60_000; // to receive a request (all are bodiless GETs), not to send the answer
   http.timeout = 5 * 60_000; // a client that stops reading for this long lets go of its reader and cache
   await listen(http, address);
+  // Past listening, a server error (an accept that failed) is reported; it must not end the process.
+  http.on('error', (err) => report({ type: 'serve.failed', method: '', target: '', client: '', status: 0, code: 'IO', error: err.message }));
   const bound = http.address() as AddressInfo;
   const url = urlOf(bound.address, bound.port);
   const stopped = new Promise<void>((resolve) => http.once('close', () => resolve()));
