@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { serveRows } from './serve.js';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
 import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
@@ -255,6 +256,9 @@ try {
     return `stored ${(stored / MiB).toFixed(1)} MiB for ${(dup.bytes / 2 / MiB).toFixed(1)} MiB unique: **${((stored / (dup.bytes / 2) - 1) * 100).toFixed(2)}%** extra`;
   }, false);
   if (mode === 'full') uploadOnly(sparseFile(dataRoot, 20 * 1024 * MiB), () => 'all-zero chunks: memory must stay flat', false);
+  const served = unusedDirs(path.join(work, 'serve-dest'));
+  for (const row of await serveRows(big, path.join(work, 'serve-store'), dmEnv, runs, served.next)) add({ data: big.name, ...row });
+  served.clear();
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

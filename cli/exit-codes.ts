@@ -25,6 +25,7 @@ export function errorCodeOf(err: unknown): string {
 
 /** The flag (or setting) through which the CLI takes each input the engine names in an InputError. */
 const FLAG_OF: Record<string, string> = {
+  listen: '--listen', token: '--token',
   store: '--store', endpoint: '--endpoint', since: '--since', include: '--include', exclude: '--exclude', shard: '--shard', author: '--author',
   'keep-last': '--keep-last', 'keep-hourly': '--keep-hourly', 'keep-daily': '--keep-daily', 'keep-weekly': '--keep-weekly',
   'keep-monthly': '--keep-monthly', 'keep-yearly': '--keep-yearly', 'keep-within': '--keep-within', force: '--force',

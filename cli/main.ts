@@ -9,6 +9,7 @@ import { DatamoverError, usageError } from '../engine/index.js';
 import type { Action } from './action.js';
 import { registerBench } from './commands/bench.js';
 import { registerBundle } from './commands/bundle.js';
+import { registerServe } from './commands/serve.js';
 import { registerContext } from './commands/context.js';
 import { registerCopy } from './commands/copy.js';
 import { registerFsck } from './commands/fsck.js';
@@ -114,6 +115,7 @@ function buildProgram(): Command {
   registerRepo(program, action);
   registerSession(program, registerBundle(program, action), action);
   registerLabel(program, action);
+  registerServe(program, action);
   registerLog(program, action);
   registerContext(program, action);
   registerFsck(program, action);

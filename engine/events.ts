@@ -15,6 +15,10 @@ export type EngineEvent =
   | { type: 'download.plan'; files: number; bytes: number }
   | { type: 'download.progress'; filesDone: number; bytesDone: number; skipped: number }
   | { type: 'retry'; op: string; attempt: number; error: string }
+  /** `serve` is listening at `url`. */
+  | { type: 'serve.listening'; url: string }
+  /** `serve` answered a request with a server-side failure (5xx), or cut a transfer it had started. */
+  | { type: 'serve.failed'; method: string; target: string; client: string; status: number; code: string; error: string }
   /** A read succeeded but could not be recorded in the read log (a read-only store): a warning, not a failure. */
   | { type: 'readlog.unwritten'; repo: string; bundle: string; read: string; error: string }
   /** Extended attributes or ACLs not recorded or not restored (`path` '' for the whole run); the data is complete. */

@@ -14,6 +14,7 @@ export type { OpenOptions } from './storage/open.js';
 export type { RetryPolicy } from './storage/retry.js';
 export type { Role, RoleUrls } from './storage/routing.js';
 export { defaultStorePath } from './storage/open.js';
+export { type ServeOptions, type Server, serve } from './serve/server.js';
 
 // Results, records and options of the operations.
 export type { BenchOp, BenchRequest, BenchRow } from './bench/storage-bench.js';

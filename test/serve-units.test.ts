@@ -1,0 +1,142 @@
+/**
+ * The server's pure parts, table-driven: Range headers, names in URLs (every manifest name has one URL and
+ * back; hostile segments are refused), tar headers read back by GNU tar, the token check, listen addresses
+ * and the loopback rule, HTML escaping.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isDatamoverError } from '../engine/index.js';
+import { tokenCheck } from '../engine/serve/auth.js';
+import { contentTypeFor } from '../engine/serve/content-type.js';
+import { html } from '../engine/serve/html.js';
+import { addressedToLoopback, checkExposure, hostOfHeader, isLoopback, parseListen } from '../engine/serve/listen.js';
+import { parseRange } from '../engine/serve/range.js';
+import { TAR_END, type TarEntry, padding, tarHeader } from '../engine/serve/tar.js';
+import { encodeName, encodePath, nameFromSegment, pathFromQuery, pathFromSegments } from '../engine/serve/url-path.js';
+import { tempDir } from './helpers.js';
+
+const t = suite('serve units: ranges, URL names, tar headers, token, listen, escaping');
+
+t('Range: single ranges are served, cut to the file; past the end is unsatisfiable; malformed or multiple ranges mean the whole file', () => {
+  const cases: [string | undefined, number, unknown][] = [
+    [undefined, 100, { kind: 'whole' }],
+    ['bytes=0-9', 100, { kind: 'partial', start: 0, end: 9 }],
+    ['bytes=90-', 100, { kind: 'partial', start: 90, end: 99 }],
+    ['bytes=90-1000', 100, { kind: 'partial', start: 90, end: 99 }],
+    ['bytes=-10', 100, { kind: 'partial', start: 90, end: 99 }],
+    ['bytes=-1000', 100, { kind: 'partial', start: 0, end: 99 }],
+    ['bytes=100-', 100, { kind: 'unsatisfiable' }],
+    ['bytes=100-200', 100, { kind: 'unsatisfiable' }],
+    ['bytes=-0', 100, { kind: 'unsatisfiable' }],
+    ['bytes=0-', 0, { kind: 'unsatisfiable' }],
+    ['bytes=-5', 0, { kind: 'unsatisfiable' }],
+    ['bytes=9-3', 100, { kind: 'whole' }],
+    ['bytes=0-1,5-6', 100, { kind: 'whole' }],
+    ['items=0-1', 100, { kind: 'whole' }],
+    ['bytes=-', 100, { kind: 'whole' }],
+    ['bytes=a-b', 100, { kind: 'whole' }],
+  ];
+  for (const [header, size, want] of cases) assert.equal(parseRange(header, size), want, `${header} of ${size}`);
+});
+
+t('URL names: every name (unicode, reserved characters, bytes that are not UTF-8) encodes and decodes back; hostile segments are refused', () => {
+  for (const name of ['plain.txt', 'Ünïcødé ✓.txt', 'a b%2F?#&=+;.txt', '日本語', 'emoji-🚀', 'bad-\udcff\udcfe', '...', '.hidden', '~x']) {
+    const seg = encodeName(name);
+    assert.ok(/^[A-Za-z0-9\-._~%]+$/.test(seg), seg);
+    assert.is(nameFromSegment(seg), name, name);
+  }
+  assert.is(pathFromSegments(encodePath('a/b c/d').split('/')), 'a/b c/d');
+  assert.is(pathFromSegments(['a', 'b', '']), 'a/b');
+  assert.is(pathFromSegments([]), '');
+  for (const seg of ['', '.', '..', '%2e%2e', '%2E.', '%2F', 'a%2fb', '%00', 'a%00', '%', '%g0', '%2', 'x'.repeat(256), '\u0100']) {
+    assert.is(nameFromSegment(seg), undefined, JSON.stringify(seg));
+  }
+  assert.is(pathFromSegments(['a', '', 'b']), undefined);
+  assert.is(pathFromSegments(Array(2100).fill('ab')), undefined, 'a path over 4096 bytes');
+  assert.is(pathFromQuery('a%2Fb'), 'a/b');
+  assert.is(pathFromQuery('/a/b/'), 'a/b');
+  assert.is(pathFromQuery(undefined), '');
+  assert.is(pathFromQuery('%2F'), '');
+  for (const q of ['..', 'a/../b', '%2e%2e%2Fx', 'a//b', 'a%00', '//a']) assert.is(pathFromQuery(q), undefined, q);
+});
+
+t('tar headers: GNU tar extracts long names, unicode, bytes that are not UTF-8, long link targets, modes and mtimes', () => {
+  const entries: (TarEntry & { data?: Buffer })[] = [
+    { path: 'top', type: 'dir', size: 0, mode: 0o750, mtimeMs: 1_600_000_000_000 },
+    { path: 'top/plain.txt', type: 'file', size: 5, mode: 0o640, mtimeMs: 1_500_000_000_500, data: Buffer.from('hello') },
+    { path: `top/${'n'.repeat(120)}/${'m'.repeat(150)}.bin`, type: 'file', size: 600, mode: 0o600, mtimeMs: 1_400_000_000_000, data: Buffer.alloc(600, 7) },
+    { path: 'top/Ünïcødé ✓.txt', type: 'file', size: 0, mode: 0o644, mtimeMs: 1_300_000_000_000 },
+    { path: 'top/raw-\udcff\udcfe.bin', type: 'file', size: 3, mode: 0o644, mtimeMs: 1_300_000_000_000, data: Buffer.from('abc') },
+    { path: 'top/link', type: 'symlink', size: 0, mode: 0o777, mtimeMs: 1_300_000_000_000, target: `../${'t'.repeat(200)}` },
+  ];
+  const parts: Buffer[] = [];
+  for (const e of entries.slice(0, 2)) parts.push(tarHeader(e), e.data ?? Buffer.alloc(0), padding(e.size));
+  parts.splice(2, 0, tarHeader({ path: `top/${'n'.repeat(120)}`, type: 'dir', size: 0, mode: 0o755, mtimeMs: 0 }));
+  for (const e of entries.slice(2)) parts.push(tarHeader(e), e.data ?? Buffer.alloc(0), padding(e.size));
+  parts.push(TAR_END);
+  const out = tempDir('tar-units');
+  const x = spawnSync('tar', ['-x', '-C', out], { input: Buffer.concat(parts) });
+  assert.is(x.status, 0, x.stderr.toString());
+  const top = path.join(out, 'top');
+  assert.is(statSync(top).mode & 0o7777, 0o750);
+  assert.is(readFileSync(path.join(top, 'plain.txt'), 'utf8'), 'hello');
+  assert.is(statSync(path.join(top, 'plain.txt')).mtimeMs, 1_500_000_000_000);
+  const long = path.join(top, 'n'.repeat(120), `${'m'.repeat(150)}.bin`);
+  assert.ok(readFileSync(long).equals(Buffer.alloc(600, 7)));
+  assert.is(statSync(long).mode & 0o7777, 0o600);
+  assert.is(readFileSync(path.join(top, 'Ünïcødé ✓.txt'), 'utf8'), '');
+  const names = readdirSync(Buffer.from(top), { encoding: 'buffer' });
+  assert.ok(names.some((n) => n.equals(Buffer.concat([Buffer.from('raw-'), Buffer.of(0xff, 0xfe), Buffer.from('.bin')]))), 'the raw bytes of the name');
+  assert.is(readlinkSync(path.join(top, 'link')), `../${'t'.repeat(200)}`);
+});
+
+t('token: bearer or basic password, compared whole; missing, wrong, malformed or a prefix are refused; no token lets all in', () => {
+  const token = 'abcdefghijklmnop-123';
+  const check = tokenCheck(token);
+  const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+  for (const ok of [`Bearer ${token}`, `bearer ${token}`, basic(`user:${token}`), basic(`:${token}`)]) assert.ok(check(ok), ok);
+  for (const bad of [undefined, '', token, `Bearer ${token.slice(0, -1)}`, `Bearer ${token}x`, `Bearer  `, basic(token), basic(`${token}:x`), `Digest ${token}`, `Bearer ${token} extra`]) {
+    assert.not.ok(check(bad), String(bad));
+  }
+  assert.ok(tokenCheck(undefined)(undefined));
+});
+
+t('listen: addresses parse; only loopback goes without a token; a token must be long and printable', () => {
+  assert.equal(parseListen('127.0.0.1:8080'), { host: '127.0.0.1', port: 8080 });
+  assert.equal(parseListen('[::1]:0'), { host: '::1', port: 0 });
+  assert.equal(parseListen('9000'), { host: '127.0.0.1', port: 9000 });
+  assert.equal(parseListen('localhost:1'), { host: 'localhost', port: 1 });
+  for (const bad of ['', ':80', '1.2.3.4', '1.2.3.4:99999', '[zz]:1', 'a b:1', 'host:-1']) {
+    assert.throws(() => parseListen(bad), (e: unknown) => isDatamoverError(e, 'USAGE'), bad);
+  }
+  for (const h of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) assert.ok(isLoopback(h), h);
+  for (const h of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.1', 'example.com', '128.0.0.1', '::2']) assert.not.ok(isLoopback(h), h);
+  assert.throws(() => checkExposure({ host: '0.0.0.0', port: 1 }, undefined), (e: unknown) => isDatamoverError(e, 'USAGE'));
+  checkExposure({ host: '0.0.0.0', port: 1 }, 'x'.repeat(16));
+  checkExposure({ host: '127.0.0.1', port: 1 }, undefined);
+  assert.throws(() => checkExposure({ host: '127.0.0.1', port: 1 }, 'short'), (e: unknown) => isDatamoverError(e, 'USAGE'));
+  assert.throws(() => checkExposure({ host: '127.0.0.1', port: 1 }, 'with a space in it!!'), (e: unknown) => isDatamoverError(e, 'USAGE'));
+  assert.is(hostOfHeader('[::1]:8080'), '::1');
+  assert.is(hostOfHeader('LocalHost:80'), 'localhost');
+  assert.is(hostOfHeader('127.0.0.1'), '127.0.0.1');
+  for (const h of [undefined, 'localhost:8080', '127.0.0.1:1', '[::1]:9', 'localhost']) assert.ok(addressedToLoopback(h), String(h));
+  for (const h of ['evil.example:8080', 'evil.example', '10.0.0.1:80', 'localhost.evil.example', '127.0.0.1.nip.io:80', '[::2]:1', '']) {
+    assert.not.ok(addressedToLoopback(h), h);
+  }
+});
+
+t('html escapes every interpolation (markup, quotes, control characters, bytes that are not UTF-8); content types by extension', () => {
+  const evil = `<img src=x onerror="alert('1')">&\n\udcff`;
+  assert.is(html`<p title="${evil}">${evil}</p>`.value,
+    '<p title="&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;\\n\\xFF">&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;\\n\\xFF</p>');
+  assert.is(html`${[html`<b>`, '<i>']}${undefined}${false}${0}`.value, '<b>&lt;i&gt;0');
+  assert.is(contentTypeFor('a/B.CSV'), 'text/csv; charset=utf-8');
+  assert.is(contentTypeFor('x.parquet'), 'application/vnd.apache.parquet');
+  assert.is(contentTypeFor('noext'), 'application/octet-stream');
+  assert.is(contentTypeFor('.bashrc'), 'application/octet-stream');
+});
+
+t.run();
