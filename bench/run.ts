@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { serveRows } from './serve.js';
+import { gcRows } from './gc.js';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
 import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
@@ -229,9 +230,9 @@ function format(r: Row): string {
 }
 
 const sizes = {
-  smoke: { big: 16 * MiB, small: 300, tiny: 2_000, dup: 200 },
-  quick: { big: 512 * MiB, small: 5_000, tiny: 20_000, dup: 2_000 },
-  full: { big: 2048 * MiB, small: 20_000, tiny: 200_000, dup: 20_000 },
+  smoke: { big: 16 * MiB, small: 300, tiny: 2_000, dup: 200, gc: 2_000 },
+  quick: { big: 512 * MiB, small: 5_000, tiny: 20_000, dup: 2_000, gc: 20_000 },
+  full: { big: 2048 * MiB, small: 20_000, tiny: 200_000, dup: 20_000, gc: 200_000 },
 }[mode];
 
 mkdirSync(work, { recursive: true });
@@ -259,6 +260,7 @@ try {
   const served = unusedDirs(path.join(work, 'serve-dest'));
   for (const row of await serveRows(big, path.join(work, 'serve-store'), dmEnv, runs, served.next)) add({ data: big.name, ...row });
   served.clear();
+  if (peersOk.restic) for (const row of gcRows(dataRoot, work, dmEnv, sizes.gc)) add({ data: `${sizes.gc} × 4 KiB`, ...row });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,0 +1,71 @@
+/**
+ * Garbage collection after forgetting half the bundles: `gc --grace 0` against `restic forget` + `restic prune`
+ * on the same files in the same run. The data: `parts` directories of 4 KiB random files (each file one chunk),
+ * one bundle (one restic snapshot) per directory, packs kept small (`--pack-size`) so the store has thousands
+ * of them, as a store of many small uploads does. The odd parts are forgotten; the timed step reclaims them.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Measure, cli, timed } from './measure.js';
+import { Restic, duSize, fresh } from './peers.js';
+
+export interface GcRow { scenario: string; dm: Measure; note: string; peers: [string, Measure][] }
+
+const PARTS = 10;
+
+/** `files` files of 4 KiB in PARTS directories under `root`, seeded; written once. */
+export function gcData(root: string, files: number): { dir: string; parts: string[] } {
+  const dir = path.join(root, `gc-${files}`);
+  const parts = Array.from({ length: PARTS }, (_, p) => path.join(dir, `part-${p}`));
+  const marker = path.join(dir, '.bench-marker');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === `gc-v1:${files}`) return { dir, parts };
+  fresh(dir)();
+  for (let p = 0; p < PARTS; p++) {
+    for (let f = 0; f < files / PARTS; f++) {
+      const sub = path.join(parts[p]!, `d${f % 100}`);
+      if (f < 100) mkdirSync(sub, { recursive: true });
+      const data = Buffer.alloc(4096);
+      for (let i = 0; i < 4096; i += 32) createHash('sha256').update(`${p}:${f}:${i}`).digest().copy(data, i);
+      writeFileSync(path.join(sub, `f${f}.bin`), data);
+    }
+  }
+  writeFileSync(marker, `gc-v1:${files}`);
+  return { dir, parts };
+}
+
+/** Uploads every part (untimed), forgets the odd ones (untimed), then times gc; restic the same way. */
+export function gcRows(root: string, work: string, env: NodeJS.ProcessEnv, files: number): GcRow[] {
+  const data = gcData(root, files);
+  const store = path.join(work, 'gc-store');
+  fresh(store)();
+  const dm = (...args: string[]) => timed(process.execPath, [cli, '--store', store, '--quiet', ...args], env);
+  dm('repo', 'create', 'bench');
+  const ids: string[] = [];
+  for (const part of data.parts) {
+    const out = timed(process.execPath, [cli, '--store', store, '--json', 'bundle', 'upload', part, '--repo', 'bench', '--pack-size', '256KiB'], env);
+    ids.push(JSON.parse(out.stdout!.trim().split('\n').pop()!).bundle as string);
+  }
+  const before = duSize(path.join(store, 'blobs'));
+  const packs = Number(timed(process.execPath, [cli, '--store', store, '--json', 'stats'], env).stdout!.trim().split('\n').map((l) => JSON.parse(l)).pop().packs);
+  dm('bundle', 'forget', '--repo', 'bench', ...ids.filter((_, i) => i % 2));
+  const gc = timed(process.execPath, [cli, '--store', store, '--quiet', 'gc', '--grace', '0'], env);
+  const after = duSize(path.join(store, 'blobs'));
+
+  const restic = new Restic(path.join(work, 'gc-restic'));
+  restic.init();
+  const snapshots: string[] = [];
+  for (const part of data.parts) {
+    restic.backup(part);
+    const list = timed('restic', ['snapshots', '--json', '--latest', '1'], restic.env);
+    snapshots.push((JSON.parse(list.stdout!) as { short_id: string }[]).pop()!.short_id);
+  }
+  const forget = timed('restic', ['forget', ...snapshots.filter((_, i) => i % 2)], restic.env);
+  const prune = timed('restic', ['prune', '--max-unused', '10%'], restic.env);
+  const both: Measure = { seconds: forget.seconds + prune.seconds, rssMiB: Math.max(forget.rssMiB, prune.rssMiB) };
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  return [{
+    scenario: `gc after forgetting half of ${PARTS} bundles (${files} chunks, ${packs} packs)`, dm: gc, peers: [['restic forget + prune', both]],
+    note: `store ${mib(before)} → ${mib(after)}; restic prune peak RSS ${both.rssMiB.toFixed(0)} MiB; goal ≤ 0.5× restic, ≤ 300 MiB`,
+  }];
+}
