@@ -12,7 +12,7 @@ export interface OutputMode { json: boolean; quiet: boolean }
 /** `stop(completed)`: ends the progress view once; `completed` when the command succeeded (its view ends at 100%). */
 export function makeReporter(mode: OutputMode): { report: Reporter; stop: (completed?: boolean) => void } {
   if (mode.json) return { report: (e) => process.stdout.write(`${JSON.stringify(e)}\n`), stop: () => undefined };
-  const view = mode.quiet ? undefined : process.stderr.isTTY ? barView() : lineView();
+  const view = mode.quiet ? undefined : process.stderr.isTTY ? barView() : lineView(firstLineDelay());
   return {
     report: (e) => {
       warn(e);
@@ -21,6 +21,15 @@ export function makeReporter(mode: OutputMode): { report: Reporter; stop: (compl
     },
     stop: (completed) => view?.stop(completed),
   };
+}
+
+/**
+ * How long a transfer runs before its first progress line off a terminal: DATAMOVER_PROGRESS_DELAY_MS (0: at
+ * once), else a second.
+ */
+function firstLineDelay(): number {
+  const ms = Number(process.env.DATAMOVER_PROGRESS_DELAY_MS);
+  return process.env.DATAMOVER_PROGRESS_DELAY_MS && Number.isInteger(ms) && ms >= 0 ? ms : 1_000;
 }
 
 /** Warnings are printed even with --quiet: one stderr line each. */

@@ -32,7 +32,7 @@ runsIf(t, hasScript ? undefined : 'needs util-linux script for a pseudo-terminal
   // eslint-disable-next-line no-control-regex
   const frames = r.stdout.split(/\x1b\[1G|\r|\n/).map((f) => f.replace(ESCAPES, '')).filter((f) => f.length);
   const percents = frames.map((f) => /^(?:[█░]+ )?(\d+)% /.exec(f)?.[1]).filter((p) => p !== undefined).map(Number);
-  assert.ok(percents.length >= 3, `several frames: ${JSON.stringify(frames)}`);
+  assert.ok(percents.length >= 2, `frames: ${JSON.stringify(frames)}`);
   assert.ok(percents[0]! < 50, `the first frame is below 50%: ${percents.join(' ')}`);
   assert.is(percents[percents.length - 1], 100, percents.join(' '));
   for (let i = 1; i < percents.length; i++) assert.ok(percents[i]! >= percents[i - 1]!, `never goes back: ${percents.join(' ')}`);
@@ -41,20 +41,21 @@ runsIf(t, hasScript ? undefined : 'needs util-linux script for a pseudo-terminal
   assert.match(frames[frames.length - 1]!, /^bundle [0-9A-Z]{26}: 40 files/);
 });
 
-t('off a terminal: a first progress line within about a second, the last (100%) once, nothing after the result', () => {
+t('off a terminal: a first progress line (after DATAMOVER_PROGRESS_DELAY_MS), the last (100%) once, nothing after the result', () => {
   const { store, src } = fixture(40, 2 * 1024 * 1024);
-  const r = cli(['--store', store, '--workers', '1', 'bundle', 'upload', src, '--repo', 'r', '--label', 'l']);
+  const r = cli(['--store', store, '--workers', '1', 'bundle', 'upload', src, '--repo', 'r', '--label', 'l'], { DATAMOVER_PROGRESS_DELAY_MS: '0' });
   assert.is(r.code, 0, r.stderr);
   const lines = r.stderr.trim().split('\n');
   assert.ok(lines.length >= 2, `a first line, then the last: ${r.stderr}`);
-  assert.match(lines[0]!, /^\d+% \d+\.\d MiB of 80\.0 MiB, ETA (\d+:\d\d|--:--) \| \d+ files/);
+  // Before the count of the tree is in (it runs beside the hashing), a line has no percentage yet.
+  for (const l of lines) assert.match(l, /^(\d+% \d+\.\d MiB of 80\.0 MiB, ETA (\d+:\d\d|--:--)|\d+\.\d MiB \(counting the total\)) \| \d+ files/);
   assert.not.match(lines[0]!, /^100%/);
   assert.match(lines[lines.length - 1]!, /^100% 80\.0 MiB of 80\.0 MiB, ETA 0:00 \| 40 files/);
   assert.is(lines.filter((l) => l.startsWith('100%')).length, 1, 'the last line once');
   const quick = fixture(3, 100);
   const q = cli(['--store', quick.store, 'bundle', 'upload', quick.src, '--repo', 'r']);
   assert.is(q.code, 0, q.stderr);
-  assert.is(q.stderr, '', 'a run over within a second shows no progress');
+  assert.is(q.stderr, '', 'a run over within a second (the default delay) shows no progress');
 });
 
 t('--json: the upload\'s counted total (scan.done) before its end; download progress in batches, the last at the end', () => {
