@@ -184,7 +184,7 @@ export class Repo {
    */
   async mount(mountpoint: string, ref: RefInput, opts: MountBundleOptions): Promise<MountHandle> {
     const { contributor, owner, onError, ...readerOpts } = opts;
-    const reader = await this.openReader(ref, { ...readerOpts, log: { contributor, type: 'bundle.mount' } });
+    const reader = await this.openReader(ref, { ...readerOpts, log: { contributor, type: 'bundle.mount', startAtOpen: true } });
     try {
       return await mountReader(reader, mountpoint, { owner, onError });
     } catch (err) {

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { openStorage } from '../engine/storage/open.js';
-import { cli, summaryOf, tempDir, who } from './helpers.js';
+import { cli, summaryOf, tempDir, who, writeFile } from './helpers.js';
 import { MiB, assertBundlesWhole, forgetDirect, openLocal, packBytes, sourceTree, storeDigest } from './gc-helpers.js';
 
 const t = suite('gc: mark, repack, condemn, sweep (local store)');
@@ -62,6 +62,17 @@ t('an upload after a condemnation never deduplicates against the condemned pack:
   const r = await s.store.gc({ graceMs: 0 });
   assert.is(r.swept.packs, 1, 'the condemned pack goes');
   await assertBundlesWhole(s.store, 'r', new Map([[s.a, s.srcA], [s.b, s.srcB], [again.bundle.id, s.srcC]]));
+});
+
+t('a small pack whose trailer is most of its size is not unused space: nothing to repack', async () => {
+  const root = path.join(tempDir('gc-small'), 'store');
+  const store = await openLocal(root, true);
+  await store.createRepo('r', { contributor: who });
+  const src = tempDir('gc-small-src');
+  for (let i = 0; i < 3; i++) writeFile(src, `f${i}.txt`, `tiny ${i}\n`);
+  await store.repo('r').upload({ source: src, contributor: who });
+  const r = await store.gc({ graceMs: 0 });
+  assert.equal([r.repacked.packs, r.condemned.packs, r.reclaimableBytes], [0, 0, 0]);
 });
 
 t('--dry-run writes nothing and reports what it would reclaim', async () => {

@@ -78,9 +78,15 @@ t('the failed step commits nothing: its exit status passes through, and only its
   const added = failed.after.filter((k) => !failed.before.includes(k));
   assert.equal(failed.before.filter((k) => !failed.after.includes(k)), [], 'nothing removed');
   // Decided: the download of the input is a read like any other and is recorded; nothing else is written.
-  assert.is(added.length, 1, `one object added: ${added.join(', ')}`);
-  assert.match(added[0]!, /^readlog\/features\/\d{4}-\d{2}-\d{2}\/[0-9A-Z]{26}\.json$/);
-  assert.is(JSON.parse(readFileSync(path.join(pipeline().store, added[0]!), 'utf8')).run, 'step-2-try-1');
+  // One read: its start and its end record (the read log records both), sharing the read's id.
+  assert.is(added.length, 2, `the read's two records added: ${added.join(', ')}`);
+  const records = added.map((k) => {
+    assert.match(k, /^readlog\/features\/\d{4}-\d{2}-\d{2}\/[0-9A-Z]{26}\.json$/);
+    return JSON.parse(readFileSync(path.join(pipeline().store, k), 'utf8'));
+  });
+  assert.equal(records.map((r) => r.phase).sort(), ['end', 'start']);
+  assert.is(records[0].read, records[1].read, 'one read');
+  for (const r of records) assert.is(r.run, 'step-2-try-1');
 });
 
 t('the model records its inputs, command, exit status, duration and run, in the descriptor and its WAL record', () => {

@@ -89,15 +89,17 @@ async function collect(
 
   const unused = new Map<string, 'unused' | 'unindexed'>();
   const toRepack = new Set<string>();
-  for (const [pack, size] of packSizes) {
+  const dataEnd = blobBytesEnd(index);
+  for (const pack of packSizes.keys()) {
     if (allCondemned.has(pack)) continue;
     const live = marked.livePackBytes.get(pack) ?? 0;
+    const data = dataEnd.get(pack) ?? 0;
     if (!index.hasPack(pack)) unused.set(pack, 'unindexed');
     else if (live === 0) unused.set(pack, 'unused');
-    else if (size > 0 && (size - live) / size > opts.maxUnused) toRepack.add(pack);
+    else if (data > live && (data - live) / data > opts.maxUnused) toRepack.add(pack);
   }
   for (const [pack] of unused) result.reclaimableBytes += packSizes.get(pack) ?? 0;
-  for (const pack of toRepack) result.reclaimableBytes += (packSizes.get(pack) ?? 0) - (marked.livePackBytes.get(pack) ?? 0);
+  for (const pack of toRepack) result.reclaimableBytes += (dataEnd.get(pack) ?? 0) - (marked.livePackBytes.get(pack) ?? 0);
 
   const condemn: CondemnedRecord = { id: newId(), created: new Date().toISOString(), packs: [], reason: {} };
   for (const [pack, why] of unused) { condemn.packs.push(pack); condemn.reason[pack] = why; }
@@ -126,6 +128,17 @@ async function collect(
   Object.assign(result, await removeLeftovers(storage, opts.graceMs, marked.repos));
   result.leasesRevoked = leasesRevoked;
   return result;
+}
+
+/**
+ * Where each pack's blobs end (the rest of the object is its trailer, which is not unused space): a pack is
+ * judged by the share of its blob bytes that no live chunk needs, so a small pack whose trailer is most of its
+ * size is not repacked again and again.
+ */
+function blobBytesEnd(index: Iterable<[string, { pack: string; offset: number; length: number }]>): Map<string, number> {
+  const end = new Map<string, number>();
+  for (const [, loc] of index) end.set(loc.pack, Math.max(end.get(loc.pack) ?? 0, loc.offset + loc.length));
+  return end;
 }
 
 /** The condemnation, then (once it is visible) the leases that exist: its blockers (docs/gc.md, collector step 3). */

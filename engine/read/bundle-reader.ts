@@ -36,6 +36,8 @@ export interface ReadLogAs {
   type?: Extract<ReadRecord['type'], 'bundle.mount' | 'bundle.serve' | 'bundle.read'>;
   /** The remote address of the client reading, for a server. */
   client?: string;
+  /** Write the start record when the reader opens (a mount), not at its first read. */
+  startAtOpen?: boolean;
 }
 
 export interface ReaderOptions {
@@ -85,6 +87,7 @@ export class BundleReader {
   /** Use `Repo.openReader`. */
   /** The read's start record (with `log`), ended by `close`. */
   private logEntry: ReadLogEntry | undefined;
+  private logStart: Promise<void> | undefined;
 
   constructor(
     private readonly storage: Storage, readonly bundle: BundleDescriptor, index: LoadedBlobIndex,
@@ -100,15 +103,20 @@ export class BundleReader {
     const disk = opts.cacheDir ? await DiskChunkCache.open(opts.cacheDir, cacheBytes) : undefined;
     const memory = new MemoryChunkCache(disk ? Math.min(cacheBytes, MEMORY_WITH_DISK) : cacheBytes);
     const reader = new BundleReader(storage, bundle, index, opts, memory, disk);
-    const log = opts.log;
-    if (log) {
-      // The start record lands now, so a reader killed before it closes (a mount's SIGKILL) is still on record.
-      reader.logEntry = await ReadLogEntry.begin(storage, {
-        type: log.type ?? 'bundle.read', repo: bundle.repo, bundle: bundle.id, contributor: log.contributor,
-        ...(log.client ? { client: log.client } : {}),
-      }, opts.reporter ?? (() => undefined));
-    }
+    // A mount is on record from the moment it is up (so a mount killed before it closes still is).
+    if (opts.log?.startAtOpen) await reader.logStarted();
     return reader;
+  }
+
+  /** Writes the read's start record once (with `log`): at open for a mount, else at the first read. */
+  private logStarted(): Promise<void> {
+    const log = this.opts.log;
+    if (!log) return Promise.resolve();
+    this.logStart ??= ReadLogEntry.begin(this.storage, {
+      type: log.type ?? 'bundle.read', repo: this.bundle.repo, bundle: this.bundle.id, contributor: log.contributor,
+      ...(log.client ? { client: log.client } : {}),
+    }, this.opts.reporter ?? (() => undefined)).then((entry) => { this.logEntry = entry; });
+    return this.logStart;
   }
 
   get counters(): ReaderCounters {
@@ -137,6 +145,7 @@ export class BundleReader {
    */
   async read(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     const file = await this.openFile(path);
+    await this.logStarted();
     const out = Buffer.allocUnsafe(Math.max(0, Math.min(file.entry.size, offset + length) - offset));
     await this.fill(file, offset, out, signal);
     return out;
@@ -145,6 +154,7 @@ export class BundleReader {
   /** Like `read`, into `into` (as many bytes as it holds, fewer at the end of the file); returns the count. */
   async readInto(path: string, offset: number, into: Uint8Array, signal?: AbortSignal): Promise<number> {
     const file = await this.openFile(path);
+    await this.logStarted();
     const n = Math.max(0, Math.min(file.entry.size, offset + into.length) - offset);
     await this.fill(file, offset, into.subarray(0, n), signal);
     return n;
@@ -169,16 +179,27 @@ export class BundleReader {
     this.bytes += out.length;
   }
 
-  /** Drops the caches and records the reads in the read log (with `log`). Reads after this fail. */
+  /** Drops the caches and records the end of the read in the read log (with `log`, once it started). Reads after this fail. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.abandon();
+    this.drop();
+    await this.logStart?.catch(() => undefined);
     const { filesOpened, bytesRead } = this.counters;
     await this.logEntry?.end('completed', { files: filesOpened, bytes: bytesRead });
   }
 
-  /** Closes without recording anything: for a reader whose use never started (a mount that failed). */
+  /**
+   * Closes without a completed read: for a reader whose use failed or never began (a mount that failed, a
+   * request that sent nothing). A read that started is ended as failed; one that did not leaves no record.
+   */
   abandon(): void {
+    if (this.closed) return;
+    this.drop();
+    const { filesOpened, bytesRead } = this.counters;
+    void this.logStart?.then(() => this.logEntry?.end('failed', { files: filesOpened, bytes: bytesRead })).catch(() => undefined);
+  }
+
+  private drop(): void {
     this.closed = true;
     this.memory.clear();
     this.files.clear();
