@@ -43,7 +43,7 @@ async function upload(store: string, src: string, label: string, skip: boolean, 
 /** What is wrong with one run's outcome; empty when it is one of the three allowed ones. */
 function judge(store: string, tree: MutatedTree, label: string, skip: boolean, run: Run): string[] {
   if (run.code === 1 && !skip) {
-    const named = /cannot (?:read|list) (\/.*?): /.exec(run.stderr)?.[1];
+    const named = /cannot (?:read|list)(?: directory| link)? (\/.*?): /.exec(run.stderr)?.[1];
     const rel = named === undefined ? undefined : path.relative(tree.root, named);
     const problems = rel !== undefined && tree.touched(rel) ? [] : [`exit 1 naming no file the mutator touched: ${run.stderr.trim()}`];
     if (cli(['--store', store, 'label', 'get', label, '--repo', 'r']).code === 0) problems.push('exit 1, yet the label was set');
