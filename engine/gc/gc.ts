@@ -119,7 +119,7 @@ async function collect(
   const eligible = await eligibleCondemnations(storage, opts.graceMs);
   const waitingPacks = new Set([...allCondemned, ...condemn.packs]);
   if (eligible.length) {
-    const swept = await sweep(storage, eligible, packSizes, report, opts.signal);
+    const swept = await sweep(storage, eligible, packSizes, marked, report, opts.signal);
     result.swept = { packs: swept.packs, bytes: swept.bytes, rescued: swept.rescued.length, indexReplaced: swept.indexReplaced, indexWritten: swept.indexWritten };
     for (const c of eligible) for (const p of c.packs) waitingPacks.delete(p);
   }

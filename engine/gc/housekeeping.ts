@@ -29,10 +29,7 @@ export async function removeLeftovers(storage: Storage, graceMs: number, repos: 
   const aborted = await storage.abortStaleUploads?.('blobs/', graceMs) ?? [];
   let sessionsRemoved = 0;
   const sessionKeys = new Map<string, string[]>();
-  for await (const e of storage.list('meta/sessions/')) {
-    const id = e.key.split('/')[2]!;
-    sessionKeys.set(id, [...sessionKeys.get(id) ?? [], e.key]);
-  }
+  for await (const e of storage.list('meta/sessions/')) groupInto(sessionKeys, e.key.split('/')[2]!, e.key);
   for (const [id, found] of sessionKeys) {
     if (!old(id)) continue;
     // The session record last: a session without one is not offered to `bundle commit`.
@@ -49,10 +46,7 @@ export async function removeLeftovers(storage: Storage, graceMs: number, repos: 
 async function removeOrphanPages(storage: Storage, repo: string, old: (id: string) => boolean): Promise<number> {
   const byBundle = new Map<string, string[]>();
   const prefix = keys.bundlesPrefix(repo);
-  for await (const e of storage.list(prefix)) {
-    const id = e.key.slice(prefix.length).split('/')[0]!;
-    byBundle.set(id, [...byBundle.get(id) ?? [], e.key]);
-  }
+  for await (const e of storage.list(prefix)) groupInto(byBundle, e.key.slice(prefix.length).split('/')[0]!, e.key);
   let removed = 0;
   for (const [id, found] of byBundle) {
     if (!old(id)) continue;
@@ -68,4 +62,10 @@ async function removeOrphanPages(storage: Storage, repo: string, old: (id: strin
     removed += orphans.length;
   }
   return removed;
+}
+
+function groupInto(groups: Map<string, string[]>, id: string, key: string): void {
+  const group = groups.get(id);
+  if (group) group.push(key);
+  else groups.set(id, [key]);
 }

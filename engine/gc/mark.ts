@@ -21,6 +21,8 @@ export interface Marked {
   /** Live chunks that no index names (a damaged store: fsck says more). */
   unindexed: number;
   pages: number;
+  /** The pages read (or carried over from an earlier mark). */
+  pageKeys: Set<string>;
   /** Repos whose repo.json exists. */
   repos: string[];
 }
@@ -30,15 +32,24 @@ const PAGES_AT_ONCE = 8;
 /**
  * Marks from every page under the live repos' bundle folders and under `meta/sessions/`. A page that cannot be
  * read whole fails the mark (INTEGRITY naming it): a collector that cannot tell what a page needs deletes nothing.
+ *
+ * With `earlier` (the same run's first mark), its live chunks are marked again through `index` and only pages
+ * it did not read are read: pages are written once and never change, so a page read before names the same
+ * chunks now (one deleted since is still counted, which can only keep a pack longer).
  */
-export async function markLive(storage: Storage, index: LoadedBlobIndex, signal?: AbortSignal): Promise<Marked> {
+export async function markLive(storage: Storage, index: LoadedBlobIndex, signal?: AbortSignal, earlier?: Marked): Promise<Marked> {
   const repos = (await listRepos(storage)).map((r) => r.name);
   const pageKeys: string[] = [];
+  const isNew = (key: string) => isPageKey(key) && !earlier?.pageKeys.has(key);
   for (const repo of repos) {
-    for await (const e of storage.list(keys.bundlesPrefix(repo))) if (isPageKey(e.key)) pageKeys.push(e.key);
+    for await (const e of storage.list(keys.bundlesPrefix(repo))) if (isNew(e.key)) pageKeys.push(e.key);
   }
-  for await (const e of storage.list('meta/sessions/')) if (isPageKey(e.key)) pageKeys.push(e.key);
-  const marked: Marked = { live: new CompactBlobIndex(Math.max(1024, index.size)), livePackBytes: new Map(), unindexed: 0, pages: 0, repos };
+  for await (const e of storage.list('meta/sessions/')) if (isNew(e.key)) pageKeys.push(e.key);
+  const marked: Marked = {
+    live: new CompactBlobIndex(Math.max(1024, index.size)), livePackBytes: new Map(), unindexed: 0, pages: earlier?.pages ?? 0,
+    pageKeys: new Set(earlier?.pageKeys), repos,
+  };
+  if (earlier) for (const [hash] of earlier.live) markChunk(marked, index, hash);
   await forEachLimited(pageKeys, PAGES_AT_ONCE, async (key) => {
     signal?.throwIfAborted();
     const data = await readPage(storage, key);
@@ -47,6 +58,7 @@ export async function markLive(storage: Storage, index: LoadedBlobIndex, signal?
       for (const [hash] of entry.chunks ?? []) markChunk(marked, index, hash);
     }
     marked.pages++;
+    marked.pageKeys.add(key);
   });
   return marked;
 }

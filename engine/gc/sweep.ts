@@ -11,7 +11,7 @@ import { gunzipLines, putJson } from '../meta/objects.js';
 import { indexEntry } from '../meta/validate.js';
 import { readAll, type Storage } from '../storage/storage.js';
 import { type IndexEntry, keys } from '../vocab.js';
-import { markLive } from './mark.js';
+import { type Marked, markLive } from './mark.js';
 import { type CondemnedRecord, gcKeys } from './records.js';
 
 export interface SweepOutcome { packs: number; bytes: number; rescued: string[]; indexReplaced: number; indexWritten: number }
@@ -22,7 +22,8 @@ const ENTRIES_PER_INDEX = 200_000;
 export const MERGE_INDEX_OBJECTS = 32;
 
 export async function sweep(
-  storage: Storage, eligible: readonly CondemnedRecord[], packSizes: ReadonlyMap<string, number>, report: Reporter, signal?: AbortSignal,
+  storage: Storage, eligible: readonly CondemnedRecord[], packSizes: ReadonlyMap<string, number>, firstMark: Marked,
+  report: Reporter, signal?: AbortSignal,
 ): Promise<SweepOutcome> {
   const doomed = new Set(eligible.flatMap((c) => c.packs));
   const sweepId = newId();
@@ -30,7 +31,7 @@ export async function sweep(
   report({ type: 'gc.phase', phase: 'sweep-mark' });
   // Only the packs about to go are deferred: a live chunk that has any other location needs none of them.
   const index = await loadBlobIndex(storage, { condemned: doomed });
-  const marked = await markLive(storage, index, signal);
+  const marked = await markLive(storage, index, signal, firstMark);
   const rescued = [...doomed].filter((p) => (marked.livePackBytes.get(p) ?? 0) > 0);
   for (const p of rescued) doomed.delete(p);
   const written = await replaceIndex(storage, index, doomed);
