@@ -5,10 +5,10 @@
  */
 import os from 'node:os';
 import { DatamoverError } from '../errors.js';
-import { newId } from '../meta/ids.js';
 import { decodeJson, putJson } from '../meta/objects.js';
 import { readIfExists, type Storage } from '../storage/storage.js';
-import { CLOCK_SKEW_MS, LEASE_RENEW_MS, LEASE_TTL_MS, type LeaseRecord, gcKeys, leaseRecord } from './records.js';
+import { CLOCK_SKEW_MS, type LeaseRecord, gcKeys, leaseRecord } from './records.js';
+import { Renewal, newLeaseRecord } from './renewal.js';
 
 /** Whether the holder ran on this host and its process is gone (a killed gc): its lock need not wait to expire. */
 function diedHere(holder: LeaseRecord): boolean {
@@ -22,20 +22,13 @@ function diedHere(holder: LeaseRecord): boolean {
 }
 
 export class GcLock {
-  private timer: NodeJS.Timeout | undefined;
-
-  private constructor(private readonly storage: Storage, private record: LeaseRecord, private etag: string) {
-    this.timer = setInterval(() => void this.renew(), LEASE_RENEW_MS);
-    this.timer.unref();
-  }
+  private constructor(private readonly renewal: Renewal) {}
 
   /** Takes the lock. CONFLICT naming the holder when another live gc holds it. */
   static async take(storage: Storage): Promise<GcLock> {
-    const record: LeaseRecord = {
-      id: newId(), purpose: 'gc', host: os.hostname(), pid: process.pid, created: new Date().toISOString(), expires: Date.now() + LEASE_TTL_MS,
-    };
+    const record = newLeaseRecord('gc');
     const put = await putJson(storage, gcKeys.lock, record, { ifAbsent: true });
-    if (put.status === 'written') return new GcLock(storage, record, put.etag);
+    if (put.status === 'written') return new GcLock(new Renewal(storage, gcKeys.lock, record, put.etag));
     const info = await storage.stat(gcKeys.lock);
     const data = await readIfExists(storage, gcKeys.lock);
     if (info && data) {
@@ -44,20 +37,13 @@ export class GcLock {
         throw new DatamoverError('CONFLICT', `another gc holds ${gcKeys.lock} (host ${holder.host}, pid ${holder.pid}, since ${holder.created}); it expires ${new Date(holder.expires + CLOCK_SKEW_MS).toISOString()} if that gc died`);
       }
       const taken = await putJson(storage, gcKeys.lock, record, { ifMatch: info.etag });
-      if (taken.status === 'written') return new GcLock(storage, record, taken.etag);
+      if (taken.status === 'written') return new GcLock(new Renewal(storage, gcKeys.lock, record, taken.etag));
     }
     return GcLock.take(storage); // released or taken over meanwhile: try again
   }
 
-  private async renew(): Promise<void> {
-    this.record = { ...this.record, expires: Date.now() + LEASE_TTL_MS };
-    const put = await putJson(this.storage, gcKeys.lock, this.record, { ifMatch: this.etag }).catch(() => undefined);
-    if (put?.status === 'written') this.etag = put.etag;
-  }
-
-  async release(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.storage.delete([gcKeys.lock]).catch(() => undefined);
+  /** Stops renewing and deletes the lock, unless another gc took it over meanwhile. */
+  release(): Promise<void> {
+    return this.renewal.release();
   }
 }
