@@ -5,12 +5,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.js';
-import { openStorage } from '../engine/storage/open.js';
 import { cloudEnv, freshGcsUrl, freshS3Url, s3Endpoint } from './cloud-stores.js';
 import { who } from './helpers.js';
-import { MiB, assertBundlesWhole, forgetDirect, sourceTree } from './gc-helpers.js';
+import { MiB, assertBundlesWhole, forgetBundle, sourceTree } from './gc-helpers.js';
 import { interleaving, interleavingTrees, runInterleaving } from './gc-interleave.js';
-import { repoDeleteThenGc, secretRemoval } from './gc-scenarios.js';
+import { repoDeleteThenGc, secretRemoval, storageAt } from './gc-scenarios.js';
 
 const t = suite('cloud: gc on RGW and the GCS emulator');
 
@@ -19,7 +18,7 @@ const INTERLEAVINGS_GCS = 4;
 
 /** The store at `url`, opened as another process would (GCS finds the emulator through STORAGE_EMULATOR_HOST). */
 const opener = (url: string) => () => openStore({ url, ...(url.startsWith('s3://') ? { endpoint: s3Endpoint() } : {}) });
-const storageOf = (url: string) => () => openStorage(url, url.startsWith('s3://') ? { endpoint: s3Endpoint() } : {});
+const storageOf = (url: string) => () => storageAt(url, cloudEnv());
 
 async function packBytes(url: string): Promise<number> {
   let n = 0;
@@ -40,8 +39,8 @@ for (const kind of ['s3', 'gcs'] as const) {
     const ids = [];
     for (const src of [srcA, srcB, srcC]) ids.push((await store.repo('r').upload({ source: src!, contributor: who })).bundle.id);
     const before = await packBytes(url);
-    await forgetDirect(storageOf(url)(), 'r', ids[0]!);
-    await forgetDirect(storageOf(url)(), 'r', ids[2]!);
+    await forgetBundle(storageOf(url)(), 'r', ids[0]!);
+    await forgetBundle(storageOf(url)(), 'r', ids[2]!);
     const r = await (await opener(url)()).gc({ graceMs: 0 });
     assert.equal([r.condemned.unused, r.repacked.packs, r.swept.packs], [1, 1, 2]);
     assert.ok(before - await packBytes(url) >= 9 * MiB * 0.9, 'the forgotten bundles\' own bytes are gone');

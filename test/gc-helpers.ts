@@ -3,19 +3,16 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Store, openStore } from '../engine/index.js';
-import { getBundle } from '../engine/meta/bundles.js';
+import { forgetBundles } from '../engine/lifecycle/forget.js';
 import type { Storage } from '../engine/storage/storage.js';
-import { keys } from '../engine/vocab.js';
 import { readFileSync } from 'node:fs';
 import { describeTree, listFiles, seededBytes, tempDir, who, writeFile } from './helpers.js';
 
 export const MiB = 1024 * 1024;
 
-/** Deletes a bundle's descriptor, then its pages: what `bundle forget` does to metadata (never to packs). */
-export async function forgetDirect(storage: Storage, repo: string, id: string): Promise<void> {
-  const bundle = await getBundle(storage, repo, id);
-  await storage.delete([keys.bundle(repo, id)]);
-  await storage.delete(bundle.pages.map((p) => p.key));
+/** `bundle forget <id>` through the engine (metadata only: the packs stay for gc). */
+export async function forgetBundle(storage: Storage, repo: string, id: string): Promise<void> {
+  await forgetBundles({ storage, repo, contributor: who, refs: [id] });
 }
 
 /** A source tree: `unique` MiB of seeded random bytes plus the shared file when `shared` is set. */

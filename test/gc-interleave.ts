@@ -8,7 +8,7 @@ import { uploadBundle } from '../engine/upload/upload.js';
 import type { Body, ListOptions, ListEntry, MultipartOptions, MultipartUpload, PutOptions, RequestOptions, Storage } from '../engine/storage/storage.js';
 import type { Store } from '../engine/index.js';
 import { seededBytes, tempDir, who, writeFile } from './helpers.js';
-import { MiB, assertBundlesWhole, forgetDirect, rng } from './gc-helpers.js';
+import { MiB, assertBundlesWhole, forgetBundle, rng } from './gc-helpers.js';
 
 export type Point = 'lease' | 'first-pack' | 'first-index' | 'first-page' | 'lease-check' | 'descriptor' | 'release';
 const POINTS: Point[] = ['lease', 'first-pack', 'first-index', 'first-page', 'lease-check', 'descriptor', 'release'];
@@ -89,10 +89,10 @@ export interface InterleavingStore { open: () => Promise<Store>; storage: () => 
 export async function runInterleaving(seed: number, s: InterleavingStore, trees: ReturnType<typeof interleavingTrees>): Promise<void> {
   const { point, forgetEarly, condemnFirst, runs } = interleaving(seed);
   const storage = s.storage();
-  if (forgetEarly || condemnFirst) await forgetDirect(storage, 'r', s.x);
+  if (forgetEarly || condemnFirst) await forgetBundle(storage, 'r', s.x);
   if (condemnFirst) await (await s.open()).gc({ graceMs: 3_600_000 });
   const gcAtPoint = async () => {
-    if (!forgetEarly && !condemnFirst) await forgetDirect(storage, 'r', s.x);
+    if (!forgetEarly && !condemnFirst) await forgetBundle(storage, 'r', s.x);
     for (let i = 0; i < runs; i++) await (await s.open()).gc({ graceMs: 0 });
   };
   const up = await uploadBundle({ storage: pausing(s.storage(), point, gcAtPoint), repo: 'r', source: trees.srcU, contributor: who });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStorage } from '../engine/storage/open.js';
 import { cli, cliAsync, seededBytes, summaryOf, tempDir, who, writeFile } from './helpers.js';
-import { MiB, assertBundlesWhole, forgetDirect, openLocal, packBytes, rng } from './gc-helpers.js';
+import { MiB, assertBundlesWhole, forgetBundle, openLocal, packBytes, rng } from './gc-helpers.js';
 
 const KILLS = Number(process.env.DATAMOVER_TEST_GC_KILLS ?? process.env.DATAMOVER_TEST_KILLS ?? 30);
 const SEED = Number(process.env.DATAMOVER_TEST_KILL_SEED ?? 20261202);
@@ -30,7 +30,7 @@ async function template(): Promise<{ root: string; kept: Map<string, string> }> 
     writeFile(src, `shared-${i >> 1}.bin`, seededBytes(900 + (i >> 1), MiB + 3));
     for (let f = 0; f < 20; f++) writeFile(src, `small/${f}.txt`, `bundle ${i} file ${f}\n`);
     const up = await store.repo('r').upload({ source: src, contributor: who, tuning: { packSize: MiB, partSize: MiB } });
-    if (i % 2) await forgetDirect(storage, 'r', up.bundle.id);
+    if (i % 2) await forgetBundle(storage, 'r', up.bundle.id);
     else kept.set(up.bundle.id, src);
   }
   return { root, kept };

@@ -11,6 +11,11 @@ import { cli, describeTree, seededBytes, summaryOf, tempDir, writeFile } from '.
 
 type Run = (...args: string[]) => ReturnType<typeof cli>;
 
+/** The store at `url` as storage, reaching S3 through the endpoint `env` names (as the binary does). */
+export function storageAt(url: string, env: Record<string, string> = {}): Storage {
+  return openStorage(url, env.AWS_ENDPOINT_URL_S3 ? { endpoint: env.AWS_ENDPOINT_URL_S3 } : {});
+}
+
 export function runner(url: string, env: Record<string, string> = {}): Run {
   return (...args: string[]) => cli(['--store', url, ...args], env);
 }
@@ -63,7 +68,7 @@ export async function secretRemoval(url: string, env: Record<string, string> = {
     return src;
   });
   for (const [i, src] of sources.entries()) upload(run, src, 'r', i === 1 ? 'latest' : undefined);
-  const storage = openStorage(url, env.AWS_ENDPOINT_URL_S3 ? { endpoint: env.AWS_ENDPOINT_URL_S3 } : {});
+  const storage = storageAt(url, env);
   assert.ok((await objectsContaining(storage, marker)).length > 0, 'the marker is stored before');
   const rw = run('--json', 'bundle', 'rewrite', '--all', '--repo', 'r', '--exclude', 'secret.txt');
   assert.is(rw.code, 0, rw.stderr);
@@ -96,7 +101,7 @@ export async function repoDeleteThenGc(url: string, env: Record<string, string> 
   assert.is(run('repo', 'delete', 'gone', '--yes').code, 0);
   const gc = run('--json', 'gc', '--grace', '0');
   assert.is(gc.code, 0, gc.stderr);
-  const storage = openStorage(url, env.AWS_ENDPOINT_URL_S3 ? { endpoint: env.AWS_ENDPOINT_URL_S3 } : {});
+  const storage = storageAt(url, env);
   assert.equal(await objectsContaining(storage, marker), [], 'no object holds the deleted repo\'s data');
   const left = (await allKeys(storage)).filter((k) => k.startsWith('meta/repos/gone/'));
   assert.equal(left, [], 'nothing under the deleted repo\'s folder');

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { openStorage } from '../engine/storage/open.js';
 import { cli, summaryOf, tempDir, who, writeFile } from './helpers.js';
-import { MiB, assertBundlesWhole, forgetDirect, openLocal, packBytes, sourceTree, storeDigest } from './gc-helpers.js';
+import { MiB, assertBundlesWhole, forgetBundle, openLocal, packBytes, sourceTree, storeDigest } from './gc-helpers.js';
 
 const t = suite('gc: mark, repack, condemn, sweep (local store)');
 
@@ -25,8 +25,8 @@ async function threeBundles() {
 t('after forgetting A and C: C\'s pack goes, A\'s pack is repacked (its shared chunk lives on in B), B stays whole', async () => {
   const s = await threeBundles();
   const before = packBytes(s.root);
-  await forgetDirect(s.storage, 'r', s.a);
-  await forgetDirect(s.storage, 'r', s.c);
+  await forgetBundle(s.storage, 'r', s.a);
+  await forgetBundle(s.storage, 'r', s.c);
   const r = await s.store.gc({ graceMs: 0 });
   assert.is(r.problems.length, 0, r.problems.join('; '));
   assert.is(r.condemned.unused, 1, 'C\'s pack has no live chunk');
@@ -42,7 +42,7 @@ t('after forgetting A and C: C\'s pack goes, A\'s pack is repacked (its shared c
 
 t('with a grace period a run only condemns; the packs go in a later run past the grace', async () => {
   const s = await threeBundles();
-  await forgetDirect(s.storage, 'r', s.c);
+  await forgetBundle(s.storage, 'r', s.c);
   const first = await s.store.gc({ graceMs: 3_600_000 });
   assert.is(first.condemned.packs, 1);
   assert.is(first.swept.packs, 0);
@@ -55,7 +55,7 @@ t('with a grace period a run only condemns; the packs go in a later run past the
 
 t('an upload after a condemnation never deduplicates against the condemned pack: it stores its own copy', async () => {
   const s = await threeBundles();
-  await forgetDirect(s.storage, 'r', s.c);
+  await forgetBundle(s.storage, 'r', s.c);
   await s.store.gc({ graceMs: 3_600_000 }); // C's pack condemned, not yet deleted
   const again = await s.store.repo('r').upload({ source: s.srcC, contributor: who });
   assert.ok(again.bundle.stats.newBytes >= 5 * MiB, `stored anew: ${again.bundle.stats.newBytes}`);
@@ -77,8 +77,8 @@ t('a small pack whose trailer is most of its size is not unused space: nothing t
 
 t('--dry-run writes nothing and reports what it would reclaim', async () => {
   const s = await threeBundles();
-  await forgetDirect(s.storage, 'r', s.a);
-  await forgetDirect(s.storage, 'r', s.c);
+  await forgetBundle(s.storage, 'r', s.a);
+  await forgetBundle(s.storage, 'r', s.c);
   const digest = storeDigest(s.root);
   const out = cli(['--store', s.root, '--json', 'gc', '--dry-run', '--grace', '0']);
   assert.is(out.code, 0, out.stderr);
