@@ -116,7 +116,8 @@ async function collect(
   if (dry) return finishDry(result, pending.map((p) => p.record), packSizes);
   if (condemn.packs.length) await writeCondemnation(storage, condemn);
 
-  const eligible = await eligibleCondemnations(storage, opts.graceMs);
+  const condemnations = [...pending.map((c) => c.record), ...(condemn.packs.length ? [condemn] : [])];
+  const eligible = await eligibleCondemnations(storage, condemnations, opts.graceMs);
   const waitingPacks = new Set([...allCondemned, ...condemn.packs]);
   if (eligible.length) {
     const swept = await sweep(storage, eligible, packSizes, marked, report, opts.signal);
@@ -150,17 +151,17 @@ async function writeCondemnation(storage: Storage, record: CondemnedRecord): Pro
 }
 
 /**
- * Condemnations older than the grace period whose blockers are all gone. One without its blockers record (a gc
- * killed in between) is never swept; it is deleted, which only lets writers use its packs again.
+ * Of `records` (the condemnations read at the start of this run, and its own; the lock keeps other collectors
+ * from adding any), those older than the grace period whose blockers are all gone. One without its blockers
+ * record (a gc killed in between) is never swept; it is deleted, which only lets writers use its packs again.
  */
-async function eligibleCondemnations(storage: Storage, graceMs: number): Promise<CondemnedRecord[]> {
-  const records = await listRecords(storage, gcKeys.condemnedPrefix, condemnedRecord, (k) => !k.endsWith('.blockers.json'));
+async function eligibleCondemnations(storage: Storage, records: readonly CondemnedRecord[], graceMs: number): Promise<CondemnedRecord[]> {
   const blockers = new Map((await listRecords(storage, gcKeys.condemnedPrefix, blockersRecord, (k) => k.endsWith('.blockers.json')))
     .map((b) => [b.record.id, b.record.leases]));
   const live = new Set((await listRecords(storage, gcKeys.leasesPrefix, leaseRecord)).map((l) => l.record.id));
   const now = Date.now();
   const eligible: CondemnedRecord[] = [];
-  for (const { record } of records) {
+  for (const record of records) {
     const blocking = blockers.get(record.id);
     if (!blocking) {
       await storage.delete([gcKeys.condemned(record.id)]);
