@@ -173,7 +173,11 @@ export class Repo {
    * read/bundle-reader.ts). Close it to drop its caches and record the reads (`opts.log`).
    */
   async openReader(ref: RefInput, opts: ReaderOptions = {}): Promise<BundleReader> {
-    const bundle = await this.resolve(ref);
+    return this.readerOf(await this.resolve(ref), opts);
+  }
+
+  /** Like `openReader`, of a bundle of this repo already resolved (a server resolves each request's ref once). */
+  async readerOf(bundle: BundleDescriptor, opts: ReaderOptions = {}): Promise<BundleReader> {
     await this.store.format();
     return BundleReader.open(this.storage, bundle, await this.store.blobIndex(), opts);
   }

@@ -28,6 +28,14 @@ class CountingStorage extends MemoryStorage {
   }
 }
 
+/** A store over a fresh CountingStorage, with repo `r`. */
+async function countingStore(): Promise<{ storage: CountingStorage; store: Store }> {
+  const storage = new CountingStorage();
+  const store = new Store({ url: storage.url }, storage);
+  await store.createRepo('r', { contributor: who });
+  return { storage, store };
+}
+
 let seed = 7;
 const random = (n: number) => {
   seed = (seed * 1103515245 + 12345) >>> 0;
@@ -141,9 +149,7 @@ t('a flipped byte in a pack: INTEGRITY naming the file and chunk on exactly the 
 });
 
 t('counting: 4 KiB at a random offset of a multi-chunk file fetches one chunk; a sequential reader is read ahead in coalesced gets', async () => {
-  const storage = new CountingStorage();
-  const store = new Store({ url: storage.url }, storage);
-  await store.createRepo('r', { contributor: who });
+  const { storage, store } = await countingStore();
   const src = tempDir('reader-big');
   const big = seededBytes(11, 48 * 1024 * 1024 + 777);
   writeFile(src, 'big.bin', big);
@@ -167,9 +173,7 @@ t('counting: 4 KiB at a random offset of a multi-chunk file fetches one chunk; a
 });
 
 t('listing reads only the pages it needs: a small directory after a big one, the root, a stat', async () => {
-  const storage = new CountingStorage();
-  const store = new Store({ url: storage.url }, storage);
-  await store.createRepo('r', { contributor: who });
+  const { storage, store } = await countingStore();
   const src = tempDir('reader-pages');
   for (let i = 0; i < 1000; i++) writeFile(src, `a-big/f${String(i).padStart(4, '0')}`, `${i}`);
   for (let i = 0; i < 5; i++) writeFile(src, `b-small/g${i}`, `${i}`);

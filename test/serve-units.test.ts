@@ -1,14 +1,15 @@
 /**
  * The server's pure parts, table-driven: Range headers, names in URLs (every manifest name has one URL and
  * back; hostile segments are refused), tar headers read back by GNU tar, the token check, listen addresses
- * and the loopback rule, HTML escaping.
+ * and the loopback rule, HTML escaping; and, in process, that a file request reads its bundle descriptor once.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isDatamoverError } from '../engine/index.js';
+import type { Readable } from 'node:stream';
+import { Store, isDatamoverError, serve } from '../engine/index.js';
 import { tokenCheck } from '../engine/serve/auth.js';
 import { contentTypeFor } from '../engine/serve/content-type.js';
 import { html } from '../engine/serve/html.js';
@@ -16,7 +17,10 @@ import { addressedToLoopback, checkExposure, hostOfHeader, isLoopback, parseList
 import { parseRange } from '../engine/serve/range.js';
 import { TAR_END, type TarEntry, padding, tarHeader } from '../engine/serve/tar.js';
 import { encodeName, encodePath, nameFromSegment, pathFromQuery, pathFromSegments } from '../engine/serve/url-path.js';
-import { tempDir } from './helpers.js';
+import { MemoryStorage } from '../engine/storage/memory.js';
+import type { ByteRange } from '../engine/storage/storage.js';
+import { get } from './serve-helpers.js';
+import { tempDir, who, writeFile } from './helpers.js';
 
 const t = suite('serve units: ranges, URL names, tar headers, token, listen, escaping');
 
@@ -137,6 +141,34 @@ t('html escapes every interpolation (markup, quotes, control characters, bytes t
   assert.is(contentTypeFor('x.parquet'), 'application/vnd.apache.parquet');
   assert.is(contentTypeFor('noext'), 'application/octet-stream');
   assert.is(contentTypeFor('.bashrc'), 'application/octet-stream');
+});
+
+/** A memory store that counts reads of bundle descriptors. */
+class DescriptorCounting extends MemoryStorage {
+  descriptorReads = 0;
+  override get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
+    if (key.endsWith('/bundle.json')) this.descriptorReads++;
+    return super.get(key, opts);
+  }
+}
+
+t('a file request reads its bundle descriptor once (the resolved descriptor opens the reader)', async () => {
+  const storage = new DescriptorCounting();
+  const store = new Store({ url: storage.url }, storage);
+  await store.createRepo('r', { contributor: who });
+  const src = tempDir('serve-descriptor');
+  writeFile(src, 'f.txt', 'hello');
+  const up = await store.repo('r').upload({ source: src, contributor: who });
+  const server = await serve({ store, listen: '127.0.0.1:0', contributor: who });
+  try {
+    storage.descriptorReads = 0;
+    const a = await get(server.url, `/repos/r/bundles/${up.bundle.id}/raw/f.txt`);
+    assert.is(a.status, 200);
+    assert.is(a.body.toString(), 'hello');
+    assert.is(storage.descriptorReads, 1);
+  } finally {
+    await server.close();
+  }
 });
 
 t.run();

@@ -1,28 +1,32 @@
 /**
  * Reads one coalesced range of a pack and checks every chunk in it against its SHA-256, on this thread: for
- * verify and fsck (a restore checks in its write workers, with the same `chunkDamage`).
+ * verify, fsck, cat and the in-place reader (a restore checks in its write workers, with the same `chunkDamage`).
  */
 import { chunkDamage } from '../../workers/check-chunk.js';
-import { isStorageError, readAll, type Storage } from '../storage/storage.js';
+import { isStorageError, readRangeInto, type Storage } from '../storage/storage.js';
 import { keys } from '../vocab.js';
 import type { Piece, RangeRead } from './fetch-plan.js';
 
 /** A checked chunk: its bytes, or why they are unusable (a phrase to follow "chunk <hash>"). */
-export type CheckedPiece<T> = { piece: Piece<T>; blob: Uint8Array; damage?: undefined } | { piece: Piece<T>; damage: string };
+export type CheckedPiece<T> = { piece: Piece<T>; blob: Buffer; damage?: undefined } | { piece: Piece<T>; blob?: undefined; damage: string };
 
-/** Damage (a missing or truncated pack, a hash mismatch) is a value; any other storage failure throws. */
-export async function readPieces<T>(storage: Storage, read: RangeRead<T>): Promise<CheckedPiece<T>[]> {
+/**
+ * Damage (a missing or truncated pack, a hash mismatch) is a value; any other storage failure throws. The
+ * blobs of one read share its buffer (no copy). `signal` stops the read (it then throws).
+ */
+export async function readPieces<T>(storage: Storage, read: RangeRead<T>, signal?: AbortSignal): Promise<CheckedPiece<T>[]> {
   const pack = read.pack.slice(0, 12);
-  let data: Buffer;
+  const data = Buffer.allocUnsafe(read.length);
+  let got: number;
   try {
-    data = await readAll(storage, keys.pack(read.pack), { offset: read.offset, length: read.length });
+    got = await readRangeInto(storage, keys.pack(read.pack), read, data, signal ? { signal } : undefined);
   } catch (err) {
     if (!isStorageError(err, 'notFound')) throw err;
     return read.pieces.map((piece) => ({ piece, damage: `is in pack ${pack}, which is missing` }));
   }
   return read.pieces.map((piece) => {
     const start = piece.location.offset - read.offset;
-    const blob = data.subarray(start, start + piece.location.length);
+    const blob = data.subarray(start, Math.min(start + piece.location.length, got));
     const damage = chunkDamage(blob, piece.location.length, piece.hash, pack);
     return damage === undefined ? { piece, blob } : { piece, damage };
   });

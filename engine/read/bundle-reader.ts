@@ -84,11 +84,11 @@ export class BundleReader {
   private bytes = 0;
   private closed = false;
 
-  /** Use `Repo.openReader`. */
   /** The read's start record (with `log`), ended by `close`. */
   private logEntry: ReadLogEntry | undefined;
   private logStart: Promise<void> | undefined;
 
+  /** Use `Repo.openReader`. */
   constructor(
     private readonly storage: Storage, readonly bundle: BundleDescriptor, index: LoadedBlobIndex,
     private readonly opts: ReaderOptions, private readonly memory: MemoryChunkCache, disk?: DiskChunkCache,

@@ -1,15 +1,15 @@
 /**
  * Chunks on demand for readers: from the caches, else from their packs through the blob index, with the chunks
- * of one request that sit near each other in a pack read by one ranged get (fetch-plan.ts `coalesce`). Every
- * chunk's hash is checked before it is cached or served; a chunk asked for while it is being fetched waits for
- * that fetch. All-zero chunks (download/zero-chunks.ts) are never fetched.
+ * of one request that sit near each other in a pack read by one ranged get (fetch-plan.ts `coalesce`, then
+ * download/read-pieces.ts). Every chunk's hash is checked before it is cached or served; a chunk asked for
+ * while it is being fetched waits for that fetch. All-zero chunks (download/zero-chunks.ts) are never fetched.
  */
-import { chunkDamage } from '../../workers/check-chunk.js';
 import { coalesce, type Piece, type RangeRead } from '../download/fetch-plan.js';
+import { type CheckedPiece, readPieces } from '../download/read-pieces.js';
 import { isHoleChunk } from '../download/zero-chunks.js';
 import type { LoadedBlobIndex } from '../meta/blob-index.js';
-import { isStorageError, readRangeInto, type Storage } from '../storage/storage.js';
-import { type ChunkRef, keys } from '../vocab.js';
+import type { Storage } from '../storage/storage.js';
+import type { ChunkRef } from '../vocab.js';
 import type { DiskChunkCache, MemoryChunkCache } from './chunk-cache.js';
 
 /** Why a chunk cannot be served: the reader turns it into INTEGRITY naming the file that needed it. */
@@ -22,7 +22,7 @@ export class ChunkProblem extends Error {
 interface Waiter { resolve: (chunk: Buffer) => void; reject: (err: unknown) => void }
 
 export interface FetchCounters {
-  /** Chunks read from storage (each verified). */
+  /** Chunks asked of storage (each verified when its pack answers). */
   chunkFetches: number;
   /** Ranged gets issued for them. */
   rangeReads: number;
@@ -87,24 +87,19 @@ export class ChunkFetcher {
   }
 
   private async readRange(read: RangeRead<Waiter>): Promise<void> {
-    const buffer = Buffer.allocUnsafe(read.length);
-    let got: number;
+    let checked: CheckedPiece<Waiter>[];
     try {
       this.counters.rangeReads++;
-      got = await readRangeInto(this.storage, keys.pack(read.pack), read, buffer, { signal: this.signal });
+      checked = await readPieces(this.storage, read, this.signal);
     } catch (err) {
-      const failure = isStorageError(err, 'notFound') ? undefined : err;
-      for (const p of read.pieces) p.target.reject(failure ?? new ChunkProblem(p.hash, `is in pack ${read.pack}, which is missing`));
+      for (const p of read.pieces) p.target.reject(err);
       return;
     }
-    for (const piece of read.pieces) {
-      const start = piece.location.offset - read.offset;
-      const bytes = buffer.subarray(start, Math.min(start + piece.location.length, got));
-      const damage = chunkDamage(bytes, piece.location.length, piece.hash, read.pack);
-      this.counters.chunkFetches++;
-      if (damage) piece.target.reject(new ChunkProblem(piece.hash, damage));
-      // The chunks of one read share its buffer (no copy): they were asked for together and are cached together.
-      else this.deliver(piece, bytes);
+    this.counters.chunkFetches += checked.length;
+    for (const { piece, blob, damage } of checked) {
+      if (damage !== undefined) piece.target.reject(new ChunkProblem(piece.hash, damage));
+      // The chunks of one read share its buffer: they were asked for together and are cached together.
+      else this.deliver(piece, blob);
     }
   }
 

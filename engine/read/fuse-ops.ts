@@ -45,10 +45,7 @@ export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unkno
     return found;
   };
   const withEntry = (cb: Callback, path: string, then: (e: ReaderEntry) => unknown[] | number) => {
-    serve(cb, async () => {
-      const found = await reader.stat(manifestPath(path));
-      return found ? then(found) : -E.ENOENT;
-    });
+    serve(cb, async () => then(await entry(path)));
   };
   const readOnly = (...args: unknown[]) => (args[args.length - 1] as Callback)(-E.EROFS);
 

@@ -45,7 +45,7 @@ export class ManifestView {
       const slash = entry.path.indexOf('/', prefix.length);
       const child = slash < 0 ? entry : bareDir(entry.path.slice(0, slash));
       yield child;
-      pos = child.type === 'dir' ? await this.seek(beyondSubtree(child.path), pos.page) : await this.next(pos);
+      pos = child.type === 'dir' ? await this.seek(beyondSubtree(child.path), pos.page) : this.next(pos);
     }
   }
 
@@ -70,7 +70,7 @@ export class ManifestView {
     return a < entries.length ? { page: lo, index: a } : undefined;
   }
 
-  private async next(pos: Position): Promise<Position | undefined> {
+  private next(pos: Position): Position | undefined {
     if (pos.index + 1 < this.pages[pos.page]!.count) return { page: pos.page, index: pos.index + 1 };
     return pos.page + 1 < this.pages.length ? { page: pos.page + 1, index: 0 } : undefined;
   }

@@ -62,9 +62,8 @@ async function sendTree(ctx: ServeContext, ex: Exchange, t: BundleTarget): Promi
 }
 
 /** An entry as the API shows it: the reader's fields, without the chunk list and the file cache's keys. */
-function entryJson(e: ReaderEntry) {
+function entryJson({ entry, ...fields }: ReaderEntry) {
   return {
-    path: e.path, type: e.type, size: e.size, mode: e.mode, mtimeMs: e.mtimeMs, ...(e.target !== undefined ? { target: e.target } : {}),
-    ...(e.entry.hardlink ? { hardlink: e.entry.hardlink } : {}), ...(e.type === 'file' ? { chunks: e.entry.chunks?.length ?? 0 } : {}),
+    ...fields, ...(entry.hardlink ? { hardlink: entry.hardlink } : {}), ...(fields.type === 'file' ? { chunks: entry.chunks?.length ?? 0 } : {}),
   };
 }

@@ -61,7 +61,7 @@ export async function serve(opts: ServeOptions): Promise<Server> {
     openReader: async (ex, repo, ref, logged) => {
       const bundle = await repo.resolve(ref);
       await coverage.cover(bundle);
-      return repo.openReader({ bundle: bundle.id }, {
+      return repo.readerOf(bundle, {
         cacheBytes: opts.cacheBytes ?? SERVE_CACHE_BYTES, signal: ex.signal, reporter: report,
         ...(logged ? { log: { contributor: opts.contributor, type: 'bundle.serve', client: ex.client } } : {}),
       });

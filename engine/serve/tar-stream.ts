@@ -10,7 +10,7 @@ import type { Exchange } from './exchange.js';
 import { closeReader } from './files.js';
 import type { BundleTarget } from './params.js';
 import { pieces, writeOut } from './stream-out.js';
-import { TAR_END, type TarEntry, padding, tarHeader } from './tar.js';
+import { TAR_END, padding, tarHeader } from './tar.js';
 import { baseName, entryAt } from './tree-pages.js';
 import { encodeName } from './url-path.js';
 
@@ -38,8 +38,7 @@ export async function sendTar(ctx: ServeContext, ex: Exchange, t: BundleTarget):
 
 /** Writes `entry` as `as` in the archive, and a directory's subtree after it. */
 async function writeEntry(reader: BundleReader, ex: Exchange, entry: ReaderEntry, as: string): Promise<void> {
-  const header: TarEntry = { path: as, type: entry.type, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, target: entry.target };
-  await writeOut(ex.res, tarHeader(header), ex.signal);
+  await writeOut(ex.res, tarHeader({ ...entry, path: as }), ex.signal);
   if (entry.type === 'file') {
     for await (const piece of pieces(reader, entry.path, 0, entry.size, ex.signal)) await writeOut(ex.res, piece, ex.signal);
     const pad = padding(entry.size);

@@ -5,20 +5,17 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { bytesOf } from '../fs-path.js';
+import type { ReaderEntry } from '../read/bundle-reader.js';
 
 export const BLOCK = 512;
 /** Two zero blocks end an archive. */
 export const TAR_END = Buffer.alloc(2 * BLOCK);
 
-export interface TarEntry {
-  /** Path inside the archive, `/`-separated, as a manifest string (escaped bytes stand for themselves). */
-  path: string;
-  type: 'file' | 'dir' | 'symlink';
-  size: number;
-  mode: number;
-  mtimeMs: number;
-  target?: string;
-}
+/**
+ * An entry as the archive holds it: a reader entry without its manifest record, its `path` the one inside the
+ * archive (`/`-separated, a manifest string: escaped bytes stand for themselves).
+ */
+export type TarEntry = Omit<ReaderEntry, 'entry'>;
 
 const MAX_OCTAL_11 = 8 ** 11 - 1; // the largest size or time a 12-byte ustar field holds
 
