@@ -46,15 +46,3 @@ export function snapshot(store: string): Map<string, string> {
   for (const rel of listFiles(store)) out.set(rel, createHash('sha256').update(readFileSync(path.join(store, rel))).digest('hex'));
   return out;
 }
-
-/** A deterministic generator of floats in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, summaryOf, tempDir } from './helpers.js';
-import { rng, seedHistory, snapshot } from './lifecycle-helpers.js';
+import { cli, rng, summaryOf, tempDir } from './helpers.js';
+import { seedHistory, snapshot } from './lifecycle-helpers.js';
 
 const t = suite('retention: bundle forget --keep-*');
 
