@@ -9,8 +9,7 @@ import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.js';
 import { appendWal } from '../engine/meta/wal.js';
 import { keys } from '../engine/vocab.js';
-import { cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, who, writeFile } from './helpers.js';
-import { snapshot } from './lifecycle-helpers.js';
+import { cli, describeTree, listFiles, seededBytes, storeDigest, summaryOf, tempDir, who, writeFile } from './helpers.js';
 
 const t = suite('forget and repo delete');
 
@@ -67,7 +66,7 @@ t('forget by id prefix removes descriptor and pages, keeps packs, records who an
 
 t('a labelled bundle is refused without --force naming the label, and nothing changes, even for the other refs', () => {
   const { store, run, ids } = setup();
-  const before = snapshot(store);
+  const before = storeDigest(store);
   const r = run('bundle', 'forget', ids[1]!, 'prod', '--repo', 'r');
   assert.is(r.code, 2, r.stderr);
   assert.is(r.stderr.trim().split('\n').length, 1);
@@ -80,7 +79,7 @@ t('a labelled bundle is refused without --force naming the label, and nothing ch
   assert.match(unknown.stderr, /nosuchlabel/);
   assert.is(unknown.stderr.trim().split('\n').length, 1);
   assert.is(run('bundle', 'forget', ids[1]!, '--repo', 'nosuchrepo').code, 1);
-  assert.equal(snapshot(store), before);
+  assert.equal(storeDigest(store), before);
 });
 
 t('--force deletes the labels through the label CAS (a tombstone, recorded), then the bundle', () => {
@@ -144,12 +143,12 @@ t('repo delete needs --yes; then the repo, its bundles, labels and sessions go, 
   downloadsAs(run, 'v1', srcs[0]!); // leaves a read-log record
   const session = summaryOf(run('--json', 'session', 'start', '--repo', 'r').stdout);
   assert.ok(session.session ?? session.id, JSON.stringify(session));
-  const before = snapshot(store);
+  const before = storeDigest(store);
   const refused = run('repo', 'delete', 'r');
   assert.is(refused.code, 2);
   assert.match(refused.stderr, /--yes/);
   assert.is(refused.stderr.trim().split('\n').length, 1);
-  assert.equal(snapshot(store), before);
+  assert.equal(storeDigest(store), before);
   const r = run('--json', 'repo', 'delete', 'r', '--yes');
   assert.is(r.code, 0, r.stderr);
   const s = summaryOf(r.stdout);

@@ -198,3 +198,10 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Every object of a local store (key → sha256 of its bytes), to show a command changed nothing byte for byte. */
+export function storeDigest(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const key of listFiles(root)) out.set(key, createHash('sha256').update(readFileSync(path.join(root, key))).digest('hex'));
+  return out;
+}

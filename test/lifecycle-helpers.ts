@@ -1,13 +1,10 @@
-/** Test helpers of the data-lifecycle tests: a seeded bundle history with chosen times, store snapshots. */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+/** Test helpers of the data-lifecycle tests: a seeded bundle history with chosen times. */
 import { ulid } from 'ulid';
 import { openStore } from '../engine/index.js';
 import { commitBundle } from '../engine/meta/commit.js';
 import { readAll } from '../engine/storage/storage.js';
 import { type BundleDescriptor, keys } from '../engine/vocab.js';
-import { listFiles, tempDir, who, writeFile } from './helpers.js';
+import { tempDir, who, writeFile } from './helpers.js';
 
 /**
  * Makes a store at `store` with repo `repo` and one real uploaded bundle, then commits one bundle per time of
@@ -38,11 +35,4 @@ export async function seedHistory(store: string, repo: string, times: readonly n
   }
   await r.forget({ refs: [template.id], contributor: who });
   return ids;
-}
-
-/** Every object of a local store (path → sha256), to show a command changed nothing. */
-export function snapshot(store: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const rel of listFiles(store)) out.set(rel, createHash('sha256').update(readFileSync(path.join(store, rel))).digest('hex'));
-  return out;
 }

@@ -11,8 +11,7 @@ import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.js';
 import { rewriteBundles } from '../engine/lifecycle/rewrite.js';
 import type { Storage } from '../engine/storage/storage.js';
-import { cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, who, writeFile } from './helpers.js';
-import { snapshot } from './lifecycle-helpers.js';
+import { cli, describeTree, listFiles, seededBytes, storeDigest, summaryOf, tempDir, who, writeFile } from './helpers.js';
 
 const t = suite('bundle rewrite');
 
@@ -89,7 +88,7 @@ t('rewrite --all --exclude secret.txt: no manifest page names it; labels, parent
 
 t('rewrite of one bundle by label; a pattern matching nothing, or bad arguments, change nothing', () => {
   const { store, run, ids } = setup();
-  const unchanged = snapshot(store);
+  const unchanged = storeDigest(store);
   const none = run('bundle', 'rewrite', 'v1', '--repo', 'r', '--exclude', 'secret.txt', '--exclude', 'no-such-*.key');
   assert.is(none.code, 2, none.stderr);
   assert.match(none.stderr, /--exclude "no-such-\*\.key": matches no entry/);
@@ -101,7 +100,7 @@ t('rewrite of one bundle by label; a pattern matching nothing, or bad arguments,
   const dry = run('bundle', 'rewrite', 'v1', '--repo', 'r', '--exclude', 'docs', '--dry-run');
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, new RegExp(`would rewrite\\t${ids[1]}\\t2 entries removed`));
-  assert.equal(snapshot(store), unchanged);
+  assert.equal(storeDigest(store), unchanged);
   const r = run('--json', 'bundle', 'rewrite', 'v1', '--repo', 'r', '--exclude', 'docs');
   assert.is(r.code, 0, r.stderr);
   const s = summaryOf(r.stdout);
