@@ -11,30 +11,20 @@ import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.js';
 import { rewriteBundles } from '../engine/lifecycle/rewrite.js';
 import type { Storage } from '../engine/storage/storage.js';
-import { cli, describeTree, listFiles, seededBytes, storeDigest, summaryOf, tempDir, who, writeFile } from './helpers.js';
+import { describeTree, listFiles, seededBytes, storeDigest, summaryOf, tempDir, who, writeFile } from './helpers.js';
+import { cliStore, storeOfTrees, uploadTo } from './lifecycle-helpers.js';
 
 const t = suite('bundle rewrite');
 
 /** b0 and b1 hold secret.txt (b1's parent is b0), b2 does not. Labels: v1 -> b1, prod -> b0. */
 function setup() {
-  const store = path.join(tempDir('rewrite'), 'store');
-  const run = (...args: string[]) => cli(['--store', store, ...args]);
-  assert.is(run('repo', 'create', 'r').code, 0);
-  const srcs = [0, 1, 2].map((i) => {
-    const src = tempDir(`rewrite-src${i}`);
+  const fixture = storeOfTrees('rewrite', 3, (src, i) => {
     writeFile(src, 'data.bin', seededBytes(20 + i, 120_000));
     writeFile(src, 'docs/readme.txt', `release ${i}`);
     if (i < 2) writeFile(src, 'secret.txt', `SECRET-MARKER-15 token ${i}`);
-    return src;
-  });
-  const upload = (i: number, ...more: string[]) => {
-    const r = run('--json', 'bundle', 'upload', srcs[i]!, '--repo', 'r', '--message', `upload ${i}`, ...more);
-    assert.is(r.code, 0, r.stderr);
-    return summaryOf(r.stdout).bundle as string;
-  };
-  const ids = [upload(0, '--label', 'v1'), upload(1, '--label', 'v1'), upload(2)];
-  assert.is(run('label', 'set', 'prod', '--repo', 'r', '--bundle', ids[0]!).code, 0);
-  return { store, run, srcs, ids };
+  }, (i) => ['--message', `upload ${i}`, ...(i < 2 ? ['--label', 'v1'] : [])]);
+  assert.is(fixture.run('label', 'set', 'prod', '--repo', 'r', '--bundle', fixture.ids[0]!).code, 0);
+  return fixture;
 }
 
 /** Every manifest page of the store (live or not), gunzipped. */
@@ -140,16 +130,12 @@ t('a rewrite stopped after committing, before forgetting, is finished by a rerun
 });
 
 t('rewriting an old bundle does not make it latest: latest is the bundle with the newest data', () => {
-  const store = path.join(tempDir('rw-latest'), 'store');
-  const run = (...args: string[]) => cli(['--store', store, ...args]);
-  assert.is(run('repo', 'create', 'r').code, 0);
+  const { run } = cliStore('rw-latest');
   const ids = [1, 2].map((i) => {
     const src = tempDir(`rw-latest${i}`);
     writeFile(src, 'keep.txt', `version ${i}\n`);
     writeFile(src, 'secret.txt', `secret ${i}\n`);
-    const up = run('--json', 'bundle', 'upload', src, '--repo', 'r');
-    assert.is(up.code, 0, up.stderr);
-    return summaryOf(up.stdout).bundle as string;
+    return uploadTo(run, src);
   });
   assert.is(run('bundle', 'rewrite', ids[0]!, '--repo', 'r', '--exclude', 'secret.txt').code, 0);
   const got = run('--json', 'bundle', 'get', 'latest', '--repo', 'r');
