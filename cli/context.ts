@@ -155,6 +155,11 @@ export function duration(value: string | undefined, flag: string): number | unde
   return Math.round(ms);
 }
 
+/** Commander's accumulator for a repeatable option: each value appended to those before. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -15,7 +15,7 @@ import { type WalRecord, listWal } from './meta/wal.js';
 import { removeEmptyStaging } from './storage/local.js';
 import { type OpenOptions, localRoot } from './storage/open.js';
 import { type RoleUrls, openRoutedStorage } from './storage/routing.js';
-import { type Storage, readIfExists } from './storage/storage.js';
+import { type Storage, holdsAny, readIfExists } from './storage/storage.js';
 import { type ChunkerSpec, type Contributor, type FormatRecord, type RepoDescriptor, keys } from './vocab.js';
 import { Repo } from './repo.js';
 import { type RepoDeleteResult, deleteRepo } from './lifecycle/repo-delete.js';
@@ -195,9 +195,4 @@ export class Store {
     if (repo) await this.repo(repo).describe();
     else await this.format();
   }
-}
-
-async function holdsAny(storage: Storage, prefix: string): Promise<boolean> {
-  for await (const _ of storage.list(prefix)) return true;
-  return false;
 }

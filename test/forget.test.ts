@@ -9,37 +9,26 @@ import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.js';
 import { appendWal } from '../engine/meta/wal.js';
 import { keys } from '../engine/vocab.js';
-import { cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, who, writeFile } from './helpers.js';
-import { snapshot } from './lifecycle-helpers.js';
+import { describeTree, listFiles, seededBytes, storeDigest, summaryOf, tempDir, who, writeFile } from './helpers.js';
+import { type StoreCli, cliStore, storeOfTrees } from './lifecycle-helpers.js';
 
 const t = suite('forget and repo delete');
 
 /** Three bundles of three different trees: v1 (label v1), b2 (no label), b3 (label prod). */
 function setup() {
-  const store = path.join(tempDir('forget'), 'store');
-  const run = (...args: string[]) => cli(['--store', store, ...args]);
-  assert.is(run('repo', 'create', 'r').code, 0);
-  const srcs = [0, 1, 2].map((i) => {
-    const src = tempDir(`forget-src${i}`);
+  const labels = ['v1', undefined, 'prod'];
+  return storeOfTrees('forget', 3, (src, i) => {
     writeFile(src, 'shared.bin', seededBytes(7, 200_000));
     writeFile(src, `own-${i}.bin`, seededBytes(100 + i, 50_000 + i));
     writeFile(src, 'dir/note.txt', `version ${i}`);
-    return src;
-  });
-  const labels = ['v1', undefined, 'prod'];
-  const ids = srcs.map((src, i) => {
-    const r = run('--json', 'bundle', 'upload', src, '--repo', 'r', ...(labels[i] ? ['--label', labels[i]!] : []));
-    assert.is(r.code, 0, r.stderr);
-    return summaryOf(r.stdout).bundle as string;
-  });
-  return { store, run, srcs, ids };
+  }, (i) => (labels[i] ? ['--label', labels[i]!] : []));
 }
 
-function walRecords(run: (...a: string[]) => ReturnType<typeof cli>, type: string) {
+function walRecords(run: StoreCli, type: string) {
   return run('--json', 'log', '--repo', 'r').stdout.split('\n').filter((l) => l.includes(`"${type}"`)).map((l) => JSON.parse(l).record);
 }
 
-function downloadsAs(run: (...a: string[]) => ReturnType<typeof cli>, ref: string, src: string): void {
+function downloadsAs(run: StoreCli, ref: string, src: string): void {
   const dest = path.join(tempDir('forget-dest'), 'out');
   const r = run('bundle', 'download', dest, '--repo', 'r', '--bundle', ref);
   assert.is(r.code, 0, r.stderr);
@@ -67,7 +56,7 @@ t('forget by id prefix removes descriptor and pages, keeps packs, records who an
 
 t('a labelled bundle is refused without --force naming the label, and nothing changes, even for the other refs', () => {
   const { store, run, ids } = setup();
-  const before = snapshot(store);
+  const before = storeDigest(store);
   const r = run('bundle', 'forget', ids[1]!, 'prod', '--repo', 'r');
   assert.is(r.code, 2, r.stderr);
   assert.is(r.stderr.trim().split('\n').length, 1);
@@ -80,7 +69,7 @@ t('a labelled bundle is refused without --force naming the label, and nothing ch
   assert.match(unknown.stderr, /nosuchlabel/);
   assert.is(unknown.stderr.trim().split('\n').length, 1);
   assert.is(run('bundle', 'forget', ids[1]!, '--repo', 'nosuchrepo').code, 1);
-  assert.equal(snapshot(store), before);
+  assert.equal(storeDigest(store), before);
 });
 
 t('--force deletes the labels through the label CAS (a tombstone, recorded), then the bundle', () => {
@@ -119,12 +108,10 @@ t('a forget cut short after the descriptor is finished by a rerun; a forgotten i
 });
 
 t('forgetting a bundle committed from a split upload removes its session too, so it cannot be committed again', () => {
-  const store = path.join(tempDir('forget-session'), 'store');
-  const run = (...args: string[]) => cli(['--store', store, ...args]);
+  const { store, run } = cliStore('forget-session');
   const src = tempDir('forget-session-src');
   writeFile(src, 'a.txt', 'one');
   writeFile(src, 'b/c.txt', 'two');
-  assert.is(run('repo', 'create', 'r').code, 0);
   const id = run('session', 'start', '--repo', 'r').stdout.trim();
   assert.is(run('bundle', 'upload', src, '--repo', 'r', '--session', id, '--shard', '0/1').code, 0);
   assert.is(run('bundle', 'commit', '--repo', 'r', '--session', id).code, 0);
@@ -144,12 +131,12 @@ t('repo delete needs --yes; then the repo, its bundles, labels and sessions go, 
   downloadsAs(run, 'v1', srcs[0]!); // leaves a read-log record
   const session = summaryOf(run('--json', 'session', 'start', '--repo', 'r').stdout);
   assert.ok(session.session ?? session.id, JSON.stringify(session));
-  const before = snapshot(store);
+  const before = storeDigest(store);
   const refused = run('repo', 'delete', 'r');
   assert.is(refused.code, 2);
   assert.match(refused.stderr, /--yes/);
   assert.is(refused.stderr.trim().split('\n').length, 1);
-  assert.equal(snapshot(store), before);
+  assert.equal(storeDigest(store), before);
   const r = run('--json', 'repo', 'delete', 'r', '--yes');
   assert.is(r.code, 0, r.stderr);
   const s = summaryOf(r.stdout);

@@ -1,6 +1,5 @@
 /** Shared by the gc tests: a store with bundles to forget, forgetting, and checks that every kept bundle is whole. */
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Store, openStore } from '../engine/index.js';
 import { forgetBundles } from '../engine/lifecycle/forget.js';
@@ -43,11 +42,7 @@ export function packBytes(root: string): number {
 }
 
 /** sha256 of every object of a local store, by key: a store unchanged byte for byte has equal maps. */
-export function storeDigest(root: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const key of listFiles(root)) out.set(key, createHash('sha256').update(readFileSync(path.join(root, key))).digest('hex'));
-  return out;
-}
+export { storeDigest } from './helpers.js';
 
 export async function openLocal(root: string, create = false): Promise<Store> {
   return openStore({ url: root, ...(create ? { create: true } : {}) });

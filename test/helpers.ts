@@ -186,3 +186,22 @@ export function runsIf(t: { (name: string, fn: TestFn): void; skip: Register }, 
     t.skip(`${name} [skipped: ${why}]`, fn);
   };
 }
+
+/** A seeded generator of floats in [0, 1) (mulberry32): every choice of a seeded test follows from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Every object of a local store (key → sha256 of its bytes), to show a command changed nothing byte for byte. */
+export function storeDigest(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const key of listFiles(root)) out.set(key, createHash('sha256').update(readFileSync(path.join(root, key))).digest('hex'));
+  return out;
+}

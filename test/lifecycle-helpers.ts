@@ -1,13 +1,12 @@
-/** Test helpers of the data-lifecycle tests: a seeded bundle history with chosen times, store snapshots. */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+/** Test helpers of the data-lifecycle tests: stores of uploaded trees, a seeded bundle history with chosen times. */
 import { ulid } from 'ulid';
+import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.js';
 import { commitBundle } from '../engine/meta/commit.js';
 import { readAll } from '../engine/storage/storage.js';
 import { type BundleDescriptor, keys } from '../engine/vocab.js';
-import { listFiles, tempDir, who, writeFile } from './helpers.js';
+import { type CliResult, cli, summaryOf, tempDir, who, writeFile } from './helpers.js';
+import { storeWithRepo } from './workflow-helpers.js';
 
 /**
  * Makes a store at `store` with repo `repo` and one real uploaded bundle, then commits one bundle per time of
@@ -40,21 +39,33 @@ export async function seedHistory(store: string, repo: string, times: readonly n
   return ids;
 }
 
-/** Every object of a local store (path → sha256), to show a command changed nothing. */
-export function snapshot(store: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const rel of listFiles(store)) out.set(rel, createHash('sha256').update(readFileSync(path.join(store, rel))).digest('hex'));
-  return out;
+/** The binary, run on one store. */
+export type StoreCli = (...args: string[]) => CliResult;
+
+/** A new local store (in a temp dir named after `tag`) holding repo `r`, and the binary run on it. */
+export function cliStore(tag: string): { store: string; run: StoreCli } {
+  const store = storeWithRepo(tag);
+  return { store, run: (...args) => cli(['--store', store, ...args]) };
 }
 
-/** A deterministic generator of floats in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Uploads `src` to repo r with the flags `more`; fails the test unless that succeeds. Returns the bundle's id. */
+export function uploadTo(run: StoreCli, src: string, ...more: string[]): string {
+  const r = run('--json', 'bundle', 'upload', src, '--repo', 'r', ...more);
+  assert.is(r.code, 0, r.stderr);
+  return summaryOf(r.stdout).bundle as string;
+}
+
+/**
+ * A new store (cliStore) with `count` source trees uploaded to repo r in turn: tree i is filled by
+ * `fill(dir, i)` and uploaded with the flags `flags(i)`. `srcs[i]` is tree i and `ids[i]` its bundle.
+ */
+export function storeOfTrees(tag: string, count: number, fill: (src: string, i: number) => void, flags: (i: number) => string[] = () => []) {
+  const { store, run } = cliStore(tag);
+  const srcs = Array.from({ length: count }, (_, i) => {
+    const src = tempDir(`${tag}-src${i}`);
+    fill(src, i);
+    return src;
+  });
+  const ids = srcs.map((src, i) => uploadTo(run, src, ...flags(i)));
+  return { store, run, srcs, ids };
 }

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, summaryOf, tempDir } from './helpers.js';
-import { rng, seedHistory, snapshot } from './lifecycle-helpers.js';
+import { cli, rng, storeDigest, summaryOf, tempDir } from './helpers.js';
+import { seedHistory } from './lifecycle-helpers.js';
 
 const t = suite('retention: bundle forget --keep-*');
 
@@ -119,7 +119,7 @@ t('the seeded history has 200 bundles over 400 days', async () => {
 
 t('--dry-run keeps exactly what restic keeps, labelled bundles too, and writes nothing', async () => {
   const { store, items, labels } = await history();
-  const before = snapshot(store);
+  const before = storeDigest(store);
   for (const rules of CASES) {
     const r = cli(['--store', store, '--json', 'bundle', 'forget', '--repo', 'r', '--dry-run', ...flags(rules)]);
     assert.is(r.code, 0, `${flags(rules).join(' ')}: ${r.stderr}`);
@@ -139,7 +139,7 @@ t('--dry-run keeps exactly what restic keeps, labelled bundles too, and writes n
   const text = cli(['--store', store, 'bundle', 'forget', '--repo', 'r', '--dry-run', '--keep-daily', '3']);
   assert.match(text.stdout, /^keep\t[0-9A-Z]{26}\t[^\t]+\tdaily$/m);
   assert.match(text.stdout, /^would forget\t[0-9A-Z]{26}\t/m);
-  assert.equal(snapshot(store), before);
+  assert.equal(storeDigest(store), before);
 });
 
 t('a real run forgets exactly the bundles the dry run named; the store stays fsck-clean', async () => {
@@ -163,7 +163,7 @@ t('a real run forgets exactly the bundles the dry run named; the store stays fsc
 
 t('bad policies: one line naming the flag, exit 2, nothing changed', async () => {
   const { store, items } = await history();
-  const before = snapshot(store);
+  const before = storeDigest(store);
   const bad: [string[], RegExp][] = [
     [['--keep-daily', '-2'], /--keep-daily "-2": negative/],
     [['--keep-last', '3.5'], /--keep-last "3.5": expected an integer/],
@@ -180,7 +180,7 @@ t('bad policies: one line naming the flag, exit 2, nothing changed', async () =>
     assert.match(r.stderr, message);
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
-  assert.equal(snapshot(store), before);
+  assert.equal(storeDigest(store), before);
 });
 
 t.run();

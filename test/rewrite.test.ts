@@ -11,31 +11,20 @@ import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.js';
 import { rewriteBundles } from '../engine/lifecycle/rewrite.js';
 import type { Storage } from '../engine/storage/storage.js';
-import { cli, describeTree, listFiles, seededBytes, summaryOf, tempDir, who, writeFile } from './helpers.js';
-import { snapshot } from './lifecycle-helpers.js';
+import { describeTree, listFiles, seededBytes, storeDigest, summaryOf, tempDir, who, writeFile } from './helpers.js';
+import { cliStore, storeOfTrees, uploadTo } from './lifecycle-helpers.js';
 
 const t = suite('bundle rewrite');
 
 /** b0 and b1 hold secret.txt (b1's parent is b0), b2 does not. Labels: v1 -> b1, prod -> b0. */
 function setup() {
-  const store = path.join(tempDir('rewrite'), 'store');
-  const run = (...args: string[]) => cli(['--store', store, ...args]);
-  assert.is(run('repo', 'create', 'r').code, 0);
-  const srcs = [0, 1, 2].map((i) => {
-    const src = tempDir(`rewrite-src${i}`);
+  const fixture = storeOfTrees('rewrite', 3, (src, i) => {
     writeFile(src, 'data.bin', seededBytes(20 + i, 120_000));
     writeFile(src, 'docs/readme.txt', `release ${i}`);
     if (i < 2) writeFile(src, 'secret.txt', `SECRET-MARKER-15 token ${i}`);
-    return src;
-  });
-  const upload = (i: number, ...more: string[]) => {
-    const r = run('--json', 'bundle', 'upload', srcs[i]!, '--repo', 'r', '--message', `upload ${i}`, ...more);
-    assert.is(r.code, 0, r.stderr);
-    return summaryOf(r.stdout).bundle as string;
-  };
-  const ids = [upload(0, '--label', 'v1'), upload(1, '--label', 'v1'), upload(2)];
-  assert.is(run('label', 'set', 'prod', '--repo', 'r', '--bundle', ids[0]!).code, 0);
-  return { store, run, srcs, ids };
+  }, (i) => ['--message', `upload ${i}`, ...(i < 2 ? ['--label', 'v1'] : [])]);
+  assert.is(fixture.run('label', 'set', 'prod', '--repo', 'r', '--bundle', fixture.ids[0]!).code, 0);
+  return fixture;
 }
 
 /** Every manifest page of the store (live or not), gunzipped. */
@@ -89,7 +78,7 @@ t('rewrite --all --exclude secret.txt: no manifest page names it; labels, parent
 
 t('rewrite of one bundle by label; a pattern matching nothing, or bad arguments, change nothing', () => {
   const { store, run, ids } = setup();
-  const unchanged = snapshot(store);
+  const unchanged = storeDigest(store);
   const none = run('bundle', 'rewrite', 'v1', '--repo', 'r', '--exclude', 'secret.txt', '--exclude', 'no-such-*.key');
   assert.is(none.code, 2, none.stderr);
   assert.match(none.stderr, /--exclude "no-such-\*\.key": matches no entry/);
@@ -101,7 +90,7 @@ t('rewrite of one bundle by label; a pattern matching nothing, or bad arguments,
   const dry = run('bundle', 'rewrite', 'v1', '--repo', 'r', '--exclude', 'docs', '--dry-run');
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, new RegExp(`would rewrite\\t${ids[1]}\\t2 entries removed`));
-  assert.equal(snapshot(store), unchanged);
+  assert.equal(storeDigest(store), unchanged);
   const r = run('--json', 'bundle', 'rewrite', 'v1', '--repo', 'r', '--exclude', 'docs');
   assert.is(r.code, 0, r.stderr);
   const s = summaryOf(r.stdout);
@@ -141,16 +130,12 @@ t('a rewrite stopped after committing, before forgetting, is finished by a rerun
 });
 
 t('rewriting an old bundle does not make it latest: latest is the bundle with the newest data', () => {
-  const store = path.join(tempDir('rw-latest'), 'store');
-  const run = (...args: string[]) => cli(['--store', store, ...args]);
-  assert.is(run('repo', 'create', 'r').code, 0);
+  const { run } = cliStore('rw-latest');
   const ids = [1, 2].map((i) => {
     const src = tempDir(`rw-latest${i}`);
     writeFile(src, 'keep.txt', `version ${i}\n`);
     writeFile(src, 'secret.txt', `secret ${i}\n`);
-    const up = run('--json', 'bundle', 'upload', src, '--repo', 'r');
-    assert.is(up.code, 0, up.stderr);
-    return summaryOf(up.stdout).bundle as string;
+    return uploadTo(run, src);
   });
   assert.is(run('bundle', 'rewrite', ids[0]!, '--repo', 'r', '--exclude', 'secret.txt').code, 0);
   const got = run('--json', 'bundle', 'get', 'latest', '--repo', 'r');

@@ -3,7 +3,7 @@ import {
   type BundleDescriptor, type BundleRef, DatamoverError, type SyncMode, checkRef, contentId, globSelector, usageError,
 } from '../../engine/index.js';
 import type { Action } from '../action.js';
-import { byteSize } from '../context.js';
+import { byteSize, collect } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { quoteName } from '../quote.js';
 import { registerCompare } from './compare.js';
@@ -174,10 +174,6 @@ function refOptions(cmd: Command): Command {
 function refOf(o: Ref): BundleRef {
   if (!!o.bundle === !!o.label) throw usageError('give exactly one of --bundle <ref> or --label <name>');
   return o.bundle !== undefined ? { ref: checkRef(o.bundle, '--bundle') } : { label: o.label };
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 const SYNC_OPTION = [

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { type ForgetResult, type RetentionInput, type UsageStats, checkRef, usageError } from '../../engine/index.js';
 import type { Action } from '../action.js';
+import { collect } from '../context.js';
 
 interface ForgetOptions {
   repo: string; force?: boolean; dryRun?: boolean;
@@ -100,8 +101,4 @@ function statsLine(what: string, s: UsageStats): string {
   const ratio = s.dedupRatio === null ? '-' : `${s.dedupRatio.toFixed(2)}x`;
   const unindexed = s.unindexedChunks ? `, ${s.unindexedChunks} chunk(s) in no index` : '';
   return `${what}: ${s.bundles} bundles, ${s.files} files, ${s.logicalBytes} bytes logical, ${s.storedBytes} bytes stored (${s.chunks} chunks), dedup ${ratio}${unindexed}`;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

@@ -1,6 +1,7 @@
 /** The options through which a bundle records its lineage: `--input <repo>@<ref>` (repeatable) and `--run <id>`. */
 import type { Command } from 'commander';
 import { type InputRef, type RunInfo, checkRunId, parseInputRef, runIdFromEnv } from '../../engine/index.js';
+import { collect } from '../context.js';
 
 export interface LineageOptions { input: string[]; run?: string }
 
@@ -16,8 +17,4 @@ export function lineageOf(o: LineageOptions, env = process.env): { inputs: Input
   const inputs = o.input.map((value) => parseInputRef(value));
   const id = o.run === undefined ? runIdFromEnv(env) : checkRunId(o.run);
   return { inputs, ...(id === undefined ? {} : { run: { id } }) };
-}
-
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

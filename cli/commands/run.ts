@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InputError, type StepInput, type StepOutput, checkRunId, parseInputRef } from '../../engine/index.js';
 import type { Action } from '../action.js';
-import { collect } from './lineage-options.js';
+import { collect } from '../context.js';
 
 interface RunOptions { input: string[]; output: string[]; run?: string; message?: string }
 

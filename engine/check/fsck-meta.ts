@@ -10,7 +10,7 @@ import { labelHistory } from '../meta/labels.js';
 import { checkOrder, readPage } from '../meta/manifest.js';
 import { readJson } from '../meta/objects.js';
 import { labelRecord, repoDescriptor, sessionRecord, shardRecord } from '../meta/validate.js';
-import { type Storage, isStorageError } from '../storage/storage.js';
+import { type Storage, childNames, isStorageError } from '../storage/storage.js';
 import type { FsckRun } from './fsck.js';
 import { type WalView, checkWal, current, lastDelete, readWalView } from './fsck-wal.js';
 
@@ -23,13 +23,6 @@ async function guarded(run: FsckRun, what: string, fn: () => Promise<void>): Pro
     if (!isDatamoverError(err, 'INTEGRITY') && !isDatamoverError(err, 'UNSAFE_PATH') && !isStorageError(err, 'notFound')) throw err;
     run.problem(what, (err as Error).message);
   }
-}
-
-/** Names of the sub-"directories" of `prefix`. */
-async function childNames(storage: Storage, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const e of storage.list(prefix, { delimiter: '/' })) if (e.isPrefix) names.push(e.key.slice(prefix.length, -1));
-  return names;
 }
 
 async function keysUnder(storage: Storage, prefix: string): Promise<string[]> {

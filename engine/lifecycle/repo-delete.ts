@@ -10,7 +10,7 @@ import { checkName } from '../meta/ids.js';
 import { readJson } from '../meta/objects.js';
 import { sessionRecord } from '../meta/validate.js';
 import { appendWal } from '../meta/wal.js';
-import type { Storage } from '../storage/storage.js';
+import { type Storage, childNames, holdsAny } from '../storage/storage.js';
 import { type Contributor, keys } from '../vocab.js';
 import { deleteUnder } from './forget.js';
 
@@ -61,15 +61,4 @@ async function sessionsOf(storage: Storage, repo: string): Promise<string[]> {
     if (session?.repo === repo) out.push(id);
   }
   return out;
-}
-
-async function childNames(storage: Storage, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const e of storage.list(prefix, { delimiter: '/' })) if (e.isPrefix) names.push(e.key.slice(prefix.length, -1));
-  return names;
-}
-
-async function holdsAny(storage: Storage, prefix: string): Promise<boolean> {
-  for await (const _ of storage.list(prefix)) return true;
-  return false;
 }

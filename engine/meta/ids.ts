@@ -8,8 +8,10 @@ export function newId(): string {
   return nextUlid();
 }
 
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** A bundle id: a ULID. */
+export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/** A repo or label name (checkName). */
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export const isBundleId = (value: string): boolean => ULID.test(value);
 

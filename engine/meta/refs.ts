@@ -106,7 +106,6 @@ async function committedIds(storage: Storage, repo: string, prefix: string): Pro
   return committed.filter((id): id is string => id !== undefined);
 }
 
-/** The newest committed bundle (ULIDs sort by time), if any. */
 /**
  * The committed bundle with the newest data: a rewrite has a new id but its data's time is the original's
  * (`rewrittenFrom.created`), so rewriting an old bundle never makes it `latest`. Reads descriptors newest id

@@ -8,12 +8,12 @@ import {
   type BundleDescriptor, type ChunkerSpec, type Contributor, type FileEntry, type FormatRecord, type IndexEntry,
   type LabelRecord, type ManifestPage, type RepoDescriptor, comparePaths,
 } from '../vocab.js';
+import { NAME, ULID } from './ids.js';
 import type { SessionRecord, ShardRecord } from './sessions.js';
 import type { WalRecord } from './wal.js';
 
 type Obj = Record<string, unknown>;
 
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const HASH = /^[0-9a-f]{64}$/;
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -118,8 +118,6 @@ export function bundleDescriptor(expected: { repo: string; id: string }): (v: un
     return o as unknown as BundleDescriptor;
   };
 }
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 /** A descriptor's (optional) inputs: a list of {repo, bundle}, each a well-formed name and id. */
 function bundleInputs(v: unknown): void {

@@ -171,3 +171,16 @@ export async function readIfExists(storage: Storage, key: string): Promise<Buffe
     throw err;
   }
 }
+
+/** Names of the sub-"directories" of `prefix` (a `/`-delimited listing's common prefixes, without `prefix`). */
+export async function childNames(storage: Storage, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of storage.list(prefix, { delimiter: '/' })) if (e.isPrefix) names.push(e.key.slice(prefix.length, -1));
+  return names;
+}
+
+/** Whether any object lies under `prefix` (stops at the first). */
+export async function holdsAny(storage: Storage, prefix: string): Promise<boolean> {
+  for await (const _ of storage.list(prefix)) return true;
+  return false;
+}

@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rng } from '../helpers.js';
 
 export const FAULTS = ['slowdown', 'reset', 'stall', 'truncate'] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -23,18 +24,6 @@ export interface FaultPlan {
 
 export interface FaultCounts { requests: number; faulted: number; byFault: Record<Fault, number> }
 
-/** mulberry32: a small seeded generator, enough to make fault sequences (and test mutations) reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class FaultProxy {
   readonly counts: FaultCounts = { requests: 0, faulted: 0, byFault: { slowdown: 0, reset: 0, stall: 0, truncate: 0 } };
   private plan: FaultPlan = { rate: 0, faults: FAULTS };
@@ -45,7 +34,7 @@ export class FaultProxy {
 
   private constructor(upstream: string, seed: number) {
     this.upstream = new URL(upstream);
-    this.random = seeded(seed);
+    this.random = rng(seed);
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
   }
