@@ -7,6 +7,8 @@ import type { Storage } from '../engine/storage/storage.js';
 import { readFileSync } from 'node:fs';
 import { describeTree, listFiles, seededBytes, tempDir, who, writeFile } from './helpers.js';
 
+export { rng } from './helpers.js';
+
 export const MiB = 1024 * 1024;
 
 /** `bundle forget <id>` through the engine (metadata only: the packs stay for gc). */
@@ -46,10 +48,4 @@ export { storeDigest } from './helpers.js';
 
 export async function openLocal(root: string, create = false): Promise<Store> {
   return openStore({ url: root, ...(create ? { create: true } : {}) });
-}
-
-/** xorshift: the choices of seed n are the same on every run. */
-export function rng(seed: number): () => number {
-  let x = (seed * 2654435761) >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 2 ** 32; };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cli, cliAsync, describeTree, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
+import { cli, cliAsync, describeTree, rng, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 import { killAfterPacks } from './kill-helpers.js';
 
 const t = suite('crash: a killed upload');
@@ -105,12 +105,6 @@ t('two uploads to the same repo at once (shared data, different labels) both com
   }
 });
 
-/** xorshift32: the kill moments of a run are reproducible from its seed. */
-function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 2 ** 32; };
-}
-
 const STARTUP_MS = 120;
 const KILLS = Number(process.env.DATAMOVER_TEST_KILLS ?? 30);
 const KILL_SEED = Number(process.env.DATAMOVER_TEST_KILL_SEED ?? 20261124);
@@ -121,7 +115,7 @@ t(`SIGKILL at ${KILLS} seeded random moments (seed ${KILL_SEED}): after each, fs
   const src = tempDir('kills-src');
   for (let i = 0; i < 6; i++) writeFile(src, `big/f${i}.bin`, seededBytes(900 + i, 5 * 1024 * 1024 + i));
   for (let i = 0; i < 400; i++) writeFile(src, `small/d${i % 20}/s${i}.txt`, seededBytes(2000 + i, 1000 + i));
-  const random = seeded(KILL_SEED);
+  const random = rng(KILL_SEED);
   const upload = (label: string) => cliAsync(['--store', store, 'bundle', 'upload', src, '--repo', 'r', '--label', label,
     '--pack-size', '2MiB', '--budget', '16MiB', '--workers', '1', '--concurrency', '1', '--rehash']);
   const fresh = (k: number) => { for (let i = 0; i < 6; i++) writeFile(src, `big/f${i}.bin`, seededBytes(10_000 * k + i, 5 * 1024 * 1024 + i)); };
