@@ -161,7 +161,7 @@ export async function storeTree(
   const session = new UploadSession(tuning, chunks, entries, hashStage, pool, totals, report);
   // The total for progress and its ETA, counted beside the upload; only for a caller who listens.
   const counted = new AbortController();
-  const counting = req.reporter ? countTree(req.source, report, { select: req.select, signal: counted.signal }) : undefined;
+  const counting = req.reporter ? countTree(req.source, report, { keep: filter.keep, select: req.select, signal: counted.signal }) : undefined;
   try {
     const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
