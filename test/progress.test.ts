@@ -4,6 +4,7 @@
  * at once and the last one once; --json has the upload's counted total and download progress in batches.
  */
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -73,6 +74,22 @@ t('--json: the upload\'s counted total (scan.done) before its end; download prog
   assert.ok(progress.length >= 2 && progress.length < 100, `${progress.length} events for 3000 files`);
   assert.equal(progress[progress.length - 1], { type: 'download.progress', filesDone: 3000, bytesDone: bytes, skipped: 0 });
   assert.is(summaryOf(d.stdout).files, 3000);
+});
+
+t('--json: the counted total (scan.done) counts only what --exclude and --files leave in: it is the upload\'s own total', () => {
+  const { store, src } = fixture(30, 100);
+  writeFile(src, 'big/skipped.bin', seededBytes(99, 50_000));
+  const ex = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--exclude', 'big', '--exclude', 'd2']);
+  assert.is(ex.code, 0, ex.stderr);
+  const exEvents = ex.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(exEvents.find((e) => e.type === 'scan.done'), { type: 'scan.done', files: 20, bytes: 2000 });
+  assert.equal([summaryOf(ex.stdout).files, summaryOf(ex.stdout).bytes], [20, 2000], 'the upload took what was counted');
+  const list = path.join(tempDir('prog-list'), 'list');
+  writeFileSync(list, 'd0/\nd1/f00001\n');
+  const ls = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--files', list]);
+  assert.is(ls.code, 0, ls.stderr);
+  const lsEvents = ls.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lsEvents.find((e) => e.type === 'scan.done'), { type: 'scan.done', files: 11, bytes: 1100 });
 });
 
 t.run();

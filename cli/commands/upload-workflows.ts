@@ -8,7 +8,7 @@ import {
   type RemoveSources, type Reporter, type ShardSpec, type SourceSelection, type UploadOptions, parseFileList, parsePatternLines,
   usageError,
 } from '../../engine/index.js';
-import type { CommandContext } from '../context.js';
+import { type CommandContext, duration } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { quoteName } from '../quote.js';
 
@@ -39,7 +39,7 @@ export function removalOf(o: WorkflowOptions, shard: ShardSpec | undefined): Rem
   if (o.olderThan !== undefined && !o.removeSourceFiles) throw usageError('--older-than goes with --remove-source-files');
   if (!o.removeSourceFiles) return undefined;
   if (shard) throw usageError('--remove-source-files needs the bundle committed: not on a shard of a split upload');
-  return o.olderThan === undefined ? {} : { olderThanMs: age(o.olderThan) };
+  return o.olderThan === undefined ? {} : { olderThanMs: duration(o.olderThan, '--older-than', 0)! };
 }
 
 /** `--dry-run`: prints what the upload would store. */
@@ -56,14 +56,6 @@ export function keptPrinter(ctx: CommandContext): Reporter {
     if (e.type === 'source.kept' && !ctx.opts.json) process.stderr.write(`datamover: kept ${quoteName(e.path)}: ${e.reason}\n`);
     ctx.report(e);
   };
-}
-
-/** `7d`, `12h`, `15m`, `30s`, `500ms` or plain seconds, in milliseconds; USAGE otherwise. */
-export function age(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$/i.exec(value.trim());
-  const scale = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 }[(m?.[2] ?? 's').toLowerCase() as 'ms'];
-  if (!m) throw usageError(`--older-than: expected an age like 30s, 15m, 12h or 7d, got ${JSON.stringify(value)}`);
-  return Number(m[1]) * scale;
 }
 
 function readArgFile(file: string, flag: string): Buffer {

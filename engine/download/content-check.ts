@@ -12,10 +12,12 @@ import type { ChunkRef, ChunkerSpec, FileEntry } from '../vocab.js';
 export class ContentCheck {
   private readonly rangeSize: number;
   private readonly buffer: ArrayBuffer;
+  private readonly cdc: { min: number; avg: number; max: number } | undefined;
 
-  constructor(private readonly chunker: ChunkerSpec) {
+  constructor(chunker: ChunkerSpec) {
     this.rangeSize = chunker.kind === 'fastcdc' ? chunker.segment : chunker.size;
     this.buffer = new ArrayBuffer(this.rangeSize);
+    this.cdc = chunker.kind === 'fastcdc' ? { min: chunker.min, avg: chunker.avg, max: chunker.max } : undefined;
   }
 
   /**
@@ -30,8 +32,7 @@ export class ContentCheck {
     let at = 0;
     for (let offset = 0; offset < entry.size; offset += this.rangeSize) {
       const length = Math.min(this.rangeSize, entry.size - offset);
-      const cdc = this.chunker.kind === 'fastcdc' ? { min: this.chunker.min, avg: this.chunker.avg, max: this.chunker.max } : undefined;
-      const out = hashRanges({ buffer: this.buffer, ranges: [{ abs, offset, length, fileSize: entry.size }], ...(cdc ? { cdc } : {}) });
+      const out = hashRanges({ buffer: this.buffer, ranges: [{ abs, offset, length, fileSize: entry.size }], ...(this.cdc ? { cdc: this.cdc } : {}) });
       if (out.failures?.length) return false;
       const got: ChunkRef[] = out.chunks ? out.chunks[0]! : [[out.digests[0]!, length]];
       for (const [hash, len] of got) {

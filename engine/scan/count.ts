@@ -13,6 +13,8 @@ import { fsPath, nameFromBytes } from '../fs-path.js';
 const STATS_IN_FLIGHT = 16;
 
 export interface CountOptions {
+  /** The upload walk's own filter (WalkHooks.keep, --files and --exclude): a refused directory is not entered. */
+  keep?: (path: string) => boolean;
   /** Counts only the files whose manifest path it keeps (a shard's files). */
   select?: (path: string) => boolean;
   /** Stops the count (no event is emitted): the upload is over before the count. */
@@ -34,6 +36,7 @@ export async function countTree(root: string, report: Reporter, opts: CountOptio
       for (const dirent of names) {
         const name = nameFromBytes(dirent.name);
         const child = { abs: path.join(dir.abs, name), rel: dir.rel ? `${dir.rel}/${name}` : name };
+        if (opts.keep && !opts.keep(child.rel)) continue;
         if (dirent.isDirectory()) dirs.push(child);
         else if (dirent.isFile() && (!opts.select || opts.select(child.rel))) files.push(child);
       }

@@ -5,15 +5,13 @@
  * logged, since no data is read from the store.
  */
 import { interruptible } from '../cancel.js';
-import { getBundle } from '../meta/bundles.js';
 import { openFormat } from '../meta/format.js';
-import { getLabel } from '../meta/labels.js';
 import { getRepo } from '../meta/repos.js';
-import { type ShardSpec, shardOf } from '../meta/sessions.js';
+import type { ShardSpec } from '../meta/sessions.js';
 import { abortable } from '../storage/abortable.js';
 import { readOnly } from '../storage/read-only.js';
 import type { SkippedFile } from './entry-order.js';
-import { type UploadRequest, storeTree } from './upload.js';
+import { type UploadRequest, labelParent, shardSelector, storeTree } from './upload.js';
 
 /** What an upload would store. `newBytes`: bytes of chunks the store does not hold (each counted once). */
 export interface UploadPlan {
@@ -30,10 +28,8 @@ export function planUpload(req: UploadRequest & { shard?: ShardSpec }): Promise<
     const storage = readOnly(abortable(req.storage, req.signal));
     const format = req.format ?? await openFormat(storage, false);
     await getRepo(storage, req.repo);
-    const parent = req.label ? await getLabel(storage, req.repo, req.label).catch(() => undefined) : undefined;
-    const parentBundle = parent ? await getBundle(storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
-    const { shard } = req;
-    const select = shard && !req.files ? (p: string) => shardOf(p, shard.count) === shard.index : undefined;
+    const { parentBundle } = await labelParent(storage, req.repo, req.label);
+    const select = shardSelector(req.shard, req.files);
     const stored = await storeTree({ ...req, storage, select, dryRun: true }, format, () => '', parentBundle);
     const { files, bytes, newBytes, dedupBytes, unchangedBytes } = stored.totals;
     return { files, bytes, newBytes, dedupBytes, unchangedBytes, skipped: stored.skipped };

@@ -100,8 +100,7 @@ async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
   const format = req.format ?? await openFormat(req.storage, true);
   await getRepo(req.storage, req.repo);
   const lineage = await lineageFields(req);
-  const parent = req.label ? await getLabel(req.storage, req.repo, req.label).catch(() => undefined) : undefined;
-  const parentBundle = parent ? await getBundle(req.storage, req.repo, parent.bundle).catch(() => undefined) : undefined;
+  const { parent, parentBundle } = await labelParent(req.storage, req.repo, req.label);
   const bundleId = newId();
   const filter = sourceFilter(req); // a bad --files list fails before the lease: nothing is written
   const uploaded = await withWriterLease(req.storage, 'upload', { repo: req.repo, id: bundleId }, async (lease) => {
@@ -161,7 +160,7 @@ export async function storeTree(
   const session = new UploadSession(tuning, chunks, entries, hashStage, pool, totals, report);
   // The total for progress and its ETA, counted beside the upload; only for a caller who listens.
   const counted = new AbortController();
-  const counting = req.reporter ? countTree(req.source, report, { select: req.select, signal: counted.signal }) : undefined;
+  const counting = req.reporter ? countTree(req.source, report, { keep: filter.keep, select: req.select, signal: counted.signal }) : undefined;
   try {
     const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
@@ -222,9 +221,7 @@ async function uploadShardOnce(req: UploadRequest & { session: string; shard: Sh
   const attempt = newId();
   const filter = sourceFilter(req); // a bad --files list fails before the lease: nothing is written
   return withWriterLease(req.storage, 'shard', { repo: req.repo, id: session.id }, async (lease) => {
-    // A shard given its own list (--files) takes exactly that list: the lists split the tree, not the path hash.
-    const select = req.files ? undefined : (p: string) => shardOf(p, count) === index;
-    const stored = await storeTree({ ...req, select, filter }, format, (n) => keys.shardPage(session.id, index, attempt, n));
+    const stored = await storeTree({ ...req, select: shardSelector(req.shard, req.files), filter }, format, (n) => keys.shardPage(session.id, index, attempt, n));
     // A shard record makes its pages live for a collector; recorded while the lease still holds.
     await lease.assertHeld(`shard ${index} of session ${session.id}`);
     const shard: ShardRecord = {
@@ -234,6 +231,26 @@ async function uploadShardOnce(req: UploadRequest & { session: string; shard: Sh
     await recordShard(req.storage, shard);
     return { shard, skipped: stored.skipped, hashThreads: stored.hashThreads };
   });
+}
+
+/**
+ * The label's bundle, the new bundle's parent and the source of files unchanged since it: neither when the label
+ * is not given, unset or unreadable (an upload never fails for its parent).
+ */
+export async function labelParent(
+  storage: Storage, repo: string, label: string | undefined,
+): Promise<{ parent?: LabelRecord; parentBundle?: BundleDescriptor }> {
+  const parent = label ? await getLabel(storage, repo, label).catch(() => undefined) : undefined;
+  const parentBundle = parent ? await getBundle(storage, repo, parent.bundle).catch(() => undefined) : undefined;
+  return { parent, parentBundle };
+}
+
+/**
+ * The paths shard `shard` takes: those whose path hash falls in it. A shard given its own list (--files) takes
+ * exactly that list (no selector): the lists split the tree, not the path hash.
+ */
+export function shardSelector(shard: ShardSpec | undefined, files: readonly string[] | undefined): ((path: string) => boolean) | undefined {
+  return shard && !files ? (p) => shardOf(p, shard.count) === shard.index : undefined;
 }
 
 /** The walk's filter for `req`'s --files and --exclude, its list checked against the source (USAGE naming a bad path). */
