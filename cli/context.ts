@@ -147,14 +147,14 @@ export function byteSize(value: string | undefined, flag: string): number | unde
 
 /**
  * Parses a duration like `30s`, `2m`, `12h`, `7d`, `1w`, `500ms` or plain seconds into milliseconds, at least
- * `minMs`; fails with USAGE naming the flag.
+ * `minMs` and at most `maxMs`; fails with USAGE naming the flag.
  */
-export function duration(value: string | undefined, flag: string, minMs = 1): number | undefined {
+export function duration(value: string | undefined, flag: string, minMs = 1, maxMs = Infinity): number | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$/i.exec(value.trim());
   const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[(m?.[2] ?? 's').toLowerCase() as 'ms'];
   const ms = m ? Number(m[1]) * scale : NaN;
-  if (!(ms >= minMs)) throw usageError(`${flag}: expected a duration like 30s, 2m, 12h, 7d or 500ms, got ${JSON.stringify(value)}`);
+  if (!(ms >= minMs && ms <= maxMs)) throw usageError(`${flag}: expected a duration like 30s, 2m, 12h, 7d or 500ms${maxMs < Infinity ? ` up to ${maxMs / 86_400_000}d` : ''}, got ${JSON.stringify(value)}`);
   return Math.round(ms);
 }
 

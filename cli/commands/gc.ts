@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import { type GcResult, usageError } from '../../engine/index.js';
 import type { Action } from '../action.js';
+import { duration } from '../context.js';
 
-/** `--grace`: 0, or a number with s, m, h or d. */
-function parseGrace(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/i.exec(value.trim());
-  const scale = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m?.[2] ?? 's').toLowerCase() as 's'];
-  const ms = m ? Number(m[1]) * scale : NaN;
-  if (!Number.isFinite(ms) || ms > 3650 * 86_400_000) throw usageError(`--grace: expected 0 or a duration like 30m, 24h or 7d, got ${JSON.stringify(value)}`);
-  return Math.round(ms);
-}
+/** `--grace`: 0 (at once when no upload runs) or a duration; ten years at most, so a typo is not a store that never shrinks. */
+const parseGrace = (value: string) => duration(value, '--grace', 0, 3650 * 86_400_000)!;
 
 /** `--max-unused`: a percentage (10%, 10) of a pack's bytes. */
 function parseUnused(value: string): number {
