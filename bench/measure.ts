@@ -13,7 +13,8 @@ export function arg(name: string): string | undefined {
   return i < 0 ? undefined : process.argv[i + 1];
 }
 
-export interface Measure { seconds: number; rssMiB: number; stdout?: string }
+/** `cpuPct`: user + system CPU time of the command and its children over wall time (200% = two cores busy). */
+export interface Measure { seconds: number; rssMiB: number; cpuPct?: number; stdout?: string }
 
 /**
  * Runs `cmd` to completion and times it. `env` is added to `baseEnv` (default: this process's environment).
@@ -23,9 +24,10 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
   const useTime = existsSync('/usr/bin/time');
   const spawnOpts = { encoding: 'utf8' as const, env: { ...(opts.baseEnv ?? process.env), ...env }, timeout: opts.timeoutMs };
   const start = process.hrtime.bigint();
-  const r = useTime ? spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], spawnOpts) : spawnSync(cmd, args, spawnOpts);
+  const r = useTime ? spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], spawnOpts) : spawnSync(cmd, args, spawnOpts);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 6).join(' ')} failed: ${(r.stderr ?? '').slice(-500)}`);
-  const rssKiB = useTime ? Number(r.stderr.trim().split('\n').pop()) : NaN;
-  return { seconds, rssMiB: rssKiB / 1024, stdout: r.stdout };
+  if (!useTime) return { seconds, rssMiB: NaN, stdout: r.stdout };
+  const [rssKiB, user, sys] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number) as [number, number, number];
+  return { seconds, rssMiB: rssKiB / 1024, cpuPct: ((user + sys) / seconds) * 100, stdout: r.stdout };
 }

@@ -5,10 +5,10 @@
  * Missing peers are installed with apt-get when root (not in smoke mode, which only uses what is there).
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type Ceilings, bottleneck, measureCeilings } from './ceilings.js';
 import { serveRows } from './serve.js';
 import { gcRows } from './gc.js';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
@@ -64,7 +64,14 @@ const dmEnv = { DATAMOVER_HOME: path.join(work, 'home'), DATAMOVER_AUTHOR: 'Benc
 const dm = (store: string, ...args: string[]) => timed(process.execPath, [cli, '--store', store, '--quiet', ...args], dmEnv);
 const upload = (store: string, dir: string, ...extra: string[]) => dm(store, 'bundle', 'upload', dir, '--repo', 'bench', '--label', 'latest', ...extra);
 
+let ceilings: Ceilings | undefined;
+
+/** First uploads are judged against the slowest ceiling measured in this run. */
 function add(row: Row) {
+  if (ceilings && row.scenario === 'first upload' && row.gibs !== undefined) {
+    const { gibs, why } = bottleneck(ceilings);
+    row.note = [row.note, `${(row.gibs / gibs * 100).toFixed(0)}% of the ceiling ${gibs.toFixed(2)} GiB/s (${why})`].filter(Boolean).join('; ');
+  }
   rows.push(row);
   console.log(format(row));
 }
@@ -134,10 +141,6 @@ function downloads(data: DataSet, store: string, restic: Restic, cp: Measure, su
 function bigFileScenarios(data: DataSet): void {
   treeScenarios(data);
   const store = path.join(work, 'dm-store');
-  const ceiling = ceilingGiBs(path.join(data.dir, 'big.bin'));
-  const last = rows.find((r) => r.data === data.name && r.scenario === 'first upload')!;
-  last.note = `${((last.gibs ?? 0) / ceiling.gibs * 100).toFixed(0)}% of the ceiling ${ceiling.gibs.toFixed(2)} GiB/s (${ceiling.why})`;
-  console.log(`  ${last.note}`);
   const restic = new Restic(path.join(work, 'restic-repo'));
   const copy = path.join(data.dir, 'identical-copy.bin');
   const before = duSize(store);
@@ -177,18 +180,6 @@ function cdcScenarios(data: DataSet): void {
   rmSync(shiftedDir, { recursive: true, force: true });
 }
 
-/** min(page-cache read rate, cores × SHA-256 rate), both measured now. */
-function ceilingGiBs(file: string): { gibs: number; why: string } {
-  const readGiBs = statSync(file).size / 2 ** 30 / timed('dd', [`if=${file}`, 'of=/dev/null', 'bs=8M', 'status=none']).seconds;
-  const buf = Buffer.alloc(256 * MiB, 1);
-  const t0 = performance.now();
-  createHash('sha256').update(buf).digest();
-  const hashGiBs = 0.25 / ((performance.now() - t0) / 1000);
-  const cores = os.availableParallelism();
-  const gibs = Math.min(readGiBs, cores * hashGiBs);
-  return { gibs, why: `read ${readGiBs.toFixed(2)} GiB/s, SHA-256 ${hashGiBs.toFixed(2)} GiB/s × ${cores} cores` };
-}
-
 /** Upload only, for memory: the 200k-file tree, the duplicated subtree, a sparse file. */
 function uploadOnly(data: DataSet, note: (store: string) => string, peersToo: boolean): void {
   if (data.files > 1) warm(data); // not the sparse file: its holes are never cached
@@ -224,9 +215,10 @@ function mountScenarios(data: DataSet, kind: 'big' | 'tree'): void {
 }
 
 function format(r: Row): string {
-  const ratios = r.peers.map(([n, m]) => `${n} ${m.seconds.toFixed(2)} s → **${(r.dm.seconds / m.seconds).toFixed(2)}×**`).join('; ');
   const rate = r.gibs === undefined ? '–' : `${r.gibs.toFixed(2)} GiB/s`;
-  return `| ${r.data} | ${r.scenario} | ${r.dm.seconds.toFixed(2)} s | ${rate} | ${r.dm.rssMiB.toFixed(0)} MiB | ${ratios || '–'} | ${r.note ?? ''} |`;
+  const cpu = (m: Measure) => (m.cpuPct === undefined ? '–' : `${m.cpuPct.toFixed(0)}%`);
+  const ratios = r.peers.map(([n, m]) => `${n} ${m.seconds.toFixed(2)} s (CPU ${cpu(m)}) → **${(r.dm.seconds / m.seconds).toFixed(2)}×**`).join('; ');
+  return `| ${r.data} | ${r.scenario} | ${r.dm.seconds.toFixed(2)} s | ${rate} | ${cpu(r.dm)} | ${r.dm.rssMiB.toFixed(0)} MiB | ${ratios || '–'} | ${r.note ?? ''} |`;
 }
 
 const sizes = {
@@ -236,10 +228,12 @@ const sizes = {
 }[mode];
 
 mkdirSync(work, { recursive: true });
-const header = ['| data | scenario | datamover | throughput | peak RSS | peers (datamover time ÷ peer time) | notes |', '|---|---|---:|---:|---:|---|---|'];
+const header = ['| data | scenario | datamover | throughput | CPU | peak RSS | peers (datamover time ÷ peer time) | notes |', '|---|---|---:|---:|---:|---:|---|---|'];
 console.log(header.join('\n'));
 try {
   const big = bigFile(dataRoot, sizes.big);
+  ceilings = measureCeilings(path.join(big.dir, 'big.bin'), work);
+  console.log(`ceilings: ${bottleneck(ceilings).why}`);
   bigFileScenarios(big);
   mountScenarios(big, 'big');
   cdcScenarios(big);
@@ -267,6 +261,7 @@ try {
 const doc = [
   '# Benchmark results', '',
   `${new Date().toISOString().slice(0, 10)}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${mode} mode, median of ${runs} run(s) (one for the 200,000-file tree), warm page cache, local store and local peers.`,
+  '', `Ceilings measured in this run: ${ceilings ? bottleneck(ceilings).why : 'not measured'}. CPU is user + system time over wall time (200% = two cores).`,
   '', ...header, ...rows.map(format), '',
 ].join('\n');
 if (outFile) writeFileSync(outFile, doc);

@@ -24,11 +24,13 @@ t('every data set and scenario gets a row with a time, RSS and a ratio per peer 
   for (const line of table) {
     const cells = line.split(' | ');
     assert.match(cells[2]!, /^\d+\.\d\d s$/, line);
-    assert.match(cells[4]!, /^\d+ MiB$/, line);
-    for (const peer of cells[5]!.split('; ').filter((p) => p !== '–')) assert.match(peer, /\d+\.\d\d s → \*\*\d+\.\d\d×\*\*$/, line);
+    assert.match(cells[4]!, /^(\d+%|–)$/, line);
+    assert.match(cells[5]!, /^\d+ MiB$/, line);
+    for (const peer of cells[6]!.split('; ').filter((p) => p !== '–')) assert.match(peer, /\d+\.\d\d s \(CPU (\d+%|–)\) → \*\*\d+\.\d\d×\*\*$/, line);
   }
   assert.ok(table.some((l) => l.includes('cp -r')), 'cp -r, the floor, always runs');
   assert.match(readFileSync(out, 'utf8'), /% of the ceiling|\*\*\d+\.\d\d%\*\* extra/);
+  assert.match(readFileSync(out, 'utf8'), /Ceilings measured in this run: read [\d.]+, SHA-256 [\d.]+ × \d+ cores, durable write [\d.]+ GiB\/s; bound by /);
 });
 
 t.run();

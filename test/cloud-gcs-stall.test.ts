@@ -16,9 +16,9 @@ let proxy: FaultProxy;
 t.before(async () => { proxy = await FaultProxy.start(gcsProxy(), 20261202); });
 t.after(async () => { await proxy.stop(); });
 
-/** The binary on `store`, its GCS requests through the fault proxy, a stall cut after 1 s; --json counts retries. */
-function viaProxy(store: string, args: string[]) {
-  return cliAwait(['--store', store, '--timeout', '1s', '--json', ...args], { ...cloudEnv(), STORAGE_EMULATOR_HOST: proxy.url });
+/** The binary on `store`, its GCS requests through the fault proxy, a stall cut after `timeout`; --json counts retries. */
+function viaProxy(store: string, args: string[], timeout = '1s') {
+  return cliAwait(['--store', store, '--timeout', timeout, '--json', ...args], { ...cloudEnv(), STORAGE_EMULATOR_HOST: proxy.url });
 }
 
 const retryLines = (stdout: string) => stdout.split('\n').filter((l) => l.includes('"type":"retry"'));
@@ -41,14 +41,15 @@ t('the first resumable request stalls: cut after --timeout, retried, and the upl
   let stalls = 0;
   proxy.configure({ rate: 1, faults: ['stall'], match: (method, url) => resumablePut(method, url) && stalls++ === 0 });
   const started = Date.now();
-  const up = await viaProxy(store, ['--retries', '3', 'bundle', 'upload', src, '--repo', 'r', '--label', 'l']);
+  // 4 s, not 1 s: on a loaded machine the emulator itself can pause a healthy request for over a second.
+  const up = await viaProxy(store, ['--retries', '3', 'bundle', 'upload', src, '--repo', 'r', '--label', 'l'], '4s');
   const seconds = (Date.now() - started) / 1000;
   proxy.configure({ rate: 0 });
   assert.is(up.code, 0, up.stderr);
   const retries = retryLines(up.stdout);
   assert.ok(retries.length >= 1, 'the stalled request was retried');
   assert.match(retries[0]!, /timed out/);
-  // One stall cut after 1 s, where the default timeout would wait 60 s; the rest is the upload itself (~2 s here).
+  // One stall cut after 4 s, where the default timeout would wait 60 s; the rest is the upload itself (~2 s here).
   console.log(`  upload with one stalled request: ${seconds.toFixed(1)} s, ${retries.length} retry`);
   assert.ok(seconds < 30, `took ${seconds.toFixed(1)} s`);
   const dest = path.join(tempDir('gcs-stall-dest'), 'out');

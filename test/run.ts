@@ -1,15 +1,20 @@
 /**
- * Runs every compiled `*.test.js` under uvu and ends with the line CI reads: `N passed, N failed, N skipped`.
+ * Runs every compiled `*.test.js` (or those whose name contains the first argument) and ends with the line CI
+ * reads: `N passed, N failed, N skipped`. Files run in parallel lanes (DATAMOVER_TEST_JOBS, default 2: most of a
+ * test's time is spent waiting on child processes, disks and servers, not on a core); each file's output is
+ * printed whole, with its duration, when it ends.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from 'uvu/run';
+import { type FileResult, runLanes } from './lanes.js';
 import { ensureTestTools, startServers } from './test-servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv[2];
 const files = readdirSync(here).filter((f) => f.endsWith('.test.js') && (!only || f.includes(only))).sort();
+const lanes = Number(process.env.DATAMOVER_TEST_JOBS ?? 2);
+if (!(Number.isInteger(lanes) && lanes >= 1 && lanes <= 64)) throw new Error(`DATAMOVER_TEST_JOBS: expected 1 to 64, got ${process.env.DATAMOVER_TEST_JOBS}`);
 
 const toolProblem = ensureTestTools((line) => console.log(`[test tools] ${line}`));
 if (toolProblem) console.error(`[test tools] ${toolProblem}`);
@@ -21,26 +26,19 @@ const servers = files.some((f) => f.startsWith('cloud'))
 for (const problem of servers?.problems ?? []) console.error(`[test servers] ${problem}`);
 process.env.DATAMOVER_TEST_SERVER_PROBLEMS = (servers?.problems ?? []).join('; ');
 
-let captured = '';
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-  if (captured.length > 100_000) captured = captured.slice(-10_000);
-  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stdout.write;
-
+const started = Date.now();
+let results: FileResult[] = [];
 try {
-  await run(files.map((f) => ({ name: f, file: path.join(here, f) })), { bail: false });
+  results = await runLanes(here, files, lanes, (text) => process.stdout.write(text));
 } finally {
   await servers?.stop();
 }
 
-// eslint-disable-next-line no-control-regex
-const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
-const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
-const total = num('Total');
-const passed = num('Passed');
-const skipped = num('Skipped');
-process.stdout.write = write;
-console.log(`${passed} passed, ${total - passed} failed, ${skipped} skipped`);
+const sum = (pick: (r: FileResult) => number) => results.reduce((n, r) => n + pick(r), 0);
+const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 8).map((r) => `${r.file} ${(r.ms / 1000).toFixed(0)} s`);
+console.log(`\n${files.length} files in ${lanes} lanes, ${((Date.now() - started) / 60_000).toFixed(1)} min; slowest: ${slowest.join(', ')}`);
+for (const r of results.filter((x) => x.passed < x.total)) console.log(`failed in ${r.file}${r.crashed ? ` (${r.crashed})` : ''}`);
+const total = sum((r) => r.total);
+const passed = sum((r) => r.passed);
+console.log(`${passed} passed, ${total - passed} failed, ${sum((r) => r.skipped)} skipped`);
 if (total === 0 || total > passed) process.exitCode = 1;
