@@ -12,7 +12,7 @@ export type { Principal } from '../vocab.js';
  * `resolve`, run once and its promise shared by every caller; a failure is not remembered (the next call tries
  * again, so a retry decorator above can retry a transient one).
  */
-export function cachedIdentity(resolve: () => Promise<Principal>): () => Promise<Principal> {
+export function cachedIdentity(resolve: () => Promise<Principal>): (key?: string) => Promise<Principal> {
   let cached: Promise<Principal> | undefined;
   return () => {
     if (!cached) {
