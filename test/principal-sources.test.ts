@@ -158,6 +158,15 @@ t('GCS: the client_email of the Application Default Credentials key file (read, 
   assert.equal(principal, { id: email, via: 'service-account' });
 });
 
+t('GCS: a key file that names no account is a permanent failure (not retried), naming the problem', async () => {
+  const file = path.join(tempDir('principal-badkey'), 'key.json');
+  writeFileSync(file, JSON.stringify({ type: 'service_account', project_id: 'p' }));
+  const err = await withEnv(gcsEnv({ GOOGLE_APPLICATION_CREDENTIALS: file }), () => new GcsStorage('gs://bucket/p').identity()).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, StorageError);
+  assert.is((err as StorageError).kind, 'permanent', (err as Error).message);
+  assert.ok((err as Error).message.includes('gs://bucket/p'), (err as Error).message);
+});
+
 t('GCS: workload identity: the metadata server\'s service account', async () => {
   const email = 'workload@p.iam.gserviceaccount.com';
   const metadata = await standIn((url) => (url.includes('service-accounts/default/email') ? [200, email, { 'metadata-flavor': 'Google', 'content-type': 'text/plain' }]

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { asNobody, cli, runsIf, summaryOf, tempDir, writeFile } from './helpers.js';
+import { get, startServe } from './serve-helpers.js';
 
 const t = suite('principal: the local user on every record, whatever --author says');
 
@@ -86,6 +87,22 @@ t('log, readlog, label history, bundle list/get and repo get show the contributo
   assert.equal(history[0].contributor, { name: 'Mallory', email: 'ceo@example.com' });
   const bundles = summaryOf(cli(['--store', store, '--json', 'bundle', 'list', '--repo', 'r']).stdout).bundles;
   assert.equal(bundles[0].principal, me);
+});
+
+t('the web UI shows the principal beside the contributor: WAL, read log, bundles, labels, repos and a bundle', async () => {
+  const { store, bundle } = sharedStore();
+  const served = await startServe(store);
+  try {
+    const escaped = `${user}@${host} (uid ${uid})`.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+    for (const page of ['/log', '/readlog', '/repos/r', '/repos/r/labels', '/', `/repos/r/bundles/${bundle}`]) {
+      const body = (await get(served.url, page)).body.toString();
+      assert.ok(body.includes('principal'), `${page} has a principal column`);
+      assert.ok(body.includes(escaped), `${page} names ${escaped}`);
+      if (page.includes('log')) assert.ok(body.includes('ceo@example.com'), `${page} names the contributor too`);
+    }
+  } finally {
+    await served.stop();
+  }
 });
 
 const isRoot = process.getuid?.() === 0;

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Storage as GcsClient } from '@google-cloud/storage';
+import { classify } from './gcs.js';
 import type { Principal } from './identity.js';
 import { StorageError } from './storage.js';
 
@@ -27,10 +28,9 @@ export async function gcsIdentity(client: GcsClient, emulated: boolean, url: str
     const info = token && oauth.getTokenInfo ? await oauth.getTokenInfo(token) : undefined;
     if (info?.email) return { id: info.email, via: 'user-account' };
   } catch (err) {
-    const status = (err as { status?: number; response?: { status?: number } }).status ?? (err as { response?: { status?: number } }).response?.status;
-    const kind = status === undefined || status >= 500 || status === 429 ? 'retryable' : 'permanent';
     if (/Could not load the default credentials/i.test((err as Error).message)) throw noAccount(url, err);
-    throw new StorageError(kind, `${url}: the account of the Google credentials: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    // Unreachable metadata server or token endpoint, 5xx, 429: retryable; a bad key file or a refusal: permanent.
+    throw classify(err, 'resolve the account of the Google credentials', url);
   }
   throw noAccount(url);
 }
