@@ -54,6 +54,7 @@ export type { MountHandle, MountOptions } from './read/mount.js';
 // Names, times and contributors, checked the way the engine checks them.
 export { checkBundleId, checkName, idAt, parseSince } from './meta/ids.js';
 export { parseContributor, resolveContributor } from './meta/contributor.js';
+export { type Principal, principalText } from './storage/identity.js';
 export { displayName, escapedByte } from './fs-path.js';
 
 // Events and errors.

@@ -16,6 +16,29 @@ export type ChunkerSpec =
 
 export interface Contributor { name: string; email: string }
 
+/**
+ * Who the store's credentials say wrote a record (beside the declared, self-chosen `Contributor`): taken from
+ * the credentials the store was opened with, never from a flag (engine/storage/identity.ts).
+ */
+export interface Principal {
+  /** An ARN, an S3 access key id, a Google account email, `user@host`, or `unauthenticated`. */
+  id: string;
+  /**
+   * What vouches for `id`: `sts` (S3 GetCallerIdentity), `access-key` (the S3 key the requests are signed with,
+   * where the endpoint has no STS), `service-account` / `user-account` (Google credentials), `metadata-server`
+   * (Google workload identity), `local-user` (the process's uid), `unauthenticated` (a GCS emulator without
+   * credentials).
+   */
+  via: 'sts' | 'access-key' | 'service-account' | 'user-account' | 'metadata-server' | 'local-user' | 'unauthenticated';
+  /** Local store: the numeric user id, user name and host name. */
+  uid?: number;
+  user?: string;
+  host?: string;
+  /** S3 through STS: the account and the access key id. */
+  account?: string;
+  accessKey?: string;
+}
+
 export type FileType = 'file' | 'dir' | 'symlink';
 
 /** One chunk of a file: [hex hash, length]. */
@@ -71,6 +94,8 @@ export interface BundleDescriptor {
   parents: string[];
   message: string;
   contributor: Contributor;
+  /** Who the credentials of the committing process were (absent in bundles committed before principals). */
+  principal?: Principal;
   created: string;
   hash: HashAlgorithm;
   chunker: ChunkerSpec;
@@ -95,7 +120,14 @@ export interface BundleInput { repo: string; bundle: string }
  */
 export interface RunInfo { id: string; command?: string[]; exitStatus?: number; seconds?: number }
 
-export interface RepoDescriptor { name: string; description: string; created: string; contributor: Contributor }
+export interface RepoDescriptor {
+  name: string;
+  description: string;
+  created: string;
+  contributor: Contributor;
+  /** Who the credentials of the creating process were (absent in repos created before principals). */
+  principal?: Principal;
+}
 
 export interface LabelRecord {
   name: string;

@@ -38,6 +38,7 @@ export function pausing(inner: Storage, point: Point, atPoint: () => Promise<voi
     stat: async (key: string, o?: RequestOptions) => { await before(key, 'stat'); return inner.stat(key, o); },
     list: (prefix: string, o?: ListOptions): AsyncIterable<ListEntry> => inner.list(prefix, o),
     get: (key, o) => inner.get(key, o),
+    identity: (key) => inner.identity(key),
     put: async (key: string, body: Body, o?: PutOptions) => {
       await before(key, 'put');
       const r = await inner.put(key, body, o);

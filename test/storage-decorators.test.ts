@@ -1,6 +1,7 @@
 /**
  * Storage decorators (retry, lazy loading, role routing) forward every optional method of the stores they wrap,
  * and only those: the list comes from engine/storage/optional.ts, so a new optional method cannot be forgotten.
+ * Every decorator (those too, and the dry run's and the abortable one) forwards identity().
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,10 +16,13 @@ import { LazyStorage } from '../engine/storage/lazy.js';
 import { LocalStorage } from '../engine/storage/local.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import { OPTIONAL_METHODS, type OptionalMethod, hasMethod } from '../engine/storage/optional.js';
-import { RetryingStorage } from '../engine/storage/retry.js';
+import { RetryingStorage, defaultRetryPolicy } from '../engine/storage/retry.js';
 import { RoutingStorage } from '../engine/storage/routing.js';
 import { S3Storage } from '../engine/storage/s3.js';
-import type { Storage } from '../engine/storage/storage.js';
+import { type Storage, StorageError } from '../engine/storage/storage.js';
+import { abortable } from '../engine/storage/abortable.js';
+import { cachedIdentity } from '../engine/storage/identity.js';
+import { readOnly } from '../engine/storage/read-only.js';
 import { seededBytes, tempDir, who, withRepo, writeFile } from './helpers.js';
 
 const t = suite('storage decorators forward every optional capability');
@@ -74,6 +78,77 @@ for (const { name, wrap } of decorators) {
     }
   });
 }
+
+/** A memory store whose identity is `id`, counting the keys it was asked about. */
+function withIdentity(id: string): Storage & { asked: (string | undefined)[] } {
+  const asked: (string | undefined)[] = [];
+  return Object.assign(Object.create(new MemoryStorage()) as Storage, {
+    asked, identity: async (key?: string) => { asked.push(key); return { id, via: 'access-key' as const }; },
+  });
+}
+
+/** Every decorator, those that forward optional methods and those that do not (dry run, abortable). */
+const allDecorators: { name: string; wrap: (inner: Storage) => Storage }[] = [
+  ...decorators,
+  { name: 'read-only (dry run)', wrap: (inner) => readOnly(inner) },
+  { name: 'abortable', wrap: (inner) => abortable(inner, new AbortController().signal) },
+  { name: 'abortable over retry over lazy', wrap: (inner) => abortable(decorators[4]!.wrap(inner), new AbortController().signal) },
+];
+
+for (const { name, wrap } of allDecorators) {
+  t(`${name}: identity() answers the wrapped store's, for the key asked about`, async () => {
+    const inner = withIdentity('inner-key');
+    const outer = wrap(inner);
+    const key = name.includes('blobs only') ? 'blobs/packs/p' : 'wal/r/01ARZ3NDEKTSV4RRFFQ69G5FAV.json';
+    assert.equal(await outer.identity(key), { id: 'inner-key', via: 'access-key' });
+    assert.equal(inner.asked, [key]);
+  });
+}
+
+t('routing: each role answers with the identity of the store that holds it (its credentials write it)', async () => {
+  const [meta, blobs, wal, readlog] = ['meta', 'blobs', 'wal', 'readlog'].map(withIdentity) as [ReturnType<typeof withIdentity>, ...ReturnType<typeof withIdentity>[]];
+  const routed = new RoutingStorage({ meta, blobs: blobs!, wal: wal!, readlog: readlog! });
+  assert.is((await routed.identity('wal/r/x.json')).id, 'wal');
+  assert.is((await routed.identity('readlog/r/2026-01-01/x.json')).id, 'readlog');
+  assert.is((await routed.identity('meta/repos/r/bundles/x.json')).id, 'meta');
+  assert.is((await routed.identity()).id, 'meta', 'without a key: the meta store');
+});
+
+t('retry: a transient failure to resolve the identity is retried; an aborted run refuses to ask', async () => {
+  let calls = 0;
+  const flaky = Object.assign(Object.create(new MemoryStorage()) as Storage, {
+    identity: async () => {
+      if (++calls < 3) throw new StorageError('retryable', 'sts unreachable');
+      return { id: 'k', via: 'access-key' as const };
+    },
+  });
+  const retried = new RetryingStorage(flaky, { ...defaultRetryPolicy, baseDelayMs: 1, maxDelayMs: 2 });
+  assert.is((await retried.identity()).id, 'k');
+  assert.is(calls, 3);
+  const stop = new AbortController();
+  stop.abort();
+  const refused = await abortable(retried, stop.signal).identity().then(() => undefined, (err: unknown) => err);
+  assert.is((refused as { code?: string } | undefined)?.code, 'INTERRUPTED');
+  assert.is(calls, 3, 'not asked after the abort');
+});
+
+t('every backend resolves its identity once per opened store (cached), and a failure is not remembered', async () => {
+  let resolves = 0;
+  let fail = true;
+  const resolve = cachedIdentity(async () => {
+    resolves++;
+    if (fail) throw new StorageError('retryable', 'down');
+    return { id: 'x', via: 'access-key' };
+  });
+  assert.instance(await resolve().then(() => undefined, (err: unknown) => err), StorageError);
+  fail = false;
+  const [a, b] = await Promise.all([resolve(), resolve()]);
+  assert.is(a, b);
+  await resolve();
+  assert.is(resolves, 2, 'one failed attempt, then one that is kept');
+  const local = new LocalStorage(tempDir('ident-local'));
+  assert.is(await local.identity(), await local.identity(), 'the same answer, resolved once');
+});
 
 t('the optional methods declared for the lazily loaded cloud backends are the ones they have', () => {
   const s3 = new S3Storage('s3://bucket/prefix', { endpoint: 'http://127.0.0.1:1' });

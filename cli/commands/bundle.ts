@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import {
-  type BundleDescriptor, type BundleRef, DatamoverError, type SyncMode, checkRef, contentId, globSelector, usageError,
+  type BundleDescriptor, type BundleRef, DatamoverError, type SyncMode, checkRef, contentId, globSelector, principalText, usageError,
 } from '../../engine/index.js';
 import type { Action } from '../action.js';
 import { byteSize, collect } from '../context.js';
@@ -140,6 +140,7 @@ export function registerBundle(program: Command, action: Action): Command {
       checkRef(ref, 'bundle');
       const b = await (await ctx.repo(o.repo)).resolve(ref);
       ctx.done({ bundle: b }, [`id: ${b.id}`, `repo: ${b.repo}`, `created: ${b.created}`, `contributor: ${b.contributor.name} <${b.contributor.email}>`,
+        `principal: ${principalText(b.principal)}`,
         `message: ${b.message}`, `files: ${b.files}`, `bytes: ${b.bytes}`, `new bytes: ${b.stats.newBytes}`, `parents: ${b.parents.join(', ')}`]);
     }));
   refOptions(bundle.command('files').description('list the entries of a bundle: type, size, content id (files; see README), path'))
@@ -162,7 +163,7 @@ export function registerBundle(program: Command, action: Action): Command {
 }
 
 function bundleLine(b: Omit<BundleDescriptor, 'pages'>): string {
-  return `${b.id}\t${b.created}\t${b.files} files\t${b.bytes} bytes\t${b.stats.newBytes} new\t${b.contributor.name} <${b.contributor.email}>\t${b.message}`;
+  return `${b.id}\t${b.created}\t${b.files} files\t${b.bytes} bytes\t${b.stats.newBytes} new\t${b.contributor.name} <${b.contributor.email}>\t${principalText(b.principal)}\t${b.message}`;
 }
 
 function refOptions(cmd: Command): Command {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkBundleId, checkRef } from '../../engine/index.js';
+import { checkBundleId, checkRef, principalText } from '../../engine/index.js';
 import type { Action } from '../action.js';
 
 export function registerLabel(program: Command, action: Action): void {
@@ -25,7 +25,7 @@ export function registerLabel(program: Command, action: Action): void {
     .requiredOption('--repo <repo>', 'repo')
     .action(action('label history', async (ctx, name: string, o: { repo: string }) => {
       const moves = await (await ctx.repo(o.repo)).labelHistory(name);
-      ctx.done({ moves }, moves.map((m) => `${m.at}\t${m.type === 'label.delete' ? 'deleted' : m.bundle}\t${m.contributor.name} <${m.contributor.email}>\t${m.id}`));
+      ctx.done({ moves }, moves.map((m) => `${m.at}\t${m.type === 'label.delete' ? 'deleted' : m.bundle}\t${m.contributor.name} <${m.contributor.email}>\t${principalText(m.principal)}\t${m.id}`));
     }));
   label.command('get <name>').description('show a label')
     .requiredOption('--repo <repo>', 'repo')

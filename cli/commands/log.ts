@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type WalRecord, checkName, idAt, parseSince } from '../../engine/index.js';
+import { type WalRecord, checkName, idAt, parseSince, principalText } from '../../engine/index.js';
 import type { CommandContext } from '../context.js';
 import type { Action } from '../action.js';
 
@@ -7,7 +7,10 @@ interface LogOptions { repo?: string; since?: string; follow?: boolean; interval
 
 const FOLLOW_POLL_MS = 2_000;
 
-/** `log` and `readlog`: records print as they are read (one NDJSON line each with --json), oldest first. */
+/**
+ * `log` and `readlog`: records print as they are read (one NDJSON line each with --json), oldest first; each names
+ * the declared contributor, then the principal the store's credentials vouch for (`-` on records older than that).
+ */
 export function registerLog(program: Command, action: Action): void {
   program.command('log').description('the write-ahead log: every change, oldest first')
     .option('--repo <repo>', 'only this repo').option('--since <time>', 'from this time (ISO) or age (2h, 7d)')
@@ -35,7 +38,7 @@ export function registerLog(program: Command, action: Action): void {
         const filter = r.filter ? ` filter=${JSON.stringify(r.filter)}` : '';
         const outcome = r.outcome ? ` ${r.outcome}` : '';
         const run = r.run ? ` run=${r.run}` : '';
-        print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}${filter}${outcome}${run}`);
+        print(ctx, r, `${r.at}\t${r.type}\t${r.repo}\t${r.bundle}\t${r.files} files\t${r.bytes} bytes\t${who(r.contributor)}\t${principalText(r.principal)}${filter}${outcome}${run}`);
         count++;
       }
       if (ctx.opts.json) ctx.done({ records: count }, []);
@@ -72,5 +75,5 @@ function walLine(r: WalRecord): string {
           : r.type === 'bundle.forget' ? `${r.bundle} (${r.reason})`
             : r.type === 'bundle.rewrite' ? `${r.bundle} -> ${r.rewritten}`
               : '';
-  return `${r.at}\t${r.type}\t${r.repo}\t${detail}\t${who(r.contributor)}`;
+  return `${r.at}\t${r.type}\t${r.repo}\t${detail}\t${who(r.contributor)}\t${principalText(r.principal)}`;
 }

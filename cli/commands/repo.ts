@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CHUNKERS, type ChunkerSpec, usageError } from '../../engine/index.js';
+import { CHUNKERS, type ChunkerSpec, principalText, usageError } from '../../engine/index.js';
 import type { Action } from '../action.js';
 
 export function registerRepo(program: Command, action: Action): void {
@@ -22,6 +22,6 @@ export function registerRepo(program: Command, action: Action): void {
     .action(action('repo get', async (ctx, name: string) => {
       const r = await (await ctx.repo(name)).describe();
       ctx.done({ repo: r }, [`name: ${r.name}`, `description: ${r.description}`, `created: ${r.created}`,
-        `contributor: ${r.contributor.name} <${r.contributor.email}>`]);
+        `contributor: ${r.contributor.name} <${r.contributor.email}>`, `principal: ${principalText(r.principal)}`]);
     }));
 }

@@ -14,6 +14,7 @@ import { putJson } from './objects.js';
 import { appendWal } from './wal.js';
 
 /**
+ * The descriptor is written naming the store's principal (Storage.identity), like the WAL record.
  * `walFields` are added to the `bundle.commit` record (a split upload names its session). `lease` is the
  * writer's gc lease (docs/gc.md): checked first, so a writer whose lease was revoked fails with COLLECTED and
  * commits nothing.
@@ -22,6 +23,7 @@ export async function commitBundle(
   storage: Storage, bundle: BundleDescriptor, label?: string, walFields: Record<string, unknown> = {}, lease?: WriterLease,
 ): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {
   await lease?.assertHeld(`bundle ${bundle.id} of repo ${bundle.repo}`);
+  bundle = { ...bundle, principal: await storage.identity(keys.bundle(bundle.repo, bundle.id)) };
   await appendWal(storage, 'bundle.commit', bundle.repo, bundle.contributor, {
     bundle: bundle.id, files: bundle.files, bytes: bundle.bytes, message: bundle.message,
     ...(bundle.inputs ? { inputs: bundle.inputs } : {}), ...(bundle.run ? { run: bundle.run } : {}), ...walFields,

@@ -7,7 +7,7 @@
 import { isDatamoverError } from '../errors.js';
 import type { Reporter } from '../events.js';
 import type { Storage } from '../storage/storage.js';
-import { type Contributor, keys } from '../vocab.js';
+import { type Contributor, type Principal, keys } from '../vocab.js';
 import { newId } from './ids.js';
 import { putJson } from './objects.js';
 import { listRecords } from './records.js';
@@ -23,6 +23,8 @@ export interface ReadRecord {
   bundle: string;
   at: string;
   contributor: Contributor;
+  /** Who the store's credentials are (Storage.identity); absent in records written before principals. */
+  principal?: Principal;
   /** What the read got: for an unfinished or interrupted read, what it got before it stopped (0 when unknown). */
   files: number;
   bytes: number;
@@ -45,7 +47,7 @@ export interface ReadRecord {
 }
 
 /** What a read is: the fields its start and end records share. */
-export type ReadFields = Omit<ReadRecord, 'id' | 'at' | 'files' | 'bytes' | 'outcome' | 'read' | 'phase' | 'started' | 'error'>;
+export type ReadFields = Omit<ReadRecord, 'id' | 'at' | 'files' | 'bytes' | 'outcome' | 'read' | 'phase' | 'started' | 'error' | 'principal'>;
 
 /** What a read got by its end. */
 export interface ReadCounts { files: number; bytes: number }
@@ -99,9 +101,10 @@ export class ReadLogEntry {
   }
 }
 
-/** Create-only, keyed by day then ULID. */
+/** Create-only, keyed by day then ULID, naming the store's principal. */
 async function putRecord(storage: Storage, record: ReadRecord): Promise<void> {
-  await putJson(storage, keys.readlog(record.repo, record.at.slice(0, 10), record.id), record, { ifAbsent: true });
+  const key = keys.readlog(record.repo, record.at.slice(0, 10), record.id);
+  await putJson(storage, key, { ...record, principal: await storage.identity(key) }, { ifAbsent: true });
 }
 
 /** The raw read-log records of one repo or all, oldest first, after `afterId` when given: starts and ends apart. */

@@ -6,12 +6,13 @@ import { putJson, readJson } from './objects.js';
 import { repoDescriptor } from './validate.js';
 import { appendWal } from './wal.js';
 
-/** Creates a repo (create-only) and its `repo.create` WAL record. Fails with ALREADY_EXISTS if taken. */
+/** Creates a repo (create-only, naming the store's principal) and its `repo.create` WAL record. ALREADY_EXISTS if taken. */
 export async function createRepo(
   storage: Storage, name: string, description: string, contributor: Contributor,
 ): Promise<RepoDescriptor> {
   checkName(name, 'repo');
-  const repo: RepoDescriptor = { name, description, created: new Date().toISOString(), contributor };
+  const principal = await storage.identity(keys.repo(name));
+  const repo: RepoDescriptor = { name, description, created: new Date().toISOString(), contributor, principal };
   const result = await putJson(storage, keys.repo(name), repo, { ifAbsent: true });
   if (result.status !== 'written') throw new DatamoverError('ALREADY_EXISTS', `repo ${name} already exists`);
   await appendWal(storage, 'repo.create', name, contributor, { description });

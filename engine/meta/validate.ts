@@ -66,6 +66,15 @@ function contributor(o: Obj): Contributor {
   return c as unknown as Contributor;
 }
 
+/** The principal (vocab Principal): optional on read (older records have none); written on every new record. */
+function principal(o: Obj): void {
+  if (o.principal === undefined) return;
+  const p = object(o.principal, 'field principal');
+  str(p, 'id');
+  str(p, 'via');
+  if (p.uid !== undefined) int(p, 'uid');
+}
+
 function chunker(v: unknown): ChunkerSpec {
   try {
     return chunkerFields(object(v, 'field chunker'));
@@ -108,6 +117,7 @@ export function bundleDescriptor(expected: { repo: string; id: string }): (v: un
     str(o, 'hash', /^sha256$/);
     chunker(o.chunker);
     contributor(o);
+    principal(o);
     if (typeof o.message !== 'string') fail('field message is not a string');
     int(o, 'files');
     int(o, 'bytes');
@@ -232,6 +242,7 @@ export function repoDescriptor(name: string): (v: unknown) => RepoDescriptor {
     own(o, 'name', name);
     str(o, 'created');
     contributor(o);
+    principal(o);
     return o as unknown as RepoDescriptor;
   };
 }
@@ -261,6 +272,7 @@ export function walRecord(expected: { repo?: string; id: string }): (v: unknown)
     else str(o, 'repo');
     str(o, 'at');
     contributor(o);
+    principal(o);
     if (o.previousWal !== undefined && o.previousWal !== null) str(o, 'previousWal', ULID);
     return o as unknown as WalRecord;
   };

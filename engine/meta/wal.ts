@@ -3,7 +3,7 @@
  * log in time order. Records are written before the change they describe takes effect.
  */
 import type { Storage } from '../storage/storage.js';
-import { type Contributor, keys } from '../vocab.js';
+import { type Contributor, type Principal, keys } from '../vocab.js';
 import { newId } from './ids.js';
 import { putJson, readJson } from './objects.js';
 import { listRecords } from './records.js';
@@ -18,14 +18,18 @@ export interface WalRecord {
   repo: string;
   at: string;
   contributor: Contributor;
+  /** Who the store's credentials are (Storage.identity); absent in records written before principals. */
+  principal?: Principal;
   [field: string]: unknown;
 }
 
-/** Writes one create-only WAL record; ULID keys order the log. Returns the record. */
+/** Writes one create-only WAL record, naming the store's principal; ULID keys order the log. Returns the record. */
 export async function appendWal(
   storage: Storage, type: WalType, repo: string, contributor: Contributor, fields: Record<string, unknown>,
 ): Promise<WalRecord> {
-  const record: WalRecord = { id: newId(), type, repo, at: new Date().toISOString(), contributor, ...fields };
+  const id = newId();
+  const principal = await storage.identity(keys.wal(repo, id));
+  const record: WalRecord = { id, type, repo, at: new Date().toISOString(), contributor, principal, ...fields };
   await putJson(storage, keys.wal(repo, record.id), record, { ifAbsent: true });
   return record;
 }

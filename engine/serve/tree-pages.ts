@@ -1,6 +1,7 @@
 /** A bundle's pages: its descriptor and root, a directory, a file. Listings come from the reader (manifest pages). */
 import type { BundleReader, ReaderEntry } from '../read/bundle-reader.js';
 import type { ServeContext } from './context.js';
+import { principalText } from '../storage/identity.js';
 import { who } from './data.js';
 import { type Exchange, badRequest, notFoundHere, param, redirect, sendHtml } from './exchange.js';
 import { type Html, html, humanBytes, octalMode, page, time } from './html.js';
@@ -56,7 +57,7 @@ export async function bundlePage(ctx: ServeContext, ex: Exchange, t: BundleTarge
     const labels = (await t.repo.labels()).filter((l) => l.bundle === b.id).map((l) => l.name);
     const info = html`<dl id="bundle">
 <dt>id</dt><dd class="id">${b.id}</dd><dt>created</dt><dd>${time(b.created)}</dd>
-<dt>contributor</dt><dd>${who(b.contributor)}</dd><dt>message</dt><dd>${b.message}</dd>
+<dt>contributor</dt><dd>${who(b.contributor)}</dd><dt>principal</dt><dd>${principalText(b.principal)}</dd><dt>message</dt><dd>${b.message}</dd>
 <dt>labels</dt><dd>${labels.map((l) => html`<span class="label">${l}</span>`)}</dd>
 <dt>files</dt><dd>${b.files}</dd><dt>bytes</dt><dd title="${b.bytes} bytes">${humanBytes(b.bytes)}</dd>
 <dt>parents</dt><dd>${b.parents.map((p) => html`<a class="id" href="${bundleUrl(t.repo.name, p)}">${p}</a>

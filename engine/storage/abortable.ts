@@ -7,6 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import { asInterrupted, throwIfInterrupted } from '../cancel.js';
+import type { Principal } from './identity.js';
 import { hasMethod, optionalMethods } from './optional.js';
 import type {
   Body, GetOptions, ListEntry, ListOptions, MultipartOptions, MultipartUpload, ObjectInfo, PutOptions, PutResult,
@@ -70,6 +71,14 @@ class AbortableStorage implements Storage {
 
   delete(keys: readonly string[]): Promise<void> {
     return this.call(() => this.inner.delete(keys, { signal: this.signal }));
+  }
+
+  /**
+   * Refused after the abort, like every call; never cut once asked (the answer is cached in the store and shared
+   * by every caller, so one caller's signal must not fail it for the others).
+   */
+  identity(key?: string): Promise<Principal> {
+    return this.call(() => this.inner.identity(key));
   }
 
   private async call<T>(request: () => Promise<T>): Promise<T> {

@@ -16,6 +16,7 @@ import { forEachLimited } from '../runtime/concurrency.js';
 import { parseBucketUrl } from './bucket-url.js';
 import { gcsCapabilities } from './capabilities.js';
 import { pageEntries } from './list-util.js';
+import { cachedIdentity } from './identity.js';
 import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
   type PutOptions, type PutResult, type Storage, StorageError, type StorageErrorKind, bodyParts,
@@ -27,6 +28,10 @@ export class GcsStorage implements Storage {
   private readonly bucket: Bucket;
   private readonly prefix: string;
   private readonly session: SessionOptions;
+  private readonly client: GcsClient;
+  /** The account of the credentials (gcs-identity.ts); against an emulator, what the credentials file names. */
+  readonly identity = cachedIdentity(async () => (await import('./gcs-identity.js')).gcsIdentity(this.client, this.emulated, this.url));
+  private readonly emulated: boolean;
 
   /**
    * `emulatorHost` overrides STORAGE_EMULATOR_HOST for this store (tests talk to two GCS servers at once);
@@ -36,7 +41,9 @@ export class GcsStorage implements Storage {
     const parsed = parseBucketUrl(url, 'gs');
     if (!parsed) throw new StorageError('permanent', `${url}: not a gs://bucket/prefix URL`);
     ({ prefix: this.prefix, url: this.url } = parsed);
-    this.bucket = makeClient(opts.emulatorHost).bucket(parsed.bucket);
+    this.client = makeClient(opts.emulatorHost);
+    this.emulated = Boolean(opts.emulatorHost || process.env.STORAGE_EMULATOR_HOST);
+    this.bucket = this.client.bucket(parsed.bucket);
     this.session = {
       retry: opts.retry ?? defaultSessionOptions.retry, idleTimeoutMs: opts.idleTimeoutMs ?? defaultSessionOptions.idleTimeoutMs,
     };

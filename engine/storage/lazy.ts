@@ -3,6 +3,7 @@
  * local store (or one that fails on its arguments) should not pay.
  */
 import type { Readable } from 'node:stream';
+import type { Principal } from './identity.js';
 import { type OptionalMethod, optionalMethods } from './optional.js';
 import {
   type Body, type GetOptions, type ListOptions, type RequestOptions, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
@@ -37,4 +38,5 @@ export class LazyStorage implements Storage {
   async put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> { return (await this.inner()).put(key, body, opts); }
   async openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload> { return (await this.inner()).openMultipart(key, opts); }
   async delete(keys: readonly string[], opts?: RequestOptions): Promise<void> { return (await this.inner()).delete(keys, opts); }
+  async identity(key?: string): Promise<Principal> { return (await this.inner()).identity(key); }
 }

@@ -11,6 +11,7 @@ import { errnoCode } from '../errors.js';
 import { RealDirs } from './local-dirs.js';
 import { withKeyLock } from './local-lock.js';
 import { byKey, foldListing } from './list-util.js';
+import { cachedIdentity, localIdentity } from './identity.js';
 import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
   type PendingUpload, type PutOptions, type PutResult, type Storage, StorageError, bodyParts,
@@ -27,6 +28,8 @@ export async function removeEmptyStaging(root: string): Promise<void> {
 }
 
 export class LocalStorage implements Storage {
+  /** The uid, user name and host of this process (identity.ts). */
+  readonly identity = cachedIdentity(async () => localIdentity());
   readonly capabilities: Capabilities = {
     minPartSize: 0, maxPartSize: 5 * 1024 ** 3, maxParts: 10_000, conditionalWrites: true, suggestedConcurrency: 4,
   };

@@ -2,6 +2,7 @@
  * An in-process Storage for tests and dry runs. Same contracts as every backend, checked by the conformance suite.
  */
 import { Readable } from 'node:stream';
+import { cachedIdentity, localIdentity } from './identity.js';
 import { foldListing } from './list-util.js';
 import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo,
@@ -15,6 +16,8 @@ export class MemoryStorage implements Storage {
     minPartSize: 0, maxPartSize: 5 * 1024 ** 3, maxParts: 10_000, conditionalWrites: true, suggestedConcurrency: 8,
   };
   private readonly objects = new Map<string, Stored>();
+  /** A process-local store is written as the process's user, like the local store. */
+  readonly identity = cachedIdentity(async () => localIdentity());
   private generation = 0;
 
   constructor(readonly url = 'memory://') {}

@@ -4,6 +4,7 @@
  * loudly instead of changing the store.
  */
 import type { Readable } from 'node:stream';
+import type { Principal } from './identity.js';
 import { hasMethod, optionalMethods } from './optional.js';
 import type { Body, GetOptions, ListEntry, ListOptions, MultipartUpload, ObjectInfo, PutResult, Storage } from './storage.js';
 
@@ -31,6 +32,8 @@ class ReadOnlyStorage implements Storage {
   put(key: string, _body: Body): Promise<PutResult> { return refused('put', key); }
   openMultipart(key: string): Promise<MultipartUpload> { return refused('openMultipart', key); }
   delete(keys: readonly string[]): Promise<void> { return refused('delete', keys[0] ?? ''); }
+  /** Answered (a read of the credentials): a dry run may describe what it would record. */
+  identity(key?: string): Promise<Principal> { return this.inner.identity(key); }
 }
 
 async function refused(op: string, key: string): Promise<never> {

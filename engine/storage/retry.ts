@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Principal } from './identity.js';
 import { hasMethod, optionalMethods } from './optional.js';
 import {
   type Body, type GetOptions, type ListEntry, type ListOptions, type MultipartOptions, type MultipartUpload,
@@ -87,6 +88,11 @@ export class RetryingStorage implements Storage {
       complete: () => this.retry(`complete ${key}`, () => upload.complete(), signal),
       abort: () => this.retry(`abort ${key}`, () => upload.abort()),
     };
+  }
+
+  /** The inner store's (cached there); a transient failure to resolve it is retried like a request. */
+  identity(key?: string): Promise<Principal> {
+    return this.retry('resolve the identity of the credentials', () => this.inner.identity(key));
   }
 
   delete(keys: readonly string[], opts?: RequestOptions): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { type OpenOptions, openStorage } from './open.js';
+import type { Principal } from './identity.js';
 import { hasMethod, optionalMethods } from './optional.js';
 import {
   type Body, type GetOptions, type ListOptions, type RequestOptions, type ListEntry, type MultipartOptions, type MultipartUpload, type ObjectInfo, type PutOptions,
@@ -56,6 +57,8 @@ export class RoutingStorage implements Storage {
   get(key: string, opts?: GetOptions): Promise<Readable> { return this.route(key).get(key, opts); }
   put(key: string, body: Body, opts?: PutOptions): Promise<PutResult> { return this.route(key).put(key, body, opts); }
   openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload> { return this.route(key).openMultipart(key, opts); }
+  /** The identity of the store that holds `key` (its credentials write it); without a key, the meta store's. */
+  identity(key?: string): Promise<Principal> { return (key === undefined ? this.stores.meta : this.route(key)).identity(key); }
   async delete(keys: readonly string[], opts?: RequestOptions): Promise<void> {
     for (const role of ['blobs', 'meta', 'wal', 'readlog'] as const) {
       const mine = keys.filter((k) => roleOf(k) === role);

@@ -20,6 +20,7 @@ import {
 import { parseBucketUrl } from './bucket-url.js';
 import { s3Capabilities } from './capabilities.js';
 import { pageEntries } from './list-util.js';
+import { cachedIdentity } from './identity.js';
 
 export interface S3Options {
   /** A custom endpoint (RGW, MinIO, ...): addressed path-style. */
@@ -42,12 +43,16 @@ export class S3Storage implements Storage {
   private readonly prefix: string;
   /** Ceph RGW matches If-Match only against an unquoted ETag; AWS documents the quoted form. */
   private readonly quoteIfMatch: boolean;
+  /** The caller identity of the credentials (s3-identity.ts, loaded on first use: only writers of records need it). */
+  readonly identity = cachedIdentity(async () => (await import('./s3-identity.js')).s3Identity(this.client, this.endpoint, this.url));
+  private readonly endpoint: string | undefined;
 
   constructor(url: string, opts: S3Options = {}) {
     const parsed = parseBucketUrl(url, 's3');
     if (!parsed) throw new StorageError('permanent', `${url}: not an s3://bucket/prefix URL`);
     ({ bucket: this.bucket, prefix: this.prefix, url: this.url } = parsed);
     this.quoteIfMatch = !opts.endpoint;
+    this.endpoint = opts.endpoint;
     const env = process.env;
     // The SDK is pinned; its warning that *future* releases need Node 22 would be the only stderr line of a run.
     env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

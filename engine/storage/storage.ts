@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { DatamoverError } from '../errors.js';
+import type { Principal } from '../vocab.js';
 
 /**
  * A replayable body: bytes that can be sent again after a failed attempt (never a drained stream).
@@ -84,6 +85,14 @@ export interface Storage {
   get(key: string, opts?: GetOptions): Promise<Readable>;
   put(key: string, body: Body, opts?: PutOptions): Promise<PutResult>;
   openMultipart(key: string, opts?: MultipartOptions): Promise<MultipartUpload>;
+  /**
+   * Who this store's credentials are (recorded as the principal of WAL and read-log records): answered from the
+   * credentials the store was opened with, never from a flag, resolved once per opened store (a failure is not
+   * remembered). `key`: the object about to be written, for a decorator that routes keys to stores opened with
+   * other credentials; backends ignore it. Fails with StorageError (retryable when the identity service could
+   * not be reached).
+   */
+  identity(key?: string): Promise<Principal>;
   /**
    * Optional fast path for backends that can read straight into memory (the local store): reads `range` of
    * `key` into `into` from its start. Returns the bytes read, fewer than asked only where the object ends.
