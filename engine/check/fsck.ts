@@ -23,6 +23,7 @@ import { abortable } from '../storage/abortable.js';
 import { forEachLimited } from '../runtime/concurrency.js';
 import { readTrailer } from '../meta/pack-trailer.js';
 import type { PendingUpload, Storage } from '../storage/storage.js';
+import { checkChains } from './fsck-chain.js';
 import { checkRepos, checkSessions } from './fsck-meta.js';
 import { findOrphans } from './orphans.js';
 import { type IndexRepair, repairIndex } from './repair-index.js';
@@ -77,6 +78,7 @@ async function fsckOnce(storage: Storage, opts: { readData?: boolean; concurrenc
   if (opts.repairIndex) result.repair = await repairIndex(storage);
   await checkRepos(run);
   await checkSessions(run);
+  await checkChains(run);
   run.index = await loadBlobIndex(storage, { tolerateDamage: true });
   for (const d of run.index.damaged) run.problem(`index object ${d.key}`, `damaged, its entries are not used: ${d.problem}; repairing the index rebuilds it from the packs' trailers`);
   for (const [hash, user] of run.referenced) {

@@ -4,8 +4,9 @@
  */
 import type { Storage } from '../storage/storage.js';
 import { type Contributor, keys } from '../vocab.js';
+import { appendChained } from './chain.js';
 import { newId } from './ids.js';
-import { putJson, readJson } from './objects.js';
+import { readJson } from './objects.js';
 import { listRecords } from './records.js';
 import { walRecord } from './validate.js';
 
@@ -21,13 +22,12 @@ export interface WalRecord {
   [field: string]: unknown;
 }
 
-/** Writes one create-only WAL record; ULID keys order the log. Returns the record. */
+/** Writes one create-only WAL record, chained (chain.ts); ULID keys order the log. Returns the record as stored. */
 export async function appendWal(
   storage: Storage, type: WalType, repo: string, contributor: Contributor, fields: Record<string, unknown>,
 ): Promise<WalRecord> {
   const record: WalRecord = { id: newId(), type, repo, at: new Date().toISOString(), contributor, ...fields };
-  await putJson(storage, keys.wal(repo, record.id), record, { ifAbsent: true });
-  return record;
+  return appendChained(storage, 'wal', repo, keys.wal(repo, record.id), record);
 }
 
 /** The record, validated; undefined when absent, INTEGRITY naming it when damaged. */
