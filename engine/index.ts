@@ -30,7 +30,7 @@ export type { VerifyResult } from './download/verify.js';
 export type { DamagedBundle } from './meta/bundles.js';
 export type { Change } from './meta/diff.js';
 export type { ChainLink, ChainLog } from './meta/chain.js';
-export type { ChainFinding, ChainReport } from './meta/chain-verify.js';
+export type { ChainChecks, ChainFinding, ChainReport } from './meta/chain-verify.js';
 export { type RecordSigner, type RecordVerifier, loadSigner, loadVerifier } from './meta/signing.js';
 export type { LabelMove } from './meta/labels.js';
 export type { ReadRecord } from './meta/readlog.js';

@@ -9,12 +9,12 @@ import { type CopyRequest, type CopyResult, copyTree } from './copy/copy.js';
 import { type LoadedBlobIndex, loadBlobIndex } from './meta/blob-index.js';
 import { type GcOptions, type GcResult, collectGarbage } from './gc/gc.js';
 import type { ChainLog } from './meta/chain.js';
-import { type ChainReport, verifyChain } from './meta/chain-verify.js';
+import { type ChainChecks, type ChainReport, verifyChain } from './meta/chain-verify.js';
 import { CHUNKERS, openFormat } from './meta/format.js';
 import { checkName } from './meta/ids.js';
 import { type ReadRecord, listReads } from './meta/readlog.js';
 import { createRepo, listRepos } from './meta/repos.js';
-import { type RecordSigner, type RecordVerifier, useSigner } from './meta/signing.js';
+import { type RecordSigner, useSigner } from './meta/signing.js';
 import { type WalRecord, listWal } from './meta/wal.js';
 import { removeEmptyStaging } from './storage/local.js';
 import { type OpenOptions, localRoot } from './storage/open.js';
@@ -114,15 +114,16 @@ export class Store {
 
   /**
    * Verifies the hash chain of the WAL or the read log (meta/chain-verify.ts), of one repo or of every repo that
-   * has one; with `verifiers`, every chained record must be signed by one of their keys. Broken links are in the
+   * has one; with `verifiers`, every chained record must be signed by one of their keys; each `kept` tip (of the
+   * one repo named) must still be there. Broken links are in the
    * reports (each sorted: the first is the first broken link), not thrown.
    */
-  async verifyLog(log: ChainLog, opts: { repo?: string; verifiers?: RecordVerifier[] } = {}): Promise<ChainReport[]> {
+  async verifyLog(log: ChainLog, opts: { repo?: string } & ChainChecks = {}): Promise<ChainReport[]> {
     await this.format();
     if (opts.repo) checkName(opts.repo, 'repo'); // a deleted repo's logs stay: it need not exist
     const repos = opts.repo ? [opts.repo] : (await childNames(this.storage, `${log}/`)).sort();
     const reports: ChainReport[] = [];
-    for (const repo of repos) reports.push(await verifyChain(this.storage, log, repo, opts.verifiers));
+    for (const repo of repos) reports.push(await verifyChain(this.storage, log, repo, opts));
     return reports;
   }
 

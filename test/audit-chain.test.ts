@@ -95,7 +95,6 @@ for (const log of ['wal', 'readlog'] as const) {
   for (const tamper of tampers) {
     t(`${command(log)} --verify: ${tamper.name} is detected, naming the record (exit 4)`, () => {
       const store = copyOf(baseStore());
-      assert.is(verify(store, log).code, 0, 'clean before');
       const { key, what } = tamper.apply(records(store, log));
       assertBroken(verify(store, log), key, what);
     });
@@ -122,6 +121,25 @@ t('fsck reports a broken link as a problem naming the record (exit 4)', () => {
   const r = cli(['--store', store, 'fsck']);
   assert.is(r.code, 4, r.stdout);
   assert.ok(r.stdout.includes(`problem\tread log chain of r\t${recs[3]!.key}: missing`), r.stdout);
+});
+
+t('a deleted tail with a rewritten head passes alone, and fails against a tip kept outside the store (--tip)', () => {
+  const store = copyOf(baseStore());
+  const report = JSON.parse(verify(store, 'wal').stdout.trim().split('\n')[0]!);
+  const saved = report.tips.map((l: { id: string; sha256: string }) => `${l.id}:${l.sha256}`) as string[];
+  const recs = records(store, 'wal');
+  const newest = recs.at(-1)!;
+  const { prev } = JSON.parse(readFileSync(newest.file, 'utf8'));
+  rmSync(newest.file);
+  writeFileSync(path.join(store, 'wal/r/chain-head.json'), JSON.stringify({ tips: prev, updated: new Date().toISOString() }));
+  assert.is(verify(store, 'wal').code, 0, 'what the store alone cannot show');
+  assertBroken(verify(store, 'wal', ['--repo', 'r', ...saved.flatMap((tip) => ['--tip', tip])]), newest.key, /missing, yet the tip kept outside the store links to it/);
+  const usage = cli(['--store', store, 'log', '--verify', '--tip', saved[0]!]);
+  assert.is(usage.code, 2);
+  assert.match(usage.stderr, /--tip: give the --repo/);
+  const malformed = cli(['--store', store, 'log', '--verify', '--repo', 'r', '--tip', 'abc']);
+  assert.is(malformed.code, 2);
+  assert.match(malformed.stderr, /--tip "abc": expected <record id>:<sha256>/);
 });
 
 t('a store written before chaining verifies as "unchained up to <record>"; its newest record anchors the chain', () => {

@@ -1,9 +1,9 @@
 /** `log --verify` and `readlog --verify`: walk the hash chains (docs/audit.md); exit 4 naming the first broken link. */
-import { type ChainLog, type ChainReport, checkName, displayName, integrityError, loadVerifier, usageError } from '../../engine/index.js';
+import { type ChainLink, type ChainLog, type ChainReport, checkName, displayName, integrityError, loadVerifier, usageError } from '../../engine/index.js';
 import { readKeyFile } from '../context.js';
 import type { CommandContext } from '../context.js';
 
-export interface VerifyOptions { repo?: string; publicKey: string[]; since?: string; follow?: boolean }
+export interface VerifyOptions { repo?: string; publicKey: string[]; tip: string[]; since?: string; follow?: boolean }
 
 const NAMES: Record<ChainLog, string> = { wal: 'WAL', readlog: 'read log' };
 
@@ -15,7 +15,9 @@ export async function verifyLog(ctx: CommandContext, log: ChainLog, o: VerifyOpt
   if (o.since !== undefined || o.follow) throw usageError('--verify walks the whole chain: not with --since or --follow');
   if (o.repo) checkName(o.repo, 'repo');
   const verifiers = o.publicKey.map((file) => loadVerifier(readKeyFile(file, 'public-key'), file));
-  const reports = await (await ctx.store()).verifyLog(log, { repo: o.repo, verifiers });
+  if (o.tip.length && !o.repo) throw usageError('--tip: give the --repo whose chain the tip is of');
+  const kept = o.tip.map(parseTip);
+  const reports = await (await ctx.store()).verifyLog(log, { repo: o.repo, verifiers, kept });
   for (const r of reports) print(ctx, r, verifiers.length > 0);
   const broken = reports.flatMap((r) => r.problems);
   const records = reports.reduce((n, r) => n + r.records, 0);
@@ -40,4 +42,11 @@ function print(ctx: CommandContext, r: ChainReport, signed: boolean): void {
   lines.push(`${status}\t${r.repo}\t${r.records} records, ${r.chained} chained${signed ? `, ${r.signed} signed` : ''}${unchained}`);
   if (r.tips.length) lines.push(`tips\t${r.repo}\t${r.tips.map((t) => `${t.id}:${t.sha256}`).join(' ')}`);
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** `<id>:<sha256>`, as the `tips` line prints it. USAGE otherwise. */
+function parseTip(text: string): ChainLink {
+  const m = /^([0-9A-HJKMNP-TV-Z]{26}):([0-9a-f]{64})$/.exec(text);
+  if (!m) throw usageError(`--tip ${JSON.stringify(text)}: expected <record id>:<sha256>, as \`--verify\` prints the tips`);
+  return { id: m[1]!, sha256: m[2]! };
 }

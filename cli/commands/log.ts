@@ -5,7 +5,7 @@ import { collect } from '../context.js';
 import type { Action } from '../action.js';
 import { verifyLog } from './log-verify.js';
 
-interface LogOptions { repo?: string; since?: string; follow?: boolean; interval?: string; verify?: boolean; publicKey: string[] }
+interface LogOptions { repo?: string; since?: string; follow?: boolean; interval?: string; verify?: boolean; publicKey: string[]; tip: string[] }
 
 const FOLLOW_POLL_MS = 2_000;
 
@@ -16,8 +16,9 @@ export function registerLog(program: Command, action: Action): void {
     .option('--follow', 'keep printing new records as they land')
     .option('--verify', 'walk the hash chain instead: exit 4 naming the first broken link (docs/audit.md)')
     .option('--public-key <file>', 'with --verify: each record must be signed by this ed25519 key, PEM (repeatable)', collect, [])
+    .option('--tip <id:sha256>', 'with --verify --repo: a tip printed by an earlier verify and kept elsewhere must still be there (repeatable)', collect, [])
     .action(action('log', async (ctx, o: LogOptions) => {
-      if (o.verify || o.publicKey.length) return verifyLog(ctx, 'wal', o);
+      if (o.verify || o.publicKey.length || o.tip.length) return verifyLog(ctx, 'wal', o);
       let after = await start(ctx, o);
       let count = 0;
       for (;;) {
@@ -35,8 +36,9 @@ export function registerLog(program: Command, action: Action): void {
     .option('--repo <repo>', 'only this repo').option('--since <time>', 'from this time (ISO) or age (2h, 7d)')
     .option('--verify', 'walk the hash chain instead: exit 4 naming the first broken link (docs/audit.md)')
     .option('--public-key <file>', 'with --verify: each record must be signed by this ed25519 key, PEM (repeatable)', collect, [])
+    .option('--tip <id:sha256>', 'with --verify --repo: a tip printed by an earlier verify and kept elsewhere must still be there (repeatable)', collect, [])
     .action(action('readlog', async (ctx, o: LogOptions) => {
-      if (o.verify || o.publicKey.length) return verifyLog(ctx, 'readlog', o);
+      if (o.verify || o.publicKey.length || o.tip.length) return verifyLog(ctx, 'readlog', o);
       const after = await start(ctx, o);
       let count = 0;
       for await (const r of (await ctx.store()).readLog({ repo: o.repo, afterId: after })) {

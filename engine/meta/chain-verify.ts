@@ -30,12 +30,17 @@ interface Entry { id: string; key: string; record?: Record<string, unknown>; has
 
 const READ_AHEAD = 16;
 
+/** What to verify beyond the links: signatures by these keys; tips of the chain kept outside the store. */
+export interface ChainChecks { verifiers?: RecordVerifier[]; kept?: ChainLink[] }
+
 /**
- * Verifies `repo`'s `log`. With `verifiers`, each chained record must also be signed by one of their keys.
+ * Verifies `repo`'s `log`. With `verifiers`, each chained record must also be signed by one of their keys; each
+ * `kept` tip (one the head listed once, saved elsewhere) must still be there with its hash, like the head's.
  * Safe while writers append: the head is read before the records are listed, and a linked record the listing
  * missed is looked for again before it is called missing.
  */
-export async function verifyChain(storage: Storage, log: ChainLog, repo: string, verifiers: RecordVerifier[] = []): Promise<ChainReport> {
+export async function verifyChain(storage: Storage, log: ChainLog, repo: string, checks: ChainChecks = {}): Promise<ChainReport> {
+  const { verifiers = [], kept = [] } = checks;
   const report: ChainReport = { log, repo, records: 0, chained: 0, signed: 0, tips: [], problems: [], notes: [] };
   const problem = (key: string, detail: string) => report.problems.push({ key, detail });
   const head = await readHead(storage, log, repo, problem);
@@ -44,7 +49,8 @@ export async function verifyChain(storage: Storage, log: ChainLog, repo: string,
   report.records = entries.length;
   classify(report, entries, head !== undefined, log, repo);
   if (head) report.tips = head;
-  const linked = await checkLinks(storage, report, byId, head ?? [], problem);
+  const linked = await checkLinks(storage, report, byId, [...(head ?? []).map((l) => ({ link: l, from: `the chain head ${headKey(log, repo)}` })),
+    ...kept.map((l) => ({ link: l, from: 'the tip kept outside the store' }))], problem);
   for (const e of entries) {
     if (e.prev && !e.damaged && !linked.has(e.id)) {
       report.notes.push({ key: e.key, detail: 'no later record nor the chain head links to it (its writer stopped before updating the head, or it was put there)' });
@@ -121,11 +127,11 @@ function classify(report: ChainReport, entries: Entry[], hasHead: boolean, log: 
 }
 
 /**
- * Follows the head's tips, then each intact record's links, newest record first, so that a record found altered
+ * Follows the head's (and the kept) tips, then each intact record's links, newest record first, so that a record found altered
  * is known before its own links are followed (an altered record's links prove nothing). Returns the ids linked to.
  */
 async function checkLinks(
-  storage: Storage, report: ChainReport, byId: Map<string, Entry>, tips: ChainLink[], problem: (k: string, d: string) => void,
+  storage: Storage, report: ChainReport, byId: Map<string, Entry>, tips: { link: ChainLink; from: string }[], problem: (k: string, d: string) => void,
 ): Promise<Set<string>> {
   const linked = new Set<string>();
   const altered = new Set<string>();
@@ -143,7 +149,7 @@ async function checkLinks(
     altered.add(target.id);
     problem(target.key, `altered: its hash is ${target.hash!.slice(0, 16)}…, but ${from} recorded ${link.sha256.slice(0, 16)}…`);
   };
-  for (const tip of tips) await follow(tip, `the chain head ${headKey(report.log, report.repo)}`);
+  for (const tip of tips) await follow(tip.link, tip.from);
   const newestFirst = [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   for (const e of newestFirst) {
     if (!e.prev || e.damaged || altered.has(e.id)) continue;
