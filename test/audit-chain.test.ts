@@ -10,7 +10,11 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openStore } from '../engine/index.js';
-import { type CliResult, cli, cliAwait, seededBytes, summaryOf, tempDir, who, writeFile } from './helpers.js';
+import { verifyChain } from '../engine/meta/chain-verify.js';
+import { appendWal } from '../engine/meta/wal.js';
+import { MemoryStorage } from '../engine/storage/memory.js';
+import { readAll } from '../engine/storage/storage.js';
+import { type CliResult, cli, cliAwait, seededBytes, summaryOf, tempDir, who, withRepo, writeFile } from './helpers.js';
 
 const t = suite('audit: the hash-chained WAL and read log');
 
@@ -180,6 +184,20 @@ t('a record without a link after the chain began, a damaged head and a missing h
   const forged = { ...unlinked, id: '7ZZZZZZZZZZZZZZZZZZZZZZZZZ' };
   writeFileSync(path.join(store2, 'wal/r/7ZZZZZZZZZZZZZZZZZZZZZZZZZ.json'), JSON.stringify(forged));
   assertBroken(verify(store2, 'wal'), 'wal/r/7ZZZZZZZZZZZZZZZZZZZZZZZZZ.json', /no chain link, yet the chain began before it/);
+});
+
+t('the hash covers every field but sig, those this version does not know included (a later `principal`)', async () => {
+  const storage = await withRepo(new MemoryStorage('memory://chain'));
+  const first = await appendWal(storage, 'label.set', 'r', who, { label: 'l', principal: { kind: 'local', uid: 1000 } });
+  await appendWal(storage, 'label.set', 'r', who, { label: 'l' });
+  assert.equal((await verifyChain(storage, 'wal', 'r')).problems, []);
+  const key = `wal/r/${first.id}.json`;
+  const stored = JSON.parse((await readAll(storage, key)).toString());
+  assert.is(stored.principal.uid, 1000, 'stored as written');
+  await storage.put(key, Buffer.from(JSON.stringify({ ...stored, principal: { kind: 'local', uid: 0 } })));
+  assert.match((await verifyChain(storage, 'wal', 'r')).problems[0]!.detail, /^altered/);
+  await storage.put(key, Buffer.from(JSON.stringify({ ...stored, sig: 'not covered' })));
+  assert.equal((await verifyChain(storage, 'wal', 'r')).problems, [], 'sig alone is not hashed (signatures are checked with keys)');
 });
 
 t('2 × 50 concurrent label moves and 2 concurrent uploads leave a chain that verifies clean', async () => {

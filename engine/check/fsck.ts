@@ -1,7 +1,8 @@
 /**
  * `fsck`: checks a whole store and lists every problem it finds — it never stops at the first. Structure
  * (always): format.json is valid; the metadata of every repo (fsck-meta.ts: labels and their WAL chains, WAL
- * records against bundles and labels, descriptors, manifest pages, sessions) is readable and consistent; every
+ * records against bundles and labels, descriptors, manifest pages, sessions) is readable and consistent; the WAL's
+ * and the read log's hash chains hold (fsck-chain.ts, docs/audit.md); every
  * chunk a bundle references is indexed; every index object is readable and each entry lies inside an existing
  * pack; orphan packs are noted. Data (`readData`): every indexed blob that a bundle references is read back and
  * hashed, and every pack's trailer is checked against the index. Problems and notes are values, collected in the run; the caller decides the exit code. A check is a
