@@ -76,12 +76,17 @@ async function readHead(storage: Storage, log: ChainLog, repo: string, problem: 
   }
 }
 
-/** Every record of the log, by id; one that cannot be read as the record its key names is a problem. */
-async function readEntries(storage: Storage, log: ChainLog, repo: string, problem: (k: string, d: string) => void): Promise<Entry[]> {
+/**
+ * Every record of the log (but those in `known`), oldest first; one that cannot be read as the record its key
+ * names is a problem.
+ */
+async function readEntries(
+  storage: Storage, log: ChainLog, repo: string, problem: (k: string, d: string) => void, known?: Map<string, Entry>,
+): Promise<Entry[]> {
   const found: Entry[] = [];
   for await (const e of storage.list(logPrefix(log, repo))) {
     const id = recordIdOf(e.key);
-    if (id) found.push({ id, key: e.key });
+    if (id && !known?.has(id)) found.push({ id, key: e.key });
   }
   found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (let i = 0; i < found.length; i += READ_AHEAD) {
@@ -141,7 +146,7 @@ async function checkLinks(
     let target = byId.get(link.id);
     if (!target && !relisted) {
       relisted = true; // a record written while the log was listed: look again once
-      for (const e of await readEntries(storage, report.log, report.repo, () => undefined)) if (!byId.has(e.id)) byId.set(e.id, e);
+      for (const e of await readEntries(storage, report.log, report.repo, problem, byId)) byId.set(e.id, e);
       target = byId.get(link.id);
     }
     if (!target) return problem(missingKey(report, link.id), `missing, yet ${from} links to it (deleted, or renamed)`);
