@@ -1,7 +1,8 @@
 /** What every command action gets: the store, the contributor, and how to report and print. */
+import { readFileSync } from 'node:fs';
 import {
-  type Contributor, DatamoverError, type OpenOptions, type Reporter, type Repo, type Store, type StoreOptions, openStore,
-  resolveContributor, usageError,
+  type Contributor, DatamoverError, InputError, type OpenOptions, type RecordSigner, type Reporter, type Repo, type Store,
+  type StoreOptions, loadSigner, openStore, resolveContributor, usageError,
 } from '../engine/index.js';
 import { type ContextConfig, resolveContext } from './config.js';
 import { interruptSignal } from './interrupt.js';
@@ -19,6 +20,7 @@ export interface GlobalOptions {
   timeout?: string;
   retries?: string;
   retryDeadline?: string;
+  signKey?: string;
 }
 
 export class CommandContext {
@@ -50,8 +52,14 @@ export class CommandContext {
 
   /** `--store`, then DATAMOVER_STORE, then the context (`--context`, DATAMOVER_CONTEXT, `context use`, default). */
   store(): Promise<Store> {
-    this.opened ??= openStore(this.storeOptions());
+    this.opened ??= openStore({ ...this.storeOptions(), signer: this.signer() });
     return this.opened;
+  }
+
+  /** The key that signs the records this command writes: `--sign-key`, then DATAMOVER_SIGN_KEY (docs/audit.md). */
+  private signer(): RecordSigner | undefined {
+    const file = this.opts.signKey || process.env.DATAMOVER_SIGN_KEY;
+    return file === undefined || file === '' ? undefined : loadSigner(readKeyFile(file, 'sign-key'), file);
   }
 
   /** Repo `name` of the store, checked to exist: FORMAT, NOT_FOUND otherwise. */
@@ -116,6 +124,15 @@ export class CommandContext {
       const lines = Array.isArray(human) ? human : [human];
       if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
     }
+  }
+}
+
+/** The bytes of a key file; USAGE (an InputError of `field`) naming it when it cannot be read. */
+export function readKeyFile(file: string, field: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new InputError(field, file, `cannot be read (${(err as Error).message})`);
   }
 }
 

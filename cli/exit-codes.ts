@@ -30,7 +30,7 @@ const FLAG_OF: Record<string, string> = {
   'keep-last': '--keep-last', 'keep-hourly': '--keep-hourly', 'keep-daily': '--keep-daily', 'keep-weekly': '--keep-weekly',
   'keep-monthly': '--keep-monthly', 'keep-yearly': '--keep-yearly', 'keep-within': '--keep-within', force: '--force',
   input: '--input', output: '--output', run: '--run', depth: '--depth',
-  files: '--files',
+  files: '--files', 'sign-key': '--sign-key', 'public-key': '--public-key',
 };
 
 /** One line: what failed and on what; an input is named by its flag. */

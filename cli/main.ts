@@ -106,6 +106,7 @@ function buildProgram(): Command {
     .option('--concurrency <n>', 'storage requests in flight')
     .option('--workers <n>', 'hashing worker threads')
     .option('--author <who>', 'contributor as "Name <email>" (env DATAMOVER_AUTHOR)')
+    .option('--sign-key <file>', 'sign the WAL and read-log records written with this ed25519 private key, PEM (env DATAMOVER_SIGN_KEY; docs/audit.md)')
     .option('--timeout <duration>', 'cut a storage connection idle this long, also mid-transfer, and retry (S3, GCS uploads; default 60s)')
     .option('--retries <n>', 'retries of a failed storage request (default 9)')
     .option('--retry-deadline <duration>', 'give up retrying one storage request after this long (default 2m)')

@@ -8,14 +8,18 @@ import { type FsckResult, fsck } from './check/fsck.js';
 import { type CopyRequest, type CopyResult, copyTree } from './copy/copy.js';
 import { type LoadedBlobIndex, loadBlobIndex } from './meta/blob-index.js';
 import { type GcOptions, type GcResult, collectGarbage } from './gc/gc.js';
+import type { ChainLog } from './meta/chain.js';
+import { type ChainChecks, type ChainReport, verifyChain } from './meta/chain-verify.js';
 import { CHUNKERS, openFormat } from './meta/format.js';
+import { checkName } from './meta/ids.js';
 import { type ReadRecord, listReads } from './meta/readlog.js';
 import { createRepo, listRepos } from './meta/repos.js';
+import { type RecordSigner, useSigner } from './meta/signing.js';
 import { type WalRecord, listWal } from './meta/wal.js';
 import { removeEmptyStaging } from './storage/local.js';
 import { type OpenOptions, localRoot } from './storage/open.js';
 import { type RoleUrls, openRoutedStorage } from './storage/routing.js';
-import { type Storage, holdsAny, readIfExists } from './storage/storage.js';
+import { type Storage, childNames, holdsAny, readIfExists } from './storage/storage.js';
 import { type ChunkerSpec, type Contributor, type FormatRecord, type RepoDescriptor, keys } from './vocab.js';
 import { Repo } from './repo.js';
 import { type RepoDeleteResult, deleteRepo } from './lifecycle/repo-delete.js';
@@ -29,6 +33,8 @@ export interface StoreOptions extends RoleUrls, OpenOptions {
    * (default fixed). CONFLICT when it already is one with another chunker.
    */
   create?: boolean | { chunker: ChunkerSpec['kind'] };
+  /** Sign every WAL and read-log record written to this store (by this process) with this key (docs/audit.md). */
+  signer?: RecordSigner;
 }
 
 /** A store's records since a point: every repo's, or one repo's; ids after `afterId` (ids sort by time). */
@@ -41,6 +47,7 @@ export interface LogQuery { repo?: string; afterId?: string }
 export async function openStore(target: string | StoreOptions): Promise<Store> {
   const opts: StoreOptions = typeof target === 'string' ? { url: target } : target;
   const store = new Store(opts, openRoutedStorage(opts, opts));
+  if (opts.signer) useSigner(store.url, opts.signer);
   if (opts.create) await store.init(opts.create === true ? undefined : opts.create.chunker);
   return store;
 }
@@ -103,6 +110,21 @@ export class Store {
   async *readLog(query: LogQuery = {}): AsyncGenerator<ReadRecord> {
     await this.checkFor(query.repo);
     yield* listReads(this.storage, query);
+  }
+
+  /**
+   * Verifies the hash chain of the WAL or the read log (meta/chain-verify.ts), of one repo or of every repo that
+   * has one; with `verifiers`, every chained record must be signed by one of their keys; each `kept` tip (of the
+   * one repo named) must still be there. Broken links are in the
+   * reports (each sorted: the first is the first broken link), not thrown.
+   */
+  async verifyLog(log: ChainLog, opts: { repo?: string } & ChainChecks = {}): Promise<ChainReport[]> {
+    await this.format();
+    if (opts.repo) checkName(opts.repo, 'repo'); // a deleted repo's logs stay: it need not exist
+    const repos = opts.repo ? [opts.repo] : (await childNames(this.storage, `${log}/`)).sort();
+    const reports: ChainReport[] = [];
+    for (const repo of repos) reports.push(await verifyChain(this.storage, log, repo, opts));
+    return reports;
   }
 
   /** The blob index (damaged index objects left out), loaded on first use; dropped when an operation adds packs. */

@@ -63,7 +63,10 @@ t('packs durable → their index → manifest pages → WAL record → descripto
   const label = pos((k) => k === 'meta/repos/r/labels/latest.json');
   assert.ok(Math.max(...pages.map((k) => s.log.indexOf(k))) < wal, 'pages before the WAL record');
   assert.ok(wal < descriptor, 'bundle.commit WAL record before the descriptor: a visible bundle always has its record');
-  assert.ok(s.log.filter((k) => k.startsWith('wal/')).length === 2, 'bundle.commit and label.set records');
+  const records = s.log.filter((k) => /^wal\/r\/[0-9A-Z]{26}\.json$/.test(k));
+  assert.ok(records.length === 2, 'bundle.commit and label.set records');
+  const heads = s.log.map((k, i) => (k === 'wal/r/chain-head.json' ? i : -1)).filter((i) => i >= 0);
+  assert.equal(heads.map((h) => records.filter((k) => s.log.indexOf(k) < h).length), [1, 2], 'each record, then the chain head naming it (docs/audit.md)');
   assert.ok(descriptor < label, 'descriptor before label');
   assert.ok(s.log.filter((k) => k.startsWith('wal/')).every((k) => s.log.indexOf(k) < label), 'WAL before label');
   assert.is(s.log[s.log.length - 1], 'meta/repos/r/labels/latest.json');

@@ -5,7 +5,7 @@ import type { Action } from '../action.js';
 
 /** `fsck`: checks the store; prints each problem, exits 4 when there is any. */
 export function registerFsck(program: Command, action: Action): void {
-  program.command('fsck').description('check the store: packs, indexes, manifests, labels (--read-data: every chunk\'s bytes)')
+  program.command('fsck').description('check the store: packs, indexes, manifests, labels, the WAL and read-log chains (--read-data: every chunk\'s bytes)')
     .option('--read-data', 'also read back every referenced chunk and check its hash')
     .option('--repair-index', 'first rebuild the blob index from the packs\' trailers (damaged index objects, packs of killed uploads)')
     .option('--abort-stale-uploads <age>', 'abort multipart uploads (and staged local writes) older than this, e.g. 24h: what killed uploads leave')

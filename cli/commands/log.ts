@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { type WalRecord, checkName, idAt, parseSince, principalText } from '../../engine/index.js';
 import type { CommandContext } from '../context.js';
+import { collect } from '../context.js';
 import type { Action } from '../action.js';
+import { verifyLog } from './log-verify.js';
 
-interface LogOptions { repo?: string; since?: string; follow?: boolean; interval?: string }
+interface LogOptions { repo?: string; since?: string; follow?: boolean; interval?: string; verify?: boolean; publicKey: string[]; tip: string[] }
 
 const FOLLOW_POLL_MS = 2_000;
 
@@ -15,7 +17,11 @@ export function registerLog(program: Command, action: Action): void {
   program.command('log').description('the write-ahead log: every change, oldest first')
     .option('--repo <repo>', 'only this repo').option('--since <time>', 'from this time (ISO) or age (2h, 7d)')
     .option('--follow', 'keep printing new records as they land')
+    .option('--verify', 'walk the hash chain instead: exit 4 naming the first broken link (docs/audit.md)')
+    .option('--public-key <file>', 'with --verify: each record must be signed by this ed25519 key, PEM (repeatable)', collect, [])
+    .option('--tip <id:sha256>', 'with --verify --repo: a tip printed by an earlier verify and kept elsewhere must still be there (repeatable)', collect, [])
     .action(action('log', async (ctx, o: LogOptions) => {
+      if (o.verify || o.publicKey.length || o.tip.length) return verifyLog(ctx, 'wal', o);
       let after = await start(ctx, o);
       let count = 0;
       for (;;) {
@@ -31,7 +37,11 @@ export function registerLog(program: Command, action: Action): void {
     }));
   program.command('readlog').description('the read log: every download, listing and verify, oldest first')
     .option('--repo <repo>', 'only this repo').option('--since <time>', 'from this time (ISO) or age (2h, 7d)')
+    .option('--verify', 'walk the hash chain instead: exit 4 naming the first broken link (docs/audit.md)')
+    .option('--public-key <file>', 'with --verify: each record must be signed by this ed25519 key, PEM (repeatable)', collect, [])
+    .option('--tip <id:sha256>', 'with --verify --repo: a tip printed by an earlier verify and kept elsewhere must still be there (repeatable)', collect, [])
     .action(action('readlog', async (ctx, o: LogOptions) => {
+      if (o.verify || o.publicKey.length || o.tip.length) return verifyLog(ctx, 'readlog', o);
       const after = await start(ctx, o);
       let count = 0;
       for await (const r of (await ctx.store()).readLog({ repo: o.repo, afterId: after })) {

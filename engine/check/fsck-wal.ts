@@ -6,6 +6,7 @@
  * whose record was not in that first reading is looked up again in a fresh listing before it is reported, since
  * a concurrent commit may have written both in between.
  */
+import { recordIdOf } from '../meta/chain.js';
 import { type WalRecord, readWal } from '../meta/wal.js';
 import { isStorageError, type Storage } from '../storage/storage.js';
 import { type LabelRecord, keys } from '../vocab.js';
@@ -27,7 +28,7 @@ export async function readWalView(storage: Storage, repo: string, problem: Repor
 
 async function readNew(storage: Storage, view: WalView, problem: Report): Promise<void> {
   for await (const e of storage.list(keys.walPrefix(view.repo))) {
-    if (view.records.has(e.key)) continue;
+    if (view.records.has(e.key) || !recordIdOf(e.key)) continue; // the chain head is not a record
     try {
       view.records.set(e.key, await readWal(storage, view.repo, walId(e.key)));
     } catch (err) {

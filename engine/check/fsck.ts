@@ -1,7 +1,8 @@
 /**
  * `fsck`: checks a whole store and lists every problem it finds — it never stops at the first. Structure
  * (always): format.json is valid; the metadata of every repo (fsck-meta.ts: labels and their WAL chains, WAL
- * records against bundles and labels, descriptors, manifest pages, sessions) is readable and consistent; every
+ * records against bundles and labels, descriptors, manifest pages, sessions) is readable and consistent; the WAL's
+ * and the read log's hash chains hold (fsck-chain.ts, docs/audit.md); every
  * chunk a bundle references is indexed; every index object is readable and each entry lies inside an existing
  * pack; orphan packs are noted. Data (`readData`): every indexed blob that a bundle references is read back and
  * hashed, and every pack's trailer is checked against the index. Problems and notes are values, collected in the run; the caller decides the exit code. A check is a
@@ -23,6 +24,7 @@ import { abortable } from '../storage/abortable.js';
 import { forEachLimited } from '../runtime/concurrency.js';
 import { readTrailer } from '../meta/pack-trailer.js';
 import type { PendingUpload, Storage } from '../storage/storage.js';
+import { checkChains } from './fsck-chain.js';
 import { checkRepos, checkSessions } from './fsck-meta.js';
 import { findOrphans } from './orphans.js';
 import { type IndexRepair, repairIndex } from './repair-index.js';
@@ -77,6 +79,7 @@ async function fsckOnce(storage: Storage, opts: { readData?: boolean; concurrenc
   if (opts.repairIndex) result.repair = await repairIndex(storage);
   await checkRepos(run);
   await checkSessions(run);
+  await checkChains(run);
   run.index = await loadBlobIndex(storage, { tolerateDamage: true });
   for (const d of run.index.damaged) run.problem(`index object ${d.key}`, `damaged, its entries are not used: ${d.problem}; repairing the index rebuilds it from the packs' trailers`);
   for (const [hash, user] of run.referenced) {

@@ -8,8 +8,8 @@ import { isDatamoverError } from '../errors.js';
 import type { Reporter } from '../events.js';
 import type { Storage } from '../storage/storage.js';
 import { type Contributor, type Principal, keys } from '../vocab.js';
+import { appendChained } from './chain.js';
 import { newId } from './ids.js';
-import { putJson } from './objects.js';
 import { listRecords } from './records.js';
 
 /** How a read ended; `unfinished`: a start record with no end record (the process died mid-read). */
@@ -101,10 +101,10 @@ export class ReadLogEntry {
   }
 }
 
-/** Create-only, keyed by day then ULID, naming the store's principal. */
+/** Create-only, keyed by day then ULID, naming the store's principal; chained (chain.ts). */
 async function putRecord(storage: Storage, record: ReadRecord): Promise<void> {
   const key = keys.readlog(record.repo, record.at.slice(0, 10), record.id);
-  await putJson(storage, key, { ...record, principal: await storage.identity(key) }, { ifAbsent: true });
+  await appendChained(storage, 'readlog', record.repo, key, { ...record, principal: await storage.identity(key) });
 }
 
 /** The raw read-log records of one repo or all, oldest first, after `afterId` when given: starts and ends apart. */

@@ -4,8 +4,9 @@
  */
 import type { Storage } from '../storage/storage.js';
 import { type Contributor, type Principal, keys } from '../vocab.js';
+import { appendChained } from './chain.js';
 import { newId } from './ids.js';
-import { putJson, readJson } from './objects.js';
+import { readJson } from './objects.js';
 import { listRecords } from './records.js';
 import { walRecord } from './validate.js';
 
@@ -23,15 +24,14 @@ export interface WalRecord {
   [field: string]: unknown;
 }
 
-/** Writes one create-only WAL record, naming the store's principal; ULID keys order the log. Returns the record. */
+/** Writes one create-only WAL record, naming the store's principal, chained (chain.ts); ULID keys order the log. Returns the record as stored. */
 export async function appendWal(
   storage: Storage, type: WalType, repo: string, contributor: Contributor, fields: Record<string, unknown>,
 ): Promise<WalRecord> {
   const id = newId();
   const principal = await storage.identity(keys.wal(repo, id));
   const record: WalRecord = { id, type, repo, at: new Date().toISOString(), contributor, principal, ...fields };
-  await putJson(storage, keys.wal(repo, record.id), record, { ifAbsent: true });
-  return record;
+  return appendChained(storage, 'wal', repo, keys.wal(repo, record.id), record);
 }
 
 /** The record, validated; undefined when absent, INTEGRITY naming it when damaged. */
