@@ -20,7 +20,7 @@ import { encodeName, encodePath, nameFromSegment, pathFromQuery, pathFromSegment
 import { MemoryStorage } from '../engine/storage/memory.js';
 import type { ByteRange } from '../engine/storage/storage.js';
 import { get } from './serve-helpers.js';
-import { tempDir, who, writeFile } from './helpers.js';
+import { seededBytes, tempDir, who, writeFile } from './helpers.js';
 
 const t = suite('serve units: ranges, URL names, tar headers, token, listen, escaping');
 
@@ -168,6 +168,61 @@ t('a file request reads its bundle descriptor once (the resolved descriptor open
     assert.is(storage.descriptorReads, 1);
   } finally {
     await server.close();
+  }
+});
+
+/** A memory store that counts reads of packs. */
+class PackCounting extends MemoryStorage {
+  packReads = 0;
+  override get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
+    if (key.startsWith('blobs/packs/')) this.packReads++;
+    return super.get(key, opts);
+  }
+}
+
+t('requests share one bounded chunk cache: the same file asked again (whole or a range) reads no pack; past the bound it does', async () => {
+  const storage = new PackCounting();
+  const store = new Store({ url: storage.url }, storage);
+  await store.createRepo('r', { contributor: who });
+  const src = tempDir('serve-shared');
+  const [a, b] = [seededBytes(31, 3_000_000), seededBytes(32, 3_000_000)];
+  writeFile(src, 'a.bin', a);
+  writeFile(src, 'b.bin', b);
+  const up = await store.repo('r').upload({ source: src, contributor: who });
+  const fileUrl = (name: string) => `/repos/r/bundles/${up.bundle.id}/raw/${name}`;
+  const fetchCounting = async (server: { url: string }, name: string, headers: Record<string, string> = {}) => {
+    storage.packReads = 0;
+    const r = await get(server.url, fileUrl(name), headers);
+    return { status: r.status, body: r.body, packReads: storage.packReads };
+  };
+  const server = await serve({ store, listen: '127.0.0.1:0', contributor: who });
+  try {
+    const first = await fetchCounting(server, 'a.bin');
+    assert.is(first.status, 200);
+    assert.ok(first.body.equals(a));
+    assert.ok(first.packReads > 0);
+    const again = await fetchCounting(server, 'a.bin');
+    assert.ok(again.body.equals(a));
+    assert.is(again.packReads, 0, 'the second request is served from the shared cache');
+    const middle = await fetchCounting(server, 'a.bin', { Range: 'bytes=1000000-1999999' });
+    assert.is(middle.status, 206);
+    assert.ok(middle.body.equals(a.subarray(1_000_000, 2_000_000)));
+    assert.is(middle.packReads, 0);
+    const other = await fetchCounting(server, 'b.bin');
+    assert.ok(other.body.equals(b));
+    assert.ok(other.packReads > 0, 'another file is fetched');
+  } finally {
+    await server.close();
+  }
+  // The cache is bounded: with room for less than one file, asking again fetches again.
+  const small = await serve({ store, listen: '127.0.0.1:0', contributor: who, cacheBytes: 1024 * 1024 });
+  try {
+    assert.ok((await fetchCounting(small, 'a.bin')).body.equals(a));
+    const again = await fetchCounting(small, 'a.bin');
+    assert.ok(again.body.equals(a));
+    assert.ok(again.packReads > 0);
+  } finally {
+    await small.close();
   }
 });
 
