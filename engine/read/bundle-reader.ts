@@ -36,6 +36,8 @@ export interface ReadLogAs {
   type?: Extract<ReadRecord['type'], 'bundle.mount' | 'bundle.serve' | 'bundle.read'>;
   /** The remote address of the client reading, for a server. */
   client?: string;
+  /** The run (a `run` step) the reads are for. */
+  run?: string;
   /** Write the start record when the reader opens (a mount), not at its first read. */
   startAtOpen?: boolean;
 }
@@ -116,7 +118,7 @@ export class BundleReader {
     if (!log) return Promise.resolve();
     this.logStart ??= ReadLogEntry.begin(this.storage, {
       type: log.type ?? 'bundle.read', repo: this.bundle.repo, bundle: this.bundle.id, contributor: log.contributor,
-      ...(log.client ? { client: log.client } : {}),
+      ...(log.client ? { client: log.client } : {}), ...(log.run ? { run: log.run } : {}),
     }, this.opts.reporter ?? (() => undefined)).then((entry) => { this.logEntry = entry; });
     return this.logStart;
   }
