@@ -15,6 +15,7 @@ import { contentTypeFor } from '../engine/serve/content-type.js';
 import { html } from '../engine/serve/html.js';
 import { addressedToLoopback, checkExposure, hostOfHeader, isLoopback, parseListen } from '../engine/serve/listen.js';
 import { parseRange } from '../engine/serve/range.js';
+import { builtIn } from '../engine/serve/lineage-svg.js';
 import { TAR_END, type TarEntry, padding, tarHeader } from '../engine/serve/tar.js';
 import { encodeName, encodePath, nameFromSegment, pathFromQuery, pathFromSegments } from '../engine/serve/url-path.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
@@ -224,6 +225,25 @@ t('requests share one bounded chunk cache: the same file asked again (whole or a
   } finally {
     await small.close();
   }
+});
+
+t('lineage SVG without Graphviz: the built-in layout draws a node per bundle (title <repo>@<id>, a link to it), an edge per input, text escaped', () => {
+  const node = (repo: string, bundle: string, depth: number, extra: object = {}) => ({ id: `${repo}@${bundle}`, repo, bundle, depth, ...extra });
+  const graph = {
+    root: 'model@M1', direction: 'up' as const, damaged: [],
+    nodes: [node('model', 'M1', 0, { run: { id: 'step <2> & "x"' } }), node('features', 'F1', 1), node('raw', 'R1', 2), node('raw', 'GONE', 1, { missing: 'no such bundle' })],
+    edges: [{ from: 'features@F1', to: 'model@M1' }, { from: 'raw@R1', to: 'features@F1' }, { from: 'raw@GONE', to: 'model@M1' }],
+  };
+  const svg = builtIn(graph);
+  assert.equal([...svg.matchAll(/<g class="node"><title>([^<]*)<\/title>/g)].map((m) => m[1]), ['model@M1', 'features@F1', 'raw@R1', 'raw@GONE']);
+  assert.is((svg.match(/<g class="edge">/g) ?? []).length, 3);
+  assert.ok(svg.includes('<a href="/repos/raw/bundles/R1">'));
+  assert.not.ok(svg.includes('href="/repos/raw/bundles/GONE"'), 'a missing bundle has no page to link to');
+  assert.ok(svg.includes('run step &lt;2&gt; &amp; &quot;x&quot;'));
+  assert.not.ok(svg.includes('<2>'));
+  // Data flows left to right: going up, the root is in the last column.
+  const x = (id: string) => Number(new RegExp(`<title>${id}</title>(?:<a [^>]*>)?<rect x="(\\d+)"`).exec(svg)![1]);
+  assert.ok(x('raw@R1') < x('features@F1') && x('features@F1') < x('model@M1'));
 });
 
 t.run();
