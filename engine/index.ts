@@ -84,5 +84,6 @@ export { MAX_RUN_ID, checkRunId, runIdFromEnv } from './run/run-id.js';
 export type { StepInput, StepInputResult, StepOutput, StepRequest, StepResult } from './run/run.js';
 export type { CommandEnd } from './run/spawn.js';
 export type { LineageDirection, LineageEdge, LineageGraph, LineageNode, LineageQuery } from './run/lineage.js';
+export { lineageDot } from './run/lineage-dot.js';
 // File content ids (bundle files).
 export { contentId } from './meta/content-id.js';

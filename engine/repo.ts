@@ -43,8 +43,8 @@ export type VerifyOptions = Omit<InRepo<VerifyRequest>, 'ref'> & { ref: RefInput
 export type ForgetOptions = InRepo<ForgetRequest>;
 export type RewriteOptions = InRepo<RewriteRequest>;
 
-/** How to mount a bundle: the reader's cache and signal, who mounts (for the read log), owner and error hook. */
-export type MountBundleOptions = Omit<ReaderOptions, 'log'> & MountOptions & { contributor: Contributor };
+/** How to mount a bundle: the reader's cache and signal, who mounts and for which run (the read log), owner and error hook. */
+export type MountBundleOptions = Omit<ReaderOptions, 'log'> & MountOptions & { contributor: Contributor; run?: string };
 
 /** Two bundles and the changes from `a` to `b`, path by path, read from the manifests as they are iterated. */
 export interface BundleDiff { a: BundleDescriptor; b: BundleDescriptor; changes: AsyncIterable<Change> }
@@ -187,8 +187,8 @@ export class Repo {
    * is recorded in the read log (`bundle.mount`, by `contributor`) when the mount ends.
    */
   async mount(mountpoint: string, ref: RefInput, opts: MountBundleOptions): Promise<MountHandle> {
-    const { contributor, owner, onError, ...readerOpts } = opts;
-    const reader = await this.openReader(ref, { ...readerOpts, log: { contributor, type: 'bundle.mount', startAtOpen: true } });
+    const { contributor, owner, onError, run, ...readerOpts } = opts;
+    const reader = await this.openReader(ref, { ...readerOpts, log: { contributor, type: 'bundle.mount', startAtOpen: true, ...(run ? { run } : {}) } });
     try {
       return await mountReader(reader, mountpoint, { owner, onError });
     } catch (err) {

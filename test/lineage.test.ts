@@ -330,6 +330,73 @@ t('an interrupt during the command reaches it (SIGINT), and nothing is committed
   assert.equal(listFiles(store), before, 'nothing committed');
 });
 
+const fuseWhy = !existsSync('/dev/fuse') ? 'no /dev/fuse' : process.getuid?.() !== 0 ? 'not root (FUSE mounts here need root)' : undefined;
+const withFuse = runsIf(t, fuseWhy);
+
+/** Whether a datamover FUSE file system is mounted at `dir`. */
+const fuseMounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+  .some((l) => l.split(' ')[4] === dir && l.split(' - ')[1]?.startsWith('fuse.datamover'));
+
+/** A store with repo raw (label v1: two files) and repo out. */
+function mountFixture() {
+  const store = storeWith('raw', 'out');
+  const work = tempDir('lineage-mount');
+  writeFile(work, 'src/a.csv', 'x,y\n1,2\n');
+  writeFile(work, 'src/deep/b.bin', Buffer.alloc(200_000, 7));
+  const raw = summaryOf(ok(store, ['--json', 'bundle', 'upload', path.join(work, 'src'), '--repo', 'raw', '--label', 'v1']).stdout).bundle;
+  return { store, work, raw, input: path.join(work, 'in') };
+}
+
+withFuse('run --mount: the command reads its input through a FUSE mount (nothing downloaded), outputs committed, unmounted after; the mount is logged with the run id', () => {
+  const { store, work, raw, input } = mountFixture();
+  const script = `grep -q " $DATAMOVER_INPUT_0 .* - fuse.datamover" /proc/self/mountinfo || { echo "not mounted" >&2; exit 9; }
+    cp -r "$DATAMOVER_INPUT_RAW"/. "$DATAMOVER_OUTPUT_OUT"/`;
+  const r = ok(store, ['--json', 'run', '--mount', '--input', `raw@v1=${input}`, '--output', `out=${work}/o`, '--run', 'm-1', '--', 'sh', '-c', script]);
+  const s = summaryOf(r.stdout);
+  assert.is(s.committed, true);
+  assert.not.ok(fuseMounted(input), 'unmounted once the command ended');
+  assert.equal(listFiles(input), [], 'nothing was downloaded into the input directory');
+  assert.equal(listFiles(path.join(work, 'o')), ['a.csv', 'deep/b.bin']);
+  assert.ok(readFileSync(path.join(work, 'o/deep/b.bin')).equals(Buffer.alloc(200_000, 7)));
+  assert.equal(descriptor(store, 'out', s.outputs[0].bundle).inputs, [{ repo: 'raw', bundle: raw }]);
+  const reads = ok(store, ['--json', 'readlog', '--repo', 'raw']).stdout.trim().split('\n').map((l) => JSON.parse(l))
+    .filter((l) => l.type === 'record').map((l) => l.record);
+  const ended = reads.find((rec) => rec.type === 'bundle.mount' && rec.outcome === 'completed');
+  assert.ok(ended, JSON.stringify(reads));
+  assert.is(ended.run, 'm-1');
+  assert.is(ended.bundle, raw);
+  assert.is(ended.files, 2);
+  assert.is(ended.bytes, 200_000 + 'x,y\n1,2\n'.length);
+});
+
+withFuse('run --mount: a failing command passes its status through, commits nothing, and the input is unmounted', () => {
+  const { store, work, input } = mountFixture();
+  const before = listFiles(store).filter((f) => !f.startsWith('readlog/'));
+  const r = dm(store, ['run', '--mount', '--input', `raw@v1=${input}`, '--output', `out=${work}/o`, '--', 'sh', '-c', 'cat "$DATAMOVER_INPUT_0/a.csv" >/dev/null && exit 3']);
+  assert.is(r.code, 3, r.stderr);
+  assert.match(r.stderr, /exited with status 3; nothing was committed/);
+  assert.not.ok(fuseMounted(input));
+  assert.equal(listFiles(store).filter((f) => !f.startsWith('readlog/')), before, 'nothing committed');
+});
+
+withFuse('run --mount: SIGINT during the command reaches it; the input is unmounted, nothing committed', async () => {
+  const { store, work, input } = mountFixture();
+  const ready = path.join(work, 'ready');
+  const script = `process.on('SIGINT', () => process.exit(0)); require('fs').readFileSync(process.env.DATAMOVER_INPUT_0 + '/a.csv');
+    require('fs').writeFileSync(${JSON.stringify(ready)}, ''); setInterval(() => {}, 1000);`;
+  const child = cliAsync(['--store', store, 'run', '--mount', '--input', `raw@v1=${input}`, '--output', `out=${work}/o`, '--', process.execPath, '-e', script], NO_JOB);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  for (let i = 0; i < 400 && !existsSync(ready); i++) await new Promise((res) => setTimeout(res, 50));
+  assert.ok(existsSync(ready), `the command started and read through the mount: ${stderr}`);
+  assert.ok(fuseMounted(input), 'mounted while the command runs');
+  child.kill('SIGINT');
+  assert.is(await ended, 130, stderr);
+  assert.not.ok(fuseMounted(input), 'unmounted after the interrupt');
+  assert.equal(bundleIds(store, 'out'), [], 'nothing committed');
+});
+
 t('library users run a step and ask its lineage through the engine API (Store.runStep, Repo.lineage)', async () => {
   const store = await openStore({ url: tempDir('lineage-api'), create: true });
   for (const repo of ['in', 'out']) await store.createRepo(repo, { contributor: who });

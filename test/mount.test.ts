@@ -6,15 +6,20 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mountServesByteNames } from '../engine/read/mount.js';
 import { type CliResult, cli, cliAsync, describeTree, listFiles, makeMixedTree, runsIf, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
 const t = suite('bundle mount: read-only FUSE');
 const why = !existsSync('/dev/fuse') ? 'no /dev/fuse' : process.getuid?.() !== 0 ? 'not root' : undefined;
 const test = runsIf(t, why);
+/** Names that are not UTF-8 need datamover's build of the binding (native/fuse, built by npm install). */
+const byteNames = runsIf(t, why ?? (mountServesByteNames() ? undefined : 'the native/fuse binding was not built (npm install): names pass as UTF-8'));
 
 interface Mounted { pid: number; stdout: () => string; ended: Promise<CliResult>; stop: (signal?: NodeJS.Signals) => Promise<CliResult> }
 const running: Mounted[] = [];
@@ -261,6 +266,34 @@ test('extended attributes as stored: getfattr through the mount reads the upload
   assert.is(get.stdout, 'camera-7', get.stderr);
   const none = spawnSync('getfattr', ['-n', 'user.absent', path.join(mnt, 'tagged.txt')], { encoding: 'utf8' });
   assert.match(none.stderr, /No such attribute/);
+  assert.is((await m.stop()).code, 0);
+});
+
+/** `rel` as bytes under `root` (latin1: one byte per character), for names that are not UTF-8. */
+const rawPath = (root: string, rel: string) => Buffer.from(`${root}/${rel}`, 'latin1');
+
+byteNames('names that are not UTF-8 (Linux names are bytes): listed, looked up, read and followed byte for byte; diff -r clean', async () => {
+  const src = tempDir('mnt-bytes');
+  writeFileSync(rawPath(src, 'caf\xe9'), 'latin-1 name\n');
+  writeFileSync(path.join(src, 'café'), 'UTF-8 name\n'); // a different name: c3 a9, not e9
+  mkdirSync(rawPath(src, 'd\xff'));
+  writeFileSync(rawPath(src, 'd\xff/x\x80y'), seededBytes(7, 300_000));
+  symlinkSync(Buffer.from('../caf\xe9', 'latin1'), rawPath(src, 'd\xff/to-caf\xe9'));
+  const { store } = newStore(src);
+  const mnt = emptyDir('mnt-bytes');
+  const m = await mount(store, mnt, 'v1');
+  const diff = spawnSync('diff', ['-r', '--no-dereference', src, mnt], { encoding: 'utf8' });
+  assert.is(diff.status, 0, `${diff.stdout}${diff.stderr}`);
+  const names = (dir: string | Buffer) => readdirSync(dir, { encoding: 'buffer' }).map((b) => b.toString('hex')).sort();
+  assert.equal(names(mnt), names(src));
+  assert.equal(names(rawPath(mnt, 'd\xff')), names(rawPath(src, 'd\xff')));
+  assert.ok(readFileSync(rawPath(mnt, 'd\xff/x\x80y')).equals(seededBytes(7, 300_000)));
+  assert.is(readFileSync(rawPath(mnt, 'caf\xe9'), 'utf8'), 'latin-1 name\n');
+  assert.is(readFileSync(path.join(mnt, 'café'), 'utf8'), 'UTF-8 name\n');
+  assert.equal(readlinkSync(rawPath(mnt, 'd\xff/to-caf\xe9'), { encoding: 'buffer' }), Buffer.from('../caf\xe9', 'latin1'));
+  assert.is(readFileSync(rawPath(mnt, 'd\xff/to-caf\xe9'), 'utf8'), 'latin-1 name\n', 'the link is followed through the mount');
+  assert.is(errnoOf(() => lstatSync(rawPath(mnt, 'caf\xe8'))), 'ENOENT');
+  assert.is(errnoOf(() => lstatSync(path.join(mnt, 'caf\ufffd'))), 'ENOENT', 'U+FFFD is a name of its own, not a wildcard');
   assert.is((await m.stop()).code, 0);
 });
 

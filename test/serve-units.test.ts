@@ -15,12 +15,13 @@ import { contentTypeFor } from '../engine/serve/content-type.js';
 import { html } from '../engine/serve/html.js';
 import { addressedToLoopback, checkExposure, hostOfHeader, isLoopback, parseListen } from '../engine/serve/listen.js';
 import { parseRange } from '../engine/serve/range.js';
+import { builtIn } from '../engine/serve/lineage-svg.js';
 import { TAR_END, type TarEntry, padding, tarHeader } from '../engine/serve/tar.js';
 import { encodeName, encodePath, nameFromSegment, pathFromQuery, pathFromSegments } from '../engine/serve/url-path.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
 import type { ByteRange } from '../engine/storage/storage.js';
 import { get } from './serve-helpers.js';
-import { tempDir, who, writeFile } from './helpers.js';
+import { seededBytes, tempDir, who, writeFile } from './helpers.js';
 
 const t = suite('serve units: ranges, URL names, tar headers, token, listen, escaping');
 
@@ -169,6 +170,80 @@ t('a file request reads its bundle descriptor once (the resolved descriptor open
   } finally {
     await server.close();
   }
+});
+
+/** A memory store that counts reads of packs. */
+class PackCounting extends MemoryStorage {
+  packReads = 0;
+  override get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
+    if (key.startsWith('blobs/packs/')) this.packReads++;
+    return super.get(key, opts);
+  }
+}
+
+t('requests share one bounded chunk cache: the same file asked again (whole or a range) reads no pack; past the bound it does', async () => {
+  const storage = new PackCounting();
+  const store = new Store({ url: storage.url }, storage);
+  await store.createRepo('r', { contributor: who });
+  const src = tempDir('serve-shared');
+  const [a, b] = [seededBytes(31, 3_000_000), seededBytes(32, 3_000_000)];
+  writeFile(src, 'a.bin', a);
+  writeFile(src, 'b.bin', b);
+  const up = await store.repo('r').upload({ source: src, contributor: who });
+  const fileUrl = (name: string) => `/repos/r/bundles/${up.bundle.id}/raw/${name}`;
+  const fetchCounting = async (server: { url: string }, name: string, headers: Record<string, string> = {}) => {
+    storage.packReads = 0;
+    const r = await get(server.url, fileUrl(name), headers);
+    return { status: r.status, body: r.body, packReads: storage.packReads };
+  };
+  const server = await serve({ store, listen: '127.0.0.1:0', contributor: who });
+  try {
+    const first = await fetchCounting(server, 'a.bin');
+    assert.is(first.status, 200);
+    assert.ok(first.body.equals(a));
+    assert.ok(first.packReads > 0);
+    const again = await fetchCounting(server, 'a.bin');
+    assert.ok(again.body.equals(a));
+    assert.is(again.packReads, 0, 'the second request is served from the shared cache');
+    const middle = await fetchCounting(server, 'a.bin', { Range: 'bytes=1000000-1999999' });
+    assert.is(middle.status, 206);
+    assert.ok(middle.body.equals(a.subarray(1_000_000, 2_000_000)));
+    assert.is(middle.packReads, 0);
+    const other = await fetchCounting(server, 'b.bin');
+    assert.ok(other.body.equals(b));
+    assert.ok(other.packReads > 0, 'another file is fetched');
+  } finally {
+    await server.close();
+  }
+  // The cache is bounded: with room for less than one file, asking again fetches again.
+  const small = await serve({ store, listen: '127.0.0.1:0', contributor: who, cacheBytes: 1024 * 1024 });
+  try {
+    assert.ok((await fetchCounting(small, 'a.bin')).body.equals(a));
+    const again = await fetchCounting(small, 'a.bin');
+    assert.ok(again.body.equals(a));
+    assert.ok(again.packReads > 0);
+  } finally {
+    await small.close();
+  }
+});
+
+t('lineage SVG without Graphviz: the built-in layout draws a node per bundle (title <repo>@<id>, a link to it), an edge per input, text escaped', () => {
+  const node = (repo: string, bundle: string, depth: number, extra: object = {}) => ({ id: `${repo}@${bundle}`, repo, bundle, depth, ...extra });
+  const graph = {
+    root: 'model@M1', direction: 'up' as const, damaged: [],
+    nodes: [node('model', 'M1', 0, { run: { id: 'step <2> & "x"' } }), node('features', 'F1', 1), node('raw', 'R1', 2), node('raw', 'GONE', 1, { missing: 'no such bundle' })],
+    edges: [{ from: 'features@F1', to: 'model@M1' }, { from: 'raw@R1', to: 'features@F1' }, { from: 'raw@GONE', to: 'model@M1' }],
+  };
+  const svg = builtIn(graph);
+  assert.equal([...svg.matchAll(/<g class="node"><title>([^<]*)<\/title>/g)].map((m) => m[1]), ['model@M1', 'features@F1', 'raw@R1', 'raw@GONE']);
+  assert.is((svg.match(/<g class="edge">/g) ?? []).length, 3);
+  assert.ok(svg.includes('<a href="/repos/raw/bundles/R1">'));
+  assert.not.ok(svg.includes('href="/repos/raw/bundles/GONE"'), 'a missing bundle has no page to link to');
+  assert.ok(svg.includes('run step &lt;2&gt; &amp; &quot;x&quot;'));
+  assert.not.ok(svg.includes('<2>'));
+  // Data flows left to right: going up, the root is in the last column.
+  const x = (id: string) => Number(new RegExp(`<title>${id}</title>(?:<a [^>]*>)?<rect x="(\\d+)"`).exec(svg)![1]);
+  assert.ok(x('raw@R1') < x('features@F1') && x('features@F1') < x('model@M1'));
 });
 
 t.run();

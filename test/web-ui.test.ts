@@ -96,4 +96,43 @@ test('repo list → bundle → directory → file in a real browser without Java
   }
 });
 
+test('lineage drawn as SVG on a bundle page (no JavaScript): a node per bundle it was made from, linking to it; the lineage page goes down too', async () => {
+  const root = tempDir('web-lineage');
+  const store = await openStore({ url: root, create: true });
+  for (const repo of ['raw', 'features', 'model']) await store.createRepo(repo, { contributor: who });
+  const src = tempDir('web-lineage-src');
+  writeFile(src, 'a.csv', '1,2\n');
+  const up = async (repo: string, inputs: { repo: string; ref: string }[], run: string) =>
+    (await store.repo(repo).upload({ source: src, contributor: who, inputs, run: { id: run }, label: 'v1' })).bundle.id;
+  const raw = await up('raw', [], 'ingest <1>');
+  const features = await up('features', [{ repo: 'raw', ref: 'v1' }], 'step-1');
+  const model = await up('model', [{ repo: 'features', ref: 'v1' }, { repo: 'raw', ref: 'v1' }], 'step-2');
+  const served = await startServe(root);
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM, headless: true, args: [...FLAGS, `--user-data-dir=${tempDir('chromium-profile')}`], protocolTimeout: 120_000,
+  });
+  try {
+    const page = await browser.newPage();
+    await page.setJavaScriptEnabled(false);
+    await page.goto(`${served.url}/repos/model/bundles/${model}`, { waitUntil: 'load' });
+    const nodes = async () => (await texts(page, '#lineage svg g.node > title')).sort();
+    assert.equal(await nodes(), [`features@${features}`, `model@${model}`, `raw@${raw}`].sort());
+    assert.is((await page.$$('#lineage svg g.edge')).length, 3, 'raw → features, features → model, raw → model');
+    assert.ok((await texts(page, '#lineage svg')).join('').includes('run ingest <1>'), 'labels drawn as text');
+    const shot = path.join(mkdtempSync(path.join(os.tmpdir(), 'dm-web-ui-')), 'lineage.png');
+    await page.screenshot({ path: shot as `${string}.png`, fullPage: true });
+    console.log(`screenshot: ${shot}`);
+    // Each box links to its bundle's page.
+    const hrefs = await page.$$eval('#lineage svg a', (as) => as.map((a) => a.getAttribute('href') ?? a.getAttribute('xlink:href') ?? ''));
+    assert.ok(hrefs.includes(`/repos/raw/bundles/${raw}`), hrefs.join(' '));
+    await page.goto(`${served.url}/repos/raw/bundles/${raw}`, { waitUntil: 'load' });
+    assert.equal(await texts(page, '#lineage'), [], 'a bundle with no inputs draws nothing');
+    await follow(page, 'a[href$="/lineage/?direction=down"]');
+    assert.equal(await nodes(), [`features@${features}`, `model@${model}`, `raw@${raw}`].sort());
+  } finally {
+    await browser.close();
+    await served.stop();
+  }
+});
+
 t.run();

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import {
-  type BundleDescriptor, type BundleRef, DatamoverError, type SyncMode, checkRef, contentId, globSelector, principalText, usageError,
+  type BundleDescriptor, type BundleRef, DatamoverError, type PathSelector, type SyncMode, checkRef, contentId, globSelector, principalText, usageError,
 } from '../../engine/index.js';
 import type { Action } from '../action.js';
 import { byteSize, collect } from '../context.js';
@@ -66,14 +66,12 @@ export function registerBundle(program: Command, action: Action): Command {
         process.exitCode = EXIT.partial;
       }
     }));
-  refOptions(bundle.command('download <dest>').description('download a bundle (or the files matching --include) into a directory'))
-    .option('--include <glob>', 'only paths matching this glob, or under this directory (repeatable)', collect, [])
-    .option('--exclude <glob>', 'not paths matching this glob (repeatable)', collect, [])
+  selectOptions(refOptions(bundle.command('download <dest>').description('download a bundle (or the files matching --include) into a directory')))
     .option('--keep-going', 'restore every file that can be, then exit 4 naming the damaged ones')
     .option('--delete', 'mirror: then remove what the destination holds beyond the bundle (within --include/--exclude)')
     .option(...SYNC_OPTION)
-    .action(action('bundle download', async (ctx, dest: string, o: Ref & { include: string[]; exclude: string[]; keepGoing?: boolean; sync: string; delete?: boolean }) => {
-      const select = o.include.length || o.exclude.length ? globSelector(o.include, o.exclude) : undefined;
+    .action(action('bundle download', async (ctx, dest: string, o: Ref & Select & { keepGoing?: boolean; sync: string; delete?: boolean }) => {
+      const select = selectorOf(o);
       const ref = refOf(o);
       const r = await (await ctx.repo(o.repo)).download({
         ref, dest, contributor: ctx.contributor(), reporter: ctx.report,
@@ -82,15 +80,15 @@ export function registerBundle(program: Command, action: Action): Command {
       });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.skipped} already complete${r.deleted === undefined ? '' : `, ${r.deleted} removed`}`);
     }));
-  refOptions(bundle.command('update <dest>').description('bring a directory holding bundle --from to this bundle: fetch only what changed, remove what went'))
+  selectOptions(refOptions(bundle.command('update <dest>').description('bring a directory holding bundle --from to this bundle: fetch only what changed, remove what went')))
     .requiredOption('--from <ref>', 'the bundle the directory holds now: an id, id prefix, label or latest')
     .option('--checksum', 'also hash every file the update would leave alone and fetch again those whose bytes differ from the bundle\'s')
     .option(...SYNC_OPTION)
-    .action(action('bundle update', async (ctx, dest: string, o: Ref & { from: string; sync: string; checksum?: boolean }) => {
-      const [from, to] = [{ ref: checkRef(o.from, '--from') }, refOf(o)];
+    .action(action('bundle update', async (ctx, dest: string, o: Ref & Select & { from: string; sync: string; checksum?: boolean }) => {
+      const [from, to, select] = [{ ref: checkRef(o.from, '--from') }, refOf(o), selectorOf(o)];
       const r = await (await ctx.repo(o.repo)).update({
         from, to, dest, contributor: ctx.contributor(), reporter: ctx.report,
-        concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync), signal: ctx.signal, checksum: !!o.checksum,
+        concurrency: ctx.intOption('concurrency'), sync: syncMode(o.sync), signal: ctx.signal, checksum: !!o.checksum, ...(select ? { select } : {}),
       });
       ctx.done({ ...r }, `updated ${r.from} -> ${r.bundle}: ${r.files} files written (${r.bytes} bytes), ${r.removed} removed, ${r.attributesFixed} attributes fixed${r.kept.length ? `, ${r.kept.length} kept` : ''}`);
       if (r.kept.length) {
@@ -115,10 +113,12 @@ export function registerBundle(program: Command, action: Action): Command {
       }
       ctx.done({ a: ba.id, b: bb.id, ...counts }, `${counts.added} added (${counts.addedBytes} bytes), ${counts.removed} removed (${counts.removedBytes} bytes), ${counts.changed} changed`);
     }));
-  refOptions(bundle.command('verify').description('re-read every chunk of a bundle from the store and check its hash'))
-    .action(action('bundle verify', async (ctx, o: Ref) => {
-      const ref = refOf(o);
-      const r = await (await ctx.repo(o.repo)).verify({ ref, contributor: ctx.contributor(), concurrency: ctx.intOption('concurrency'), reporter: ctx.report, signal: ctx.signal });
+  selectOptions(refOptions(bundle.command('verify').description('re-read every chunk of a bundle (or of the files matching --include) from the store and check its hash')))
+    .action(action('bundle verify', async (ctx, o: Ref & Select) => {
+      const [ref, select] = [refOf(o), selectorOf(o)];
+      const r = await (await ctx.repo(o.repo)).verify({
+        ref, contributor: ctx.contributor(), concurrency: ctx.intOption('concurrency'), reporter: ctx.report, signal: ctx.signal, ...(select ? { select } : {}),
+      });
       ctx.done({ ...r }, `bundle ${r.bundle}: ${r.files} files, ${r.chunks} chunks (${r.bytes} bytes) verified`);
     }));
   bundle.command('list').description('list the bundles of a repo, oldest first')
@@ -169,6 +169,18 @@ function bundleLine(b: Omit<BundleDescriptor, 'pages'>): string {
 function refOptions(cmd: Command): Command {
   return cmd.requiredOption('--repo <repo>', 'repo').option('--bundle <ref>', 'bundle: an id, id prefix (6+ characters), label or latest')
     .option('--label <name>', 'label');
+}
+
+/** `--include`/`--exclude`, as for a download: an include that matches no entry is USAGE naming it. */
+interface Select { include: string[]; exclude: string[] }
+
+function selectOptions(cmd: Command): Command {
+  return cmd.option('--include <glob>', 'only paths matching this glob, or under this directory (repeatable)', collect, [])
+    .option('--exclude <glob>', 'not paths matching this glob (repeatable)', collect, []);
+}
+
+function selectorOf(o: Select): PathSelector | undefined {
+  return o.include.length || o.exclude.length ? globSelector(o.include, o.exclude) : undefined;
 }
 
 /** The bundle of `--bundle <ref>` or `--label <name>`: USAGE unless exactly one is given. */

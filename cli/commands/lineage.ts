@@ -1,6 +1,6 @@
 /** `lineage`: what a bundle was made from, or what was made from it, as a text tree, JSON or Graphviz DOT. */
 import type { Command } from 'commander';
-import { type LineageGraph, type LineageNode, parseInputRef, usageError } from '../../engine/index.js';
+import { type LineageGraph, type LineageNode, lineageDot, parseInputRef, usageError } from '../../engine/index.js';
 import type { Action } from '../action.js';
 import { boundedInt } from '../context.js';
 
@@ -23,7 +23,7 @@ export function registerLineage(program: Command, action: Action): void {
       const graph = await (await ctx.repo(repo)).lineage(ref, { direction: o.down ? 'down' : 'up', depth });
       for (const d of graph.damaged) process.stderr.write(`datamover: warning: a damaged bundle descriptor was left out: ${d.problem}\n`);
       if (o.dot) {
-        process.stdout.write(dot(graph));
+        process.stdout.write(lineageDot(graph));
         return;
       }
       ctx.done({ root: graph.root, direction: graph.direction, nodes: graph.nodes, edges: graph.edges }, tree(graph));
@@ -58,27 +58,4 @@ function nodeLine(n: LineageNode): string {
   const who = n.contributor ? `${n.contributor.name} <${n.contributor.email}>` : '';
   const run = n.run ? `  run ${n.run.id}` : '';
   return `${n.id}  ${n.created ?? ''}  ${who}${run}${n.truncated ? '  (more beyond --depth)' : ''}`;
-}
-
-/** The graph as Graphviz DOT: one box per bundle (repo, id, time, contributor, run), an arrow per input. */
-export function dot(graph: LineageGraph): string {
-  const lines = ['digraph lineage {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
-  for (const n of graph.nodes) {
-    const label = [n.repo, n.bundle, ...(n.missing ? ['(missing)'] : [n.created ?? '', n.contributor?.name ?? '']),
-      ...(n.run ? [`run ${n.run.id}`] : [])].filter(Boolean);
-    const style = n.id === graph.root ? ', style=bold' : n.missing ? ', style=dashed' : '';
-    lines.push(`  ${quoted(n.id)} [label=${quoted(label.join('\n'))}${style}];`);
-  }
-  for (const e of graph.edges) lines.push(`  ${quoted(e.from)} -> ${quoted(e.to)};`);
-  return `${lines.join('\n')}\n}\n`;
-}
-
-/**
- * A DOT double-quoted string. Inside one only `\"` is an escape of the language, but labels read backslash
- * sequences (`\n`, `\l`, `\N`, ...) as their own escapes: a backslash is doubled so that it shows as itself.
- * Newlines become `\n` (a centred line break); other control characters are shown as spaces.
- */
-export function quoted(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n').replace(/[\x00-\x1f\x7f]/g, ' ')}"`;
 }

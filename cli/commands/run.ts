@@ -4,7 +4,7 @@ import { InputError, type StepInput, type StepOutput, checkRunId, parseInputRef 
 import type { Action } from '../action.js';
 import { collect } from '../context.js';
 
-interface RunOptions { input: string[]; output: string[]; run?: string; message?: string }
+interface RunOptions { input: string[]; output: string[]; run?: string; message?: string; mount?: boolean }
 
 export function registerRun(program: Command, action: Action): void {
   program.command('run').description('run a pipeline step: download inputs, run a command, upload its outputs with what they were made from')
@@ -13,12 +13,13 @@ export function registerRun(program: Command, action: Action): void {
     .option('--output <repo=dir[:label]>', 'upload dir to repo as a bundle if the command exits 0, then move label (repeatable)', collect, [])
     .option('--run <id>', 'the run id (default: the Argo node, GitHub Actions run, GitLab job or Kubernetes pod found in the environment, else a new id)')
     .option('--message <text>', 'the outputs\' message (default: the run id and the command line)')
+    .option('--mount', 'mount each input read-only with FUSE instead of downloading it (unmounted when the command ends)')
     .action(action('run', async (ctx, command: string[], o: RunOptions) => {
       const inputs = o.input.map(inputOf);
       const outputs = o.output.map(outputOf);
       const r = await (await ctx.store()).runStep({
         inputs, outputs, command, contributor: ctx.contributor(), runId: o.run === undefined ? undefined : checkRunId(o.run),
-        message: o.message, reporter: ctx.report, signal: ctx.signal, concurrency: ctx.intOption('concurrency'),
+        message: o.message, mount: !!o.mount, reporter: ctx.report, signal: ctx.signal, concurrency: ctx.intOption('concurrency'),
         tuning: { workers: ctx.intOption('workers'), concurrency: ctx.intOption('concurrency') },
         // Under --json stdout carries NDJSON only: the command's stdout goes to stderr.
         stdio: ctx.opts.json ? ['inherit', 2, 'inherit'] : 'inherit',

@@ -11,7 +11,7 @@ import { type Reporter, silentReporter } from '../events.js';
 import { type LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { type BundleRef, checkBundleRef, resolveBundle } from '../meta/refs.js';
 import { openFormat } from '../meta/format.js';
-import { checkOrder, pageBounds, readPage } from '../meta/manifest.js';
+import { checkOrder, readPage } from '../meta/manifest.js';
 import { type ReadCounts, ReadLogEntry, type ReadRecord } from '../meta/readlog.js';
 import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
@@ -26,7 +26,7 @@ import { XattrRestore } from './xattr-restore.js';
 import { DestinationDirs } from './destination-dirs.js';
 import { removeExtras } from './mirror.js';
 import { checkManifestPath, setAttributesNoFollow } from './safe-paths.js';
-import { type PathSelector, checkEveryIncludeMatches, everything } from './select.js';
+import { type PathSelector, checkEveryIncludeMatches, everything, selectedPages } from './select.js';
 import { syncFileSystem } from './sync-fs.js';
 import { tempNameFor } from './temp-names.js';
 
@@ -118,11 +118,7 @@ async function restoreFiles(
 ): Promise<DownloadResult> {
   const report = req.reporter ?? silentReporter;
   const select = req.select ?? everything;
-  // Bounded by the neighbours' records, not the page's own: a damaged record cannot hide entries (pageBounds).
-  const pages = bundle.pages.filter((_, n) => {
-    const { after, before } = pageBounds(bundle.pages, n);
-    return select.rangeMayMatch(after, before);
-  });
+  const pages = selectedPages(bundle.pages, select);
   const entries = (types: FileEntry['type'][]) => selectedEntries(req.storage, pages, select, types);
   await checkEveryIncludeMatches(entries(['dir', 'file', 'symlink']), select, bundle.id);
   const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });

@@ -5,7 +5,8 @@
  */
 import picomatch from 'picomatch';
 import { InputError } from '../errors.js';
-import { comparePaths } from '../vocab.js';
+import { pageBounds } from '../meta/manifest.js';
+import { type ManifestPage, comparePaths } from '../vocab.js';
 
 export interface PathSelector {
   matches(path: string): boolean;
@@ -42,6 +43,17 @@ export async function checkEveryIncludeMatches(entries: AsyncIterable<{ path: st
   const hint = odd === undefined ? ''
     : `; arguments that are not UTF-8 cannot be given on the command line; use a glob such as ${odd.replace(/\ufffd+/g, (run) => (run.length > 1 ? '*' : '?'))}`;
   throw new InputError('include', missing.map((p) => JSON.stringify(p)).join(', '), `${missing.length > 1 ? 'match' : 'matches'} no entry of bundle ${bundle}${hint}`);
+}
+
+/**
+ * The pages of a manifest that may hold a selected entry, judged by their neighbours' records (pageBounds), so
+ * a damaged record of a page never makes a subset read leave out its entries.
+ */
+export function selectedPages<P extends ManifestPage>(pages: readonly P[], select: PathSelector): P[] {
+  return pages.filter((_, n) => {
+    const { after, before } = pageBounds(pages, n);
+    return select.rangeMayMatch(after, before);
+  });
 }
 
 /** One include or exclude pattern, compiled. */

@@ -27,7 +27,7 @@ import { fsPath, nameFromBytes } from '../fs-path.js';
 import { type MtimeMatch, mtimeMatcher } from './mtime-match.js';
 import { DestinationDirs, parentOf } from './destination-dirs.js';
 import { setAttributesNoFollow } from './safe-paths.js';
-import { pathSetSelector } from './select.js';
+import { type PathSelector, checkEveryIncludeMatches, everything, pathSetSelector, selectedPages } from './select.js';
 import { ContentCheck } from './content-check.js';
 
 export interface UpdateRequest {
@@ -50,6 +50,12 @@ export interface UpdateRequest {
    * one whose bytes differ from B's (tampered with, size and mtime kept) or that is missing is fetched again.
    */
   checksum?: boolean;
+  /**
+   * Only the entries this keeps (`--include`/`--exclude`) are fetched, fixed or removed; the rest of the
+   * directory is left as it is. An include matching no entry of either bundle fails with USAGE naming it
+   * before anything changes. A hard-link group is still fetched whole (addLinkGroups).
+   */
+  select?: PathSelector;
 }
 
 export interface UpdateResult extends DownloadResult {
@@ -68,10 +74,13 @@ async function updateOnce(req: UpdateRequest): Promise<UpdateResult> {
   if (!req.format) await openFormat(storage, false);
   const from = await resolveBundle(storage, req.repo, req.from);
   const to = await resolveBundle(storage, req.repo, req.to);
+  const select = req.select ?? everything;
+  await checkEveryIncludeMatches(both(storage, to, from, select), select, `${to.id} nor of ${from.id}`);
   const fetch = new Set<string>();
   const removed: FileEntry[] = [];
   const attributes: FileEntry[] = [];
   for await (const change of diffBundles(storage, from, to)) {
+    if (!select.matches(change.entry.path)) continue;
     if (change.kind === 'removed') removed.push(change.entry);
     else if (change.kind === 'added' || change.content) {
       if (change.kind === 'changed' && change.before.type !== change.entry.type) removed.push(change.before);
@@ -102,29 +111,40 @@ async function updateIn(
     if (await fixAttributes(entry, dirs, groups)) attributesFixed++;
     else fetch.add(entry.path);
   }
-  if (req.checksum) await addDamagedFiles(storage, to, dirs, fetch);
+  const select = req.select ?? everything;
+  if (req.checksum) await addDamagedFiles(storage, to, dirs, fetch, select);
   await addLinkGroups(storage, to, fetch);
   throwIfInterrupted(req.signal);
   const kept = await removeEntries(removed, dirs, mtimeMatcher(root));
   const report = req.reporter ?? silentReporter;
   for (const k of kept) report({ type: 'update.kept', path: k.path, reason: k.reason });
+  const within = req.select ? ` within ${JSON.stringify(req.select.describe())}` : '';
   const result = await restoreBundle({
-    ...req, ref: { bundle: to.id }, select: pathSetSelector(fetch, `changed since ${from.id}`), force: true, readType: 'bundle.update',
+    ...req, ref: { bundle: to.id }, select: pathSetSelector(fetch, `changed since ${from.id}${within}`), force: true, readType: 'bundle.update',
   }, to);
   for (const entry of attributes) if (entry.type !== 'file' && await fixAttributes(entry, dirs, groups)) attributesFixed++;
   // Writing and removing entries changed the mtimes of their directories: set every directory's as in B.
-  for await (const entry of readEntries(storage, to.pages)) if (entry.type === 'dir') await fixAttributes(entry, dirs, groups);
+  for await (const entry of readEntries(storage, selectedPages(to.pages, select))) {
+    if (entry.type === 'dir' && select.matches(entry.path)) await fixAttributes(entry, dirs, groups);
+  }
   return {
     ...result, from: from.id, removed: removed.length - kept.length, attributesFixed, kept: kept.map((k) => k.path),
   };
 }
 
-/** Adds to `fetch` every file of `to` not already in it whose local bytes are not `to`'s (content-check.ts). */
-async function addDamagedFiles(storage: Storage, to: BundleDescriptor, dirs: DestinationDirs, fetch: Set<string>): Promise<void> {
+/** Adds to `fetch` every selected file of `to` not already in it whose local bytes are not `to`'s (content-check.ts). */
+async function addDamagedFiles(storage: Storage, to: BundleDescriptor, dirs: DestinationDirs, fetch: Set<string>, select: PathSelector): Promise<void> {
   const check = new ContentCheck(to.chunker);
-  for await (const entry of readEntries(storage, to.pages)) {
-    if (entry.type !== 'file' || fetch.has(entry.path)) continue;
+  for await (const entry of readEntries(storage, selectedPages(to.pages, select))) {
+    if (entry.type !== 'file' || fetch.has(entry.path) || !select.matches(entry.path)) continue;
     if (!await dirs.at(entry.path, (place) => check.matches(place.abs, entry))) fetch.add(entry.path);
+  }
+}
+
+/** The entries of `to`, then of `from`, that `select` may keep: what an include may match in an update. */
+async function* both(storage: Storage, to: BundleDescriptor, from: BundleDescriptor, select: PathSelector): AsyncGenerator<FileEntry> {
+  for (const b of [to, from]) {
+    for await (const entry of readEntries(storage, selectedPages(b.pages, select))) if (select.matches(entry.path)) yield entry;
   }
 }
 

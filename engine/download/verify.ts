@@ -1,6 +1,7 @@
 /**
- * `bundle verify`: re-reads every chunk a bundle references from the store (coalesced ranged reads, a few in
- * flight) and checks each against its SHA-256. A chunk is checked once however many files share it.
+ * `bundle verify`: re-reads every chunk a bundle references (or the files a selection keeps reference) from the
+ * store (coalesced ranged reads, a few in flight) and checks each against its SHA-256. A chunk is checked once
+ * however many files share it.
  */
 import { interruptible } from '../cancel.js';
 import { integrityError } from '../errors.js';
@@ -13,9 +14,10 @@ import { ReadLogEntry } from '../meta/readlog.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
-import type { BlobLocation, BundleDescriptor, Contributor, FormatRecord } from '../vocab.js';
+import type { BlobLocation, BundleDescriptor, Contributor, FileEntry, FormatRecord } from '../vocab.js';
 import { type Piece, coalesce } from './fetch-plan.js';
 import { readPieces } from './read-pieces.js';
+import { type PathSelector, checkEveryIncludeMatches, everything, selectedPages } from './select.js';
 import { TaskGroup } from '../runtime/task-group.js';
 
 export interface VerifyRequest {
@@ -26,6 +28,11 @@ export interface VerifyRequest {
   index?: LoadedBlobIndex;
   /** Stops the reads; the call fails with INTERRUPTED (the read log records the read as interrupted). */
   signal?: AbortSignal;
+  /**
+   * Only the files this keeps (`--include`/`--exclude`); an include matching no entry fails with USAGE naming it
+   * before any chunk is read (select.ts checkEveryIncludeMatches).
+   */
+  select?: PathSelector;
 }
 export interface VerifyResult { bundle: string; files: number; chunks: number; bytes: number }
 
@@ -42,8 +49,10 @@ export function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
     if (!req.format) await openFormat(storage, false);
     const bundle = await resolveBundle(storage, req.repo, req.ref);
     // The read log is written to the store as given: the end of an interrupted read is not refused after the abort.
-    const read = await ReadLogEntry.begin(req.storage, { type: 'bundle.verify', repo: req.repo, bundle: bundle.id, contributor: req.contributor },
-      req.reporter ?? silentReporter);
+    const filter = (req.select ?? everything).describe();
+    const read = await ReadLogEntry.begin(req.storage, {
+      type: 'bundle.verify', repo: req.repo, bundle: bundle.id, contributor: req.contributor, ...(Object.keys(filter).length ? { filter } : {}),
+    }, req.reporter ?? silentReporter);
     const result: VerifyResult = { bundle: bundle.id, files: 0, chunks: 0, bytes: 0 };
     try {
       await verifyChunks({ ...req, storage }, bundle, result);
@@ -59,6 +68,10 @@ export function verifyBundle(req: VerifyRequest): Promise<VerifyResult> {
 }
 
 async function verifyChunks(req: VerifyRequest, bundle: BundleDescriptor, result: VerifyResult): Promise<void> {
+  const select = req.select ?? everything;
+  const pages = selectedPages(bundle.pages, select);
+  const files = () => selectedFiles(req.storage, pages, select);
+  await checkEveryIncludeMatches(files(), select, bundle.id);
   const index = req.index ?? await loadBlobIndex(req.storage, { tolerateDamage: true });
   const seen = new Set<string>();
   const bad = new Map<string, string>();
@@ -72,8 +85,7 @@ async function verifyChunks(req: VerifyRequest, bundle: BundleDescriptor, result
     await checks.start(() => checkPieces(req.storage, pieces, bad, result));
   };
   try {
-    for await (const entry of readEntries(req.storage, bundle.pages)) {
-      if (entry.type !== 'file') continue;
+    for await (const entry of files()) {
       result.files++;
       for (const [hash, length] of entry.chunks ?? []) {
         if (seen.has(hash)) continue;
@@ -89,7 +101,15 @@ async function verifyChunks(req: VerifyRequest, bundle: BundleDescriptor, result
   } finally {
     await checks.settle();
   }
-  if (bad.size) throw integrityError(`${await describeDamage(req.storage, bundle.pages, bad)}${index.missingHint()}`);
+  if (bad.size) throw integrityError(`${await describeDamage(files(), bad)}${index.missingHint()}`);
+}
+
+/**
+ * The files of `pages` that `select` keeps. Directories and links are asked too, so an include naming a
+ * directory counts as matching (checkEveryIncludeMatches), but only files are yielded.
+ */
+async function* selectedFiles(storage: Storage, pages: BundleDescriptor['pages'], select: PathSelector): AsyncGenerator<FileEntry> {
+  for await (const entry of readEntries(storage, pages)) if (select.matches(entry.path) && entry.type === 'file') yield entry;
 }
 
 async function checkPieces(storage: Storage, pieces: Piece<null>[], bad: Map<string, string>, result: VerifyResult): Promise<void> {
@@ -102,9 +122,9 @@ async function checkPieces(storage: Storage, pieces: Piece<null>[], bad: Map<str
   }
 }
 
-async function describeDamage(storage: Storage, pages: Parameters<typeof readEntries>[1], bad: Map<string, string>): Promise<string> {
+async function describeDamage(entries: AsyncIterable<FileEntry>, bad: Map<string, string>): Promise<string> {
   const files: string[] = [];
-  for await (const entry of readEntries(storage, pages)) {
+  for await (const entry of entries) {
     const hit = (entry.chunks ?? []).find(([h]) => bad.has(h));
     if (hit) files.push(`${displayName(entry.path)} (chunk ${hit[0].slice(0, 12)} ${bad.get(hit[0])})`);
   }

@@ -14,7 +14,7 @@ import { ReadLogEntry, type ReadRecord } from '../meta/readlog.js';
 import type { Storage } from '../storage/storage.js';
 import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
 import { DiskChunkCache, MemoryChunkCache } from './chunk-cache.js';
-import { ChunkFetcher, ChunkProblem } from './chunk-fetcher.js';
+import { ChunkFetcher, ChunkPool, ChunkProblem } from './chunk-fetcher.js';
 import { ManifestView } from './manifest-view.js';
 
 export interface ReaderEntry {
@@ -36,6 +36,8 @@ export interface ReadLogAs {
   type?: Extract<ReadRecord['type'], 'bundle.mount' | 'bundle.serve' | 'bundle.read'>;
   /** The remote address of the client reading, for a server. */
   client?: string;
+  /** The run (a `run` step) the reads are for. */
+  run?: string;
   /** Write the start record when the reader opens (a mount), not at its first read. */
   startAtOpen?: boolean;
 }
@@ -50,6 +52,11 @@ export interface ReaderOptions {
   reporter?: Reporter;
   /** Record the reads in the read log on `close` (nothing is recorded without it). */
   log?: ReadLogAs;
+  /**
+   * Chunks shared with other readers of the store (`sharedChunks`): then `cacheBytes` and `cacheDir` are the
+   * pool's, closing the reader leaves the pool as it is, and `signal` must outlive each reader (a server's).
+   */
+  pool?: ChunkPool;
 }
 
 export interface ReaderCounters {
@@ -91,18 +98,15 @@ export class BundleReader {
   /** Use `Repo.openReader`. */
   constructor(
     private readonly storage: Storage, readonly bundle: BundleDescriptor, index: LoadedBlobIndex,
-    private readonly opts: ReaderOptions, private readonly memory: MemoryChunkCache, disk?: DiskChunkCache,
+    private readonly opts: ReaderOptions, private readonly pool: ChunkPool,
   ) {
     this.view = new ManifestView(storage, bundle.pages);
-    this.fetcher = new ChunkFetcher(storage, index, memory, disk, opts.signal);
+    this.fetcher = new ChunkFetcher(storage, index, pool, opts.signal);
   }
 
-  /** Opens a reader of `bundle` (the caches are made here; a cache directory is created if missing). */
+  /** Opens a reader of `bundle` (its own caches are made here unless `opts.pool`; a cache directory is created if missing). */
   static async open(storage: Storage, bundle: BundleDescriptor, index: LoadedBlobIndex, opts: ReaderOptions = {}): Promise<BundleReader> {
-    const cacheBytes = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
-    const disk = opts.cacheDir ? await DiskChunkCache.open(opts.cacheDir, cacheBytes) : undefined;
-    const memory = new MemoryChunkCache(disk ? Math.min(cacheBytes, MEMORY_WITH_DISK) : cacheBytes);
-    const reader = new BundleReader(storage, bundle, index, opts, memory, disk);
+    const reader = new BundleReader(storage, bundle, index, opts, opts.pool ?? await sharedChunks(opts));
     // A mount is on record from the moment it is up (so a mount killed before it closes still is).
     if (opts.log?.startAtOpen) await reader.logStarted();
     return reader;
@@ -114,7 +118,7 @@ export class BundleReader {
     if (!log) return Promise.resolve();
     this.logStart ??= ReadLogEntry.begin(this.storage, {
       type: log.type ?? 'bundle.read', repo: this.bundle.repo, bundle: this.bundle.id, contributor: log.contributor,
-      ...(log.client ? { client: log.client } : {}),
+      ...(log.client ? { client: log.client } : {}), ...(log.run ? { run: log.run } : {}),
     }, this.opts.reporter ?? (() => undefined)).then((entry) => { this.logEntry = entry; });
     return this.logStart;
   }
@@ -201,7 +205,7 @@ export class BundleReader {
 
   private drop(): void {
     this.closed = true;
-    this.memory.clear();
+    if (!this.opts.pool) this.pool.memory.clear();
     this.files.clear();
   }
 
@@ -234,7 +238,7 @@ export class BundleReader {
 
   /** A sequential reader gets the chunks after `next` fetched ahead, up to the read-ahead window. */
   private readAhead(file: OpenFile, next: number): void {
-    const window = Math.min(READ_AHEAD_BYTES, this.memory.maxBytes / 4);
+    const window = Math.min(READ_AHEAD_BYTES, this.pool.memory.maxBytes / 4);
     const chunks = file.entry.chunks!;
     let end = next;
     let bytes = 0;
@@ -257,6 +261,16 @@ export class BundleReader {
   private where(path: string): string {
     return `bundle ${this.bundle.id} ${JSON.stringify(displayName(path))}`;
   }
+}
+
+/**
+ * A chunk pool bounded by `cacheBytes` (default 256 MiB), kept also in `cacheDir` when given (created if
+ * missing): a reader's own, or one for many readers to share (ReaderOptions.pool).
+ */
+export async function sharedChunks(opts: { cacheBytes?: number; cacheDir?: string } = {}): Promise<ChunkPool> {
+  const cacheBytes = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const disk = opts.cacheDir ? await DiskChunkCache.open(opts.cacheDir, cacheBytes) : undefined;
+  return new ChunkPool(new MemoryChunkCache(disk ? Math.min(cacheBytes, MEMORY_WITH_DISK) : cacheBytes), disk);
 }
 
 function toReaderEntry(entry: FileEntry): ReaderEntry {

@@ -28,16 +28,33 @@ export interface FetchCounters {
   rangeReads: number;
 }
 
+/**
+ * Verified chunks and the fetches under way, for one reader or shared by many (a server's requests): chunks are
+ * named by their hash, so readers of any bundle of a store can share them. Bounded by the memory cache.
+ */
+export class ChunkPool {
+  readonly inFlight = new Map<string, Promise<Buffer>>();
+
+  constructor(readonly memory: MemoryChunkCache, readonly disk?: DiskChunkCache) {}
+}
+
 export class ChunkFetcher {
   readonly counters: FetchCounters = { chunkFetches: 0, rangeReads: 0 };
-  private readonly inFlight = new Map<string, Promise<Buffer>>();
   private readonly zeros = new Map<number, Buffer>();
+  private readonly memory: MemoryChunkCache;
+  private readonly disk: DiskChunkCache | undefined;
+  private readonly inFlight: Map<string, Promise<Buffer>>;
 
+  /**
+   * Fetches through `pool`'s caches; a chunk another fetcher of the pool is fetching is waited for, not fetched
+   * again. `signal` stops this fetcher's reads: with a shared pool it must be the pool owner's, not a request's,
+   * since other readers may wait for the same fetch (a reader stops waiting on its own signal instead).
+   */
   constructor(
-    private readonly storage: Storage, private readonly index: LoadedBlobIndex,
-    private readonly memory: MemoryChunkCache, private readonly disk: DiskChunkCache | undefined,
-    private readonly signal?: AbortSignal,
-  ) {}
+    private readonly storage: Storage, private readonly index: LoadedBlobIndex, pool: ChunkPool, private readonly signal?: AbortSignal,
+  ) {
+    [this.memory, this.disk, this.inFlight] = [pool.memory, pool.disk, pool.inFlight];
+  }
 
   /** One promise per chunk, in order; each rejects with ChunkProblem when its chunk is damaged or missing. */
   get(chunks: readonly ChunkRef[]): Promise<Buffer>[] {

@@ -7,6 +7,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { isDatamoverError, notFound } from '../errors.js';
+import { bytesOf, nameFromBytes } from '../fs-path.js';
 import type { BundleReader, ReaderEntry } from './bundle-reader.js';
 
 const E = constants.errno;
@@ -28,8 +29,32 @@ export interface FuseOps { [op: string]: (...args: never[]) => void }
 /** The owner every entry shows: the user who mounted (the bundle records no owners). */
 export interface Owner { uid: number; gid: number }
 
-/** The operations of a read-only mount of `reader`'s bundle. `onError` sees failures that are not ENOENT. */
-export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unknown) => void = () => undefined): FuseOps {
+/**
+ * How names cross the binding. Linux names are bytes: datamover's own build of the binding (native/fuse) passes
+ * them as latin1 strings, one character per byte, which `bytesNames` maps to and from manifest paths (bytes that
+ * are not UTF-8 as escaped lone surrogates, fs-path.ts). fuse-native's prebuilt binding passes UTF-8, which
+ * turns such bytes into U+FFFD: with it (`utf8Names`) those names cannot be looked up.
+ */
+export interface NameCodec {
+  /** A path or name as the binding hands it over → its manifest form. */
+  fromKernel(s: string): string;
+  /** A manifest name or link target → what the binding takes. */
+  toKernel(s: string): string;
+}
+
+const ASCII = /^[^\u0080-\uffff]*$/;
+export const bytesNames: NameCodec = {
+  fromKernel: (s) => (ASCII.test(s) ? s : nameFromBytes(Buffer.from(s, 'latin1'))),
+  toKernel: (s) => (ASCII.test(s) ? s : bytesOf(s).toString('latin1')),
+};
+export const utf8Names: NameCodec = { fromKernel: (s) => s, toKernel: (s) => s };
+
+/**
+ * The operations of a read-only mount of `reader`'s bundle, names crossing as `names` says. `onError` sees
+ * failures that are not ENOENT.
+ */
+export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unknown) => void = () => undefined, names: NameCodec = utf8Names): FuseOps {
+  const manifestPath = (fusePath: string) => names.fromKernel(fusePath).slice(1);
   const fail = (cb: Callback, err: unknown) => {
     if (isDatamoverError(err, 'NOT_FOUND')) return cb(-E.ENOENT);
     onError(err);
@@ -56,17 +81,17 @@ export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unkno
     access: (path: string, _mode: number, cb: Callback) => withEntry(cb, path, () => 0),
     readdir: (path: string, cb: Callback) => serve(cb, async () => {
       const dir = manifestPath(path);
-      const names = ['.', '..'];
+      const listed = ['.', '..'];
       const self = statOf(await entry(path), owner);
       const stats = [self, self];
       const cut = dir === '' ? 0 : dir.length + 1;
       for await (const child of reader.list(dir)) {
-        names.push(child.path.slice(cut));
+        listed.push(names.toKernel(child.path.slice(cut)));
         stats.push(statOf(child, owner));
       }
-      return [names, stats];
+      return [listed, stats];
     }),
-    readlink: (path: string, cb: Callback) => withEntry(cb, path, (e) => (e.type === 'symlink' ? [e.target ?? ''] : -E.EINVAL)),
+    readlink: (path: string, cb: Callback) => withEntry(cb, path, (e) => (e.type === 'symlink' ? [names.toKernel(e.target ?? '')] : -E.EINVAL)),
     open: (path: string, flags: number, cb: Callback) => {
       if ((flags & O_ACCMODE) !== fsConstants.O_RDONLY) return cb(-E.EROFS);
       withEntry(cb, path, (e) => (e.type === 'dir' ? -E.EISDIR : [0]));
@@ -82,7 +107,7 @@ export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unkno
       files: reader.bundle.files, ffree: 0, favail: 0, namemax: 255,
     }),
     getxattr: (path: string, name: string, _position: number, cb: Callback) => withEntry(cb, path, (e) => {
-      const value = e.entry.xattrs?.[name];
+      const value = e.entry.xattrs?.[names.fromKernel(name)];
       return value === undefined ? -E.ENODATA : [Buffer.from(value, 'base64')];
     }),
     listxattr: (path: string, cb: Callback) => withEntry(cb, path, (e) => [Object.keys(e.entry.xattrs ?? {})]),
@@ -90,11 +115,6 @@ export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unkno
     mkdir: readOnly, rmdir: readOnly, mknod: readOnly, chmod: readOnly, chown: readOnly, truncate: readOnly,
     ftruncate: readOnly, utimens: readOnly, setxattr: readOnly, removexattr: readOnly,
   } as unknown as FuseOps;
-}
-
-/** '/a/b' (as FUSE names it) → 'a/b'; '/' → '' (the root). */
-export function manifestPath(fusePath: string): string {
-  return fusePath.slice(1);
 }
 
 function statOf(e: ReaderEntry, owner: Owner): FuseStat {

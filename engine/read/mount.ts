@@ -10,7 +10,7 @@ import path from 'node:path';
 import { InputError, ioError } from '../errors.js';
 import type { BundleDescriptor } from '../vocab.js';
 import type { BundleReader, ReaderCounters } from './bundle-reader.js';
-import { type FuseOps, type Owner, fuseOps } from './fuse-ops.js';
+import { type FuseOps, type NameCodec, type Owner, bytesNames, fuseOps, utf8Names } from './fuse-ops.js';
 
 export interface MountOptions {
   /** Owner shown for every entry (default: the mounting process's user and group). */
@@ -55,9 +55,9 @@ type FuseClass = new (mnt: string, ops: FuseOps, opts: Record<string, unknown>) 
 export async function mountReader(reader: BundleReader, mountpoint: string, opts: MountOptions = {}): Promise<MountHandle> {
   const dir = path.resolve(mountpoint);
   await checkMountpoint(dir);
-  const Fuse = fuseNative().Fuse;
+  const { Fuse, names } = fuseNative();
   const owner = opts.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const fuse = new Fuse(dir, fuseOps(reader, owner, opts.onError), {
+  const fuse = new Fuse(dir, fuseOps(reader, owner, opts.onError, names), {
     timeout: OP_TIMEOUT_MS, fsname: 'datamover', subtype: 'datamover', kernelCache: true,
     attrTimeout: CACHE_SECONDS, entryTimeout: CACHE_SECONDS,
   });
@@ -125,15 +125,50 @@ async function detach(dir: string): Promise<void> {
 
 interface FuseNative {
   Fuse: FuseClass;
-  binding: { fuse_native_unmount(mnt: string, thread: Buffer): void };
+  binding: { fuse_native_unmount(mnt: string, thread: Buffer): void; names_latin1?: number };
+  /** How the binding passes names (fuse-ops.ts NameCodec). */
+  names: NameCodec;
 }
 
-/** fuse-native (CommonJS, loaded on first mount) and its native binding (the same addon instance). */
+/** The optional native helper: fuse-native's binding built to pass names as bytes (native/fuse). */
+export const FUSE_BYTES_PACKAGE = 'datamover-fuse';
+
+let loaded: FuseNative | undefined;
+
+/**
+ * fuse-native (CommonJS, loaded on first mount) and its native binding (the same addon instance): datamover's
+ * own build of it when that was built (names as bytes), else fuse-native's prebuilt one (names as UTF-8).
+ * fuse-native finds its binding with node-gyp-build, which looks in FUSE_NATIVE_PREBUILD when set.
+ */
 function fuseNative(): FuseNative {
+  if (loaded) return loaded;
   const require = createRequire(import.meta.url);
   const main = require.resolve('fuse-native');
-  const binding = createRequire(main)('node-gyp-build')(path.dirname(main)) as FuseNative['binding'];
-  return { Fuse: require(main) as FuseClass, binding };
+  const own = ownBuild(require);
+  const saved = process.env.FUSE_NATIVE_PREBUILD;
+  if (own) process.env.FUSE_NATIVE_PREBUILD = own.prebuildDir;
+  try {
+    const Fuse = require(main) as FuseClass;
+    const binding = (own ? require(own.binding) : createRequire(main)('node-gyp-build')(path.dirname(main))) as FuseNative['binding'];
+    loaded = { Fuse, binding, names: binding.names_latin1 === 1 ? bytesNames : utf8Names };
+    return loaded;
+  } finally {
+    if (saved === undefined) delete process.env.FUSE_NATIVE_PREBUILD;
+    else process.env.FUSE_NATIVE_PREBUILD = saved;
+  }
+}
+
+function ownBuild(require: NodeJS.Require): { prebuildDir: string; binding: string } | undefined {
+  try {
+    return require(FUSE_BYTES_PACKAGE) as { prebuildDir: string; binding: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a mount serves every name, bytes that are not UTF-8 included (datamover's build of the binding). */
+export function mountServesByteNames(): boolean {
+  return fuseNative().names === bytesNames;
 }
 
 async function checkMountpoint(dir: string): Promise<void> {

@@ -17,8 +17,9 @@ import type { BundleDescriptor, BundleInput, Contributor, LabelRecord } from '..
 import { type InputRef, resolveInputs } from './inputs.js';
 import { checkRunId, runIdFromEnv } from './run-id.js';
 import { type CommandEnd, runCommand } from './spawn.js';
+import type { MountHandle } from '../read/mount.js';
 
-/** An input of a step: a bundle (`<repo>@<ref>`) downloaded into `dir` before the command runs. */
+/** An input of a step: a bundle (`<repo>@<ref>`) downloaded into (or mounted at) `dir` before the command runs. */
 export interface StepInput extends InputRef { dir: string }
 /** An output of a step: `dir`, uploaded to `repo` once the command succeeds, then `label` moved to it. */
 export interface StepOutput { repo: string; dir: string; label?: string }
@@ -43,6 +44,12 @@ export interface StepRequest {
   signal?: AbortSignal;
   concurrency?: number;
   tuning?: Partial<Tuning>;
+  /**
+   * Mount each input read-only with FUSE (read/mount.ts) instead of downloading it: its directory must be
+   * missing or empty. Every mount is unmounted once the command ends, however it ends (failure, abort), before
+   * any output is uploaded.
+   */
+  mount?: boolean;
 }
 
 /** An input as downloaded: the bundle id its ref named, and where it is. */
@@ -70,15 +77,26 @@ export async function runStep(store: Store, req: StepRequest): Promise<StepResul
   checkDistinctDirs([...req.inputs.map((i) => ({ what: `input ${i.repo}@${i.ref}`, dir: i.dir })), ...req.outputs.map((o) => ({ what: `output ${o.repo}`, dir: o.dir }))]);
   for (const o of req.outputs) await store.repo(o.repo).describe();
   const inputs = await resolveEach(store, req.inputs);
-  for (const input of inputs) {
-    await store.repo(input.repo).download({
-      ref: { bundle: input.bundle }, dest: input.dir, contributor: req.contributor, reporter: req.reporter,
-      concurrency: req.concurrency, signal: req.signal, run: runId,
-    });
+  const mounts: MountHandle[] = [];
+  let end: CommandEnd;
+  try {
+    for (const input of inputs) {
+      if (req.mount) mounts.push(await mountInput(store, input, req, runId));
+      else {
+        await store.repo(input.repo).download({
+          ref: { bundle: input.bundle }, dest: input.dir, contributor: req.contributor, reporter: req.reporter,
+          concurrency: req.concurrency, signal: req.signal, run: runId,
+        });
+      }
+    }
+    for (const o of req.outputs) await mkdir(o.dir, { recursive: true }).catch((err) => { throw outputError(o, `cannot be created: ${errnoCode(err) ?? String(err)}`, 'IO'); });
+    const env = { ...(req.env ?? process.env), ...stepEnv(runId, inputs, req.outputs) };
+    end = await runCommand(req.command, { env, stdio: req.stdio ?? 'inherit', cwd: req.cwd, signal: req.signal });
+  } catch (err) {
+    await unmountAll(mounts).catch(() => undefined); // the step's own error is the one to report
+    throw err;
   }
-  for (const o of req.outputs) await mkdir(o.dir, { recursive: true }).catch((err) => { throw outputError(o, `cannot be created: ${errnoCode(err) ?? String(err)}`, 'IO'); });
-  const env = { ...(req.env ?? process.env), ...stepEnv(runId, inputs, req.outputs) };
-  const end = await runCommand(req.command, { env, stdio: req.stdio ?? 'inherit', cwd: req.cwd, signal: req.signal });
+  await unmountAll(mounts);
   if (req.signal?.aborted) throw interruptedError();
   if (end.exitStatus !== 0) return { runId, inputs, end, committed: false };
   for (const o of req.outputs) await checkOutputDir(o);
@@ -93,6 +111,21 @@ export async function runStep(store: Store, req: StepRequest): Promise<StepResul
     outputs.push({ bundle: result.bundle, ...(result.label ? { label: result.label } : {}) });
   }
   return { runId, inputs, end, committed: true, outputs };
+}
+
+/** Mounts an input at its directory (created if missing), its reads logged with the run id. */
+async function mountInput(store: Store, input: StepInputResult, req: StepRequest, runId: string): Promise<MountHandle> {
+  await mkdir(input.dir, { recursive: true });
+  return store.repo(input.repo).mount(input.dir, { bundle: input.bundle }, {
+    contributor: req.contributor, run: runId, ...(req.reporter ? { reporter: req.reporter } : {}), ...(req.signal ? { signal: req.signal } : {}),
+  });
+}
+
+/** Unmounts every mount (each tried even when one fails); the first failure is thrown after. */
+async function unmountAll(mounts: readonly MountHandle[]): Promise<void> {
+  const results = await Promise.allSettled(mounts.map((m) => m.unmount()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Each input resolved to the bundle its ref names now (NOT_FOUND/USAGE naming `<repo>@<ref>`). */

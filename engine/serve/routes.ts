@@ -6,10 +6,10 @@ import { apiRoute } from './api.js';
 import { bundlesPage, diffPage, labelsPage, reposPage, timelinePage } from './pages.js';
 import { sendFile } from './files.js';
 import { sendTar } from './tar-stream.js';
-import { bundlePage, filePage, treePage } from './tree-pages.js';
+import { bundlePage, filePage, lineagePage, treePage } from './tree-pages.js';
 import { bundleTarget, repoParam } from './params.js';
 
-const BUNDLE_VIEWS = { tree: treePage, file: filePage, raw: sendFile, tar: sendTar } as const;
+const BUNDLE_VIEWS = { tree: treePage, file: filePage, raw: sendFile, tar: sendTar, lineage: lineagePage } as const;
 
 /** Answers the request, or throws what the error page says (404 for an unknown URL). */
 export async function route(ctx: ServeContext, ex: Exchange): Promise<void> {

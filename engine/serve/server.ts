@@ -16,9 +16,10 @@ import { type Exchange, HttpError, baseHeaders, describeFailure, exchangeOf, sen
 import { IndexCoverage } from './index-coverage.js';
 import { DEFAULT_LISTEN, type ListenAddress, addressedToLoopback, checkExposure, parseListen, urlOf } from './listen.js';
 import { route } from './routes.js';
+import { sharedChunks } from '../read/bundle-reader.js';
 
-/** Chunk cache of each request's reader: with read-ahead a quarter of it, plenty for one sequential stream. */
-export const SERVE_CACHE_BYTES = 64 * 1024 * 1024;
+/** The chunk cache all requests share (read-ahead takes at most 32 MiB of it per sequential stream). */
+export const SERVE_CACHE_BYTES = 256 * 1024 * 1024;
 
 export interface ServeOptions {
   store: Store;
@@ -31,7 +32,7 @@ export interface ServeOptions {
   reporter?: Reporter;
   /** Stops the server: it stops listening and ends open connections. */
   signal?: AbortSignal;
-  /** Chunk cache bytes of each request's reader (default 64 MiB). */
+  /** Bytes of the verified chunks kept for all requests together (default 256 MiB). */
   cacheBytes?: number;
 }
 
@@ -56,13 +57,16 @@ export async function serve(opts: ServeOptions): Promise<Server> {
   const coverage = new IndexCoverage(opts.store);
   await coverage.load();
   const report = opts.reporter ?? (() => undefined);
+  // One chunk cache for every request: a file asked for again (or by many clients) is not fetched again. Fetches
+  // stop with the server, not with the request that started them: another request may be waiting for them.
+  const pool = await sharedChunks({ cacheBytes: opts.cacheBytes ?? SERVE_CACHE_BYTES });
   const ctx: ServeContext = {
     store: opts.store, contributor: opts.contributor, report,
     openReader: async (ex, repo, ref, logged) => {
       const bundle = await repo.resolve(ref);
       await coverage.cover(bundle);
       return repo.readerOf(bundle, {
-        cacheBytes: opts.cacheBytes ?? SERVE_CACHE_BYTES, signal: ex.signal, reporter: report,
+        pool, ...(opts.signal ? { signal: opts.signal } : {}), reporter: report,
         ...(logged ? { log: { contributor: opts.contributor, type: 'bundle.serve', client: ex.client } } : {}),
       });
     },

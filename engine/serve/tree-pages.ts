@@ -8,6 +8,9 @@ import { type Html, html, humanBytes, octalMode, page, time } from './html.js';
 import { bundleUrl, fileUrl, rawUrl, repoUrl, tarUrl, treeUrl, withQuery } from './links.js';
 import type { BundleTarget } from './params.js';
 import { encodeName, nameFromSegment } from './url-path.js';
+import { lineageSvg } from './lineage-svg.js';
+import type { Repo } from '../repo.js';
+import type { BundleDescriptor } from '../vocab.js';
 
 export const DEFAULT_LISTED = 1_000;
 export const MAX_LISTED = 10_000;
@@ -63,8 +66,33 @@ export async function bundlePage(ctx: ServeContext, ex: Exchange, t: BundleTarge
 <dt>parents</dt><dd>${b.parents.map((p) => html`<a class="id" href="${bundleUrl(t.repo.name, p)}">${p}</a>
 (<a href="${withQuery(`${repoUrl(t.repo.name)}/diff`, { a: p, b: b.id })}">diff</a>) `)}</dd></dl>`;
     const listing = await listingOf(ex, reader, t, '');
-    sendHtml(ex, page({ title: `Bundle ${b.id}`, crumbs: crumbs(t, b.id, '') }, html`${info}<h2>Files</h2>${listing}`));
+    const lineage = await lineageSection(t.repo, b);
+    sendHtml(ex, page({ title: `Bundle ${b.id}`, crumbs: crumbs(t, b.id, '') }, html`${info}${lineage}<h2>Files</h2>${listing}`));
   });
+}
+
+/** Lineage steps drawn on a bundle's page; the lineage page draws them all. */
+const PAGE_DEPTH = 5;
+
+/** What the bundle was made from, drawn (when it records inputs), and a link to the lineage page either way. */
+async function lineageSection(repo: Repo, b: BundleDescriptor): Promise<Html> {
+  const links = html`<p><a href="${withQuery(`${bundleUrl(repo.name, b.id)}/lineage/`, { direction: 'up' })}">made from</a> ·
+<a href="${withQuery(`${bundleUrl(repo.name, b.id)}/lineage/`, { direction: 'down' })}">made from it</a></p>`;
+  if (!b.inputs?.length) return html`<h2>Lineage</h2><p>It records no inputs.</p>${links}`;
+  const graph = await repo.lineage(b.id, { direction: 'up', depth: PAGE_DEPTH });
+  return html`<h2>Lineage</h2><div id="lineage">${await lineageSvg(graph)}</div>${links}`;
+}
+
+/** `.../lineage/?direction=up|down`: the whole lineage graph of the bundle, drawn. */
+export async function lineagePage(ctx: ServeContext, ex: Exchange, t: BundleTarget): Promise<void> {
+  if (t.path) throw notFoundHere('page');
+  const direction = param(ex, 'direction') ?? 'up';
+  if (direction !== 'up' && direction !== 'down') throw badRequest('direction: expected up or down');
+  const b = await t.repo.resolve(t.ref);
+  const graph = await t.repo.lineage(b.id, { direction });
+  const what = direction === 'up' ? 'what it was made from' : 'what was made from it';
+  const body = html`<p>${graph.nodes.length - 1} bundle(s) ${what}; data flows along the arrows.</p><div id="lineage">${await lineageSvg(graph)}</div>`;
+  sendHtml(ex, page({ title: `Lineage of ${b.id}`, crumbs: crumbs(t, b.id, '') }, body));
 }
 
 export async function treePage(ctx: ServeContext, ex: Exchange, t: BundleTarget): Promise<void> {
