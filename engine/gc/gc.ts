@@ -5,6 +5,7 @@
 import { usageError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { listPacks } from '../meta/adopt-packs.js';
+import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { openFormat } from '../meta/format.js';
 import { newId } from '../meta/ids.js';
 import { putJson } from '../meta/objects.js';
@@ -138,9 +139,9 @@ async function collect(
  * judged by the share of its blob bytes that no live chunk needs, so a small pack whose trailer is most of its
  * size is not repacked again and again.
  */
-function blobBytesEnd(index: Iterable<[string, { pack: string; offset: number; length: number }]>): Map<string, number> {
+function blobBytesEnd(index: CompactBlobIndex): Map<string, number> {
   const end = new Map<string, number>();
-  for (const [, loc] of index) end.set(loc.pack, Math.max(end.get(loc.pack) ?? 0, loc.offset + loc.length));
+  index.forEachLocation((pack, offset, length) => end.set(pack, Math.max(end.get(pack) ?? 0, offset + length)));
   return end;
 }
 

@@ -54,23 +54,25 @@ export class IndexSnapshot {
   index(deferred: ReadonlySet<string>): LoadedBlobIndex {
     const index = new LoadedBlobIndex(this.count);
     const later: number[] = [];
+    const defer = this.packNames.map((pack) => deferred.has(pack));
     for (const [key, { start, end }] of this.objects) {
       index.objectKeys.push(key);
       for (let i = start; i < end; i++) {
-        if (deferred.has(this.packNames[this.packOf[i]!]!)) later.push(i);
-        else index.set(this.blob(i), this.location(i));
+        if (defer[this.packOf[i]!]) later.push(i);
+        else this.record(index, i);
       }
     }
-    for (const i of later) index.set(this.blob(i), this.location(i));
+    for (const i of later) this.record(index, i);
     return index;
   }
 
   /** Every entry of the objects held outside the packs `gone`, each distinct (blob, pack, offset) once. */
   *entries(gone: ReadonlySet<string>): Generator<IndexEntry> {
     const seen = new Int32Array(2 ** Math.ceil(Math.log2(Math.max(16, this.count * 2))));
+    const skip = this.packNames.map((pack) => gone.has(pack));
     for (const { start, end } of this.objects.values()) {
       for (let i = start; i < end; i++) {
-        if (gone.has(this.packNames[this.packOf[i]!]!) || !this.firstOf(seen, i)) continue;
+        if (skip[this.packOf[i]!] || !this.firstOf(seen, i)) continue;
         yield { blob: this.blob(i), ...this.location(i) };
       }
     }
@@ -103,6 +105,10 @@ export class IndexSnapshot {
     if (this.packOf[a] !== this.packOf[b] || this.offsets[a] !== this.offsets[b]) return false;
     for (let w = 0; w < KEY_WORDS; w++) if (this.words[a * KEY_WORDS + w] !== this.words[b * KEY_WORDS + w]) return false;
     return true;
+  }
+
+  private record(index: LoadedBlobIndex, i: number): void {
+    index.setWords(this.words, i * KEY_WORDS, this.packNames[this.packOf[i]!]!, this.offsets[i]!, this.lengths[i]!);
   }
 
   private blob(i: number): string {
