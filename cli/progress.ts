@@ -3,7 +3,8 @@
  * against its total (an upload's tree as counted ahead of its hashing, a download's bundle), with an ETA once
  * the total is known, in lines that fit the terminal's width.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { EngineEvent } from '../engine/index.js';
 
 /** A progress view: takes events, and is stopped once (`completed`: the command succeeded, so it is at 100%). */
@@ -65,7 +66,9 @@ export class ProgressState {
 /** A bar redrawn in place (cli-progress), cleared when stopped. */
 export function barView(): ProgressView {
   const state = new ProgressState();
-  const bar = new cliProgress.SingleBar({
+  // Loaded here, on a terminal only: a command run by a script or with --json never pays for it at startup.
+  const { SingleBar } = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+  const bar = new SingleBar({
     format: (_options, params) => state.line(Math.max(params.maxWidth - 1, 20)), hideCursor: true, clearOnComplete: true,
   });
   let started = false;

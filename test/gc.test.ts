@@ -1,8 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
+import { collectGarbage } from '../engine/gc/gc.js';
 import { openStorage } from '../engine/storage/open.js';
-import { cli, summaryOf, tempDir, who, writeFile } from './helpers.js';
+import type { Storage } from '../engine/storage/storage.js';
+import { cli, listFiles, summaryOf, tempDir, who, writeFile } from './helpers.js';
 import { MiB, assertBundlesWhole, forgetBundle, openLocal, packBytes, sourceTree, storeDigest } from './gc-helpers.js';
 
 const t = suite('gc: mark, repack, condemn, sweep (local store)');
@@ -38,6 +40,42 @@ t('after forgetting A and C: C\'s pack goes, A\'s pack is repacked (its shared c
   await assertBundlesWhole(s.store, 'r', new Map([[s.b, s.srcB]]));
   const again = await s.store.gc({ graceMs: 0 });
   assert.is(again.swept.packs + again.condemned.packs + again.repacked.packs, 0, 'a second run finds nothing');
+});
+
+/** Forwards to `inner`, counting the reads of each key. */
+function countingReads(inner: Storage): { storage: Storage; reads: Map<string, number> } {
+  const reads = new Map<string, number>();
+  const count = (key: string) => reads.set(key, (reads.get(key) ?? 0) + 1);
+  const storage: Storage = {
+    url: inner.url,
+    capabilities: inner.capabilities,
+    stat: (key, o) => inner.stat(key, o),
+    list: (prefix, o) => inner.list(prefix, o),
+    get: (key, o) => { count(key); return inner.get(key, o); },
+    put: (key, body, o) => inner.put(key, body, o),
+    openMultipart: (key, o) => inner.openMultipart(key, o),
+    delete: (keys, o) => inner.delete(keys, o),
+  };
+  if (inner.readInto) storage.readInto = (key, range, into, o) => { count(key); return inner.readInto!(key, range, into, o); };
+  return { storage, reads };
+}
+
+t('one run reads each index object once: the mark, the sweep\'s second mark and the merge share what was read', async () => {
+  const s = await threeBundles();
+  await forgetBundle(s.storage, 'r', s.a);
+  await forgetBundle(s.storage, 'r', s.c);
+  const before = listFiles(s.root).filter((k) => k.startsWith('blobs/index/'));
+  assert.ok(before.length >= 3, `index objects before: ${before.length}`);
+  const { storage, reads } = countingReads(s.storage);
+  const r = await collectGarbage(storage, { graceMs: 0 });
+  assert.is(r.repacked.packs, 1, 'a repack writes an index object the sweep must read too');
+  assert.is(r.swept.packs, 2);
+  const indexReads = [...reads].filter(([key]) => key.startsWith('blobs/index/'));
+  for (const key of before) assert.is(reads.get(key), 1, `${key} read ${reads.get(key) ?? 0} times`);
+  for (const [key, n] of indexReads) assert.is(n, 1, `${key} read ${n} times`);
+  assert.is(indexReads.length, before.length + 1, 'the objects there before, and the repack\'s');
+  assert.is(r.swept.indexReplaced, indexReads.length, 'the merge replaced every object read');
+  await assertBundlesWhole(s.store, 'r', new Map([[s.b, s.srcB]]));
 });
 
 t('with a grace period a run only condemns; the packs go in a later run past the grace', async () => {

@@ -5,13 +5,14 @@
 import { usageError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { listPacks } from '../meta/adopt-packs.js';
-import { loadBlobIndex } from '../meta/blob-index.js';
+import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { openFormat } from '../meta/format.js';
 import { newId } from '../meta/ids.js';
 import { putJson } from '../meta/objects.js';
 import type { Storage } from '../storage/storage.js';
 import { resolveTuning } from '../upload/tuning.js';
 import { removeLeftovers, revokeExpiredLeases } from './housekeeping.js';
+import { IndexSnapshot } from './index-snapshot.js';
 import { GcLock } from './lock.js';
 import { markLive } from './mark.js';
 import {
@@ -80,7 +81,9 @@ async function collect(
   const allCondemned = new Set(pending.flatMap((c) => c.record.packs));
   report({ type: 'gc.phase', phase: 'mark' });
   // Strict load: a damaged index object could hide the only entry of a live chunk, and its pack would look unused.
-  const index = await loadBlobIndex(storage, { condemned: allCondemned });
+  const snapshot = new IndexSnapshot();
+  await snapshot.refresh(storage, opts.signal);
+  const index = snapshot.index(allCondemned);
   const marked = await markLive(storage, index, opts.signal);
   const packSizes = await listPacks(storage);
   const result = emptyResult(dry, marked.pages, marked.live.size, packSizes);
@@ -120,7 +123,7 @@ async function collect(
   const eligible = await eligibleCondemnations(storage, condemnations, opts.graceMs);
   const waitingPacks = new Set([...allCondemned, ...condemn.packs]);
   if (eligible.length) {
-    const swept = await sweep(storage, eligible, packSizes, marked, report, opts.signal);
+    const swept = await sweep(storage, eligible, packSizes, marked, snapshot, report, opts.signal);
     result.swept = { packs: swept.packs, bytes: swept.bytes, rescued: swept.rescued.length, indexReplaced: swept.indexReplaced, indexWritten: swept.indexWritten };
     for (const c of eligible) for (const p of c.packs) waitingPacks.delete(p);
   }
@@ -136,9 +139,9 @@ async function collect(
  * judged by the share of its blob bytes that no live chunk needs, so a small pack whose trailer is most of its
  * size is not repacked again and again.
  */
-function blobBytesEnd(index: Iterable<[string, { pack: string; offset: number; length: number }]>): Map<string, number> {
+function blobBytesEnd(index: CompactBlobIndex): Map<string, number> {
   const end = new Map<string, number>();
-  for (const [, loc] of index) end.set(loc.pack, Math.max(end.get(loc.pack) ?? 0, loc.offset + loc.length));
+  index.forEachLocation((pack, offset, length) => end.set(pack, Math.max(end.get(pack) ?? 0, offset + length)));
   return end;
 }
 

@@ -5,12 +5,12 @@
  * at any point leaves garbage for the next run, never a reference to something gone.
  */
 import type { Reporter } from '../events.js';
-import { type LoadedBlobIndex, loadBlobIndex, writeBlobIndex } from '../meta/blob-index.js';
+import { writeBlobIndex } from '../meta/blob-index.js';
 import { newId } from '../meta/ids.js';
-import { gunzipLines, putJson } from '../meta/objects.js';
-import { indexEntry } from '../meta/validate.js';
-import { readAll, type Storage } from '../storage/storage.js';
+import { putJson } from '../meta/objects.js';
+import type { Storage } from '../storage/storage.js';
 import { type IndexEntry, keys } from '../vocab.js';
+import type { IndexSnapshot } from './index-snapshot.js';
 import { type Marked, markLive } from './mark.js';
 import { type CondemnedRecord, gcKeys } from './records.js';
 
@@ -23,18 +23,20 @@ export const MERGE_INDEX_OBJECTS = 32;
 
 export async function sweep(
   storage: Storage, eligible: readonly CondemnedRecord[], packSizes: ReadonlyMap<string, number>, firstMark: Marked,
-  report: Reporter, signal?: AbortSignal,
+  snapshot: IndexSnapshot, report: Reporter, signal?: AbortSignal,
 ): Promise<SweepOutcome> {
   const doomed = new Set(eligible.flatMap((c) => c.packs));
   const sweepId = newId();
   await putJson(storage, gcKeys.sweep(sweepId), { id: sweepId, condemned: eligible.map((c) => c.id), packs: [...doomed] }, { ifAbsent: true });
   report({ type: 'gc.phase', phase: 'sweep-mark' });
   // Only the packs about to go are deferred: a live chunk that has any other location needs none of them.
-  const index = await loadBlobIndex(storage, { condemned: doomed });
+  // The snapshot is listed again after the sweep record: objects written since the first mark are read.
+  await snapshot.refresh(storage, signal);
+  const index = snapshot.index(doomed);
   const marked = await markLive(storage, index, signal, firstMark);
   const rescued = [...doomed].filter((p) => (marked.livePackBytes.get(p) ?? 0) > 0);
   for (const p of rescued) doomed.delete(p);
-  const written = await replaceIndex(storage, index, doomed);
+  const written = await replaceIndex(storage, snapshot, doomed);
   report({ type: 'gc.phase', phase: 'delete-packs' });
   let bytes = 0;
   const packKeys = [...doomed].map((p) => { bytes += packSizes.get(p) ?? 0; return keys.pack(p); });
@@ -44,18 +46,18 @@ export async function sweep(
   }
   await storage.delete(eligible.flatMap((c) => [gcKeys.condemned(c.id), gcKeys.blockers(c.id)]));
   await storage.delete([gcKeys.sweep(sweepId)]);
-  return { packs: packKeys.length, bytes, rescued, indexReplaced: written ? index.objectKeys.length : 0, indexWritten: written };
+  return { packs: packKeys.length, bytes, rescued, indexReplaced: written ? snapshot.objectKeys.length : 0, indexWritten: written };
 }
 
 /**
- * Writes the index anew without the entries of `gone` (merged into few objects), then deletes the objects it
- * was loaded from. Every location outside `gone` is kept, not only the one the loaded map chose: a chunk stored
- * twice keeps both places, so the loss of one later never loses the chunk. Objects written after the load are
- * left alone. Returns how many objects were written.
+ * Writes the index anew without the entries of `gone` (merged into few objects), then deletes the objects
+ * `snapshot` holds. Every location outside `gone` is kept, not only the one the loaded map chose: a chunk stored
+ * twice keeps both places, so the loss of one later never loses the chunk. Objects written after the snapshot's
+ * last refresh are left alone. Returns how many objects were written.
  */
-export async function replaceIndex(storage: Storage, index: LoadedBlobIndex, gone: ReadonlySet<string>): Promise<number> {
-  if (!gone.size && index.objectKeys.length <= MERGE_INDEX_OBJECTS) return 0;
-  const seen = new Set<string>();
+export async function replaceIndex(storage: Storage, snapshot: IndexSnapshot, gone: ReadonlySet<string>): Promise<number> {
+  const replaced = snapshot.objectKeys;
+  if (!gone.size && replaced.length <= MERGE_INDEX_OBJECTS) return 0;
   let batch: IndexEntry[] = [];
   let written = 0;
   const flush = async () => {
@@ -64,16 +66,11 @@ export async function replaceIndex(storage: Storage, index: LoadedBlobIndex, gon
     written++;
     batch = [];
   };
-  for (const key of index.objectKeys) {
-    for (const e of gunzipLines(key, await readAll(storage, key), indexEntry)) {
-      const id = `${e.blob}${e.pack}${e.offset}`;
-      if (gone.has(e.pack) || seen.has(id)) continue;
-      seen.add(id);
-      batch.push(e);
-      if (batch.length >= ENTRIES_PER_INDEX) await flush();
-    }
+  for (const e of snapshot.entries(gone)) {
+    batch.push(e);
+    if (batch.length >= ENTRIES_PER_INDEX) await flush();
   }
   await flush();
-  for (let i = 0; i < index.objectKeys.length; i += 1000) await storage.delete(index.objectKeys.slice(i, i + 1000));
+  for (let i = 0; i < replaced.length; i += 1000) await storage.delete(replaced.slice(i, i + 1000));
   return written;
 }

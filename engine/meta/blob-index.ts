@@ -62,14 +62,10 @@ export async function loadBlobIndex(storage: Storage, opts: IndexLoadOptions = {
   // readers keep working from a condemned pack until it is swept, but prefer the copy that will stay.
   const deferred: IndexEntry[] = [];
   const load = async (key: string) => {
-    let entries: IndexEntry[];
-    try {
-      entries = gunzipLines(key, await readAll(storage, key), indexEntry);
-    } catch (err) {
-      if (!isDatamoverError(err, 'INTEGRITY') && !isStorageError(err, 'notFound')) throw err;
-      const problem = isStorageError(err, 'notFound') ? `${key}: vanished while the index was read` : (err as Error).message;
-      if (!opts.tolerateDamage) throw integrityError(`index object ${problem}; run datamover fsck`);
-      index.damaged.push({ key, problem });
+    const entries = await readIndexObject(storage, key);
+    if (!Array.isArray(entries)) {
+      if (!opts.tolerateDamage) throw damagedIndexError(entries);
+      index.damaged.push(entries);
       return;
     }
     index.objectKeys.push(key);
@@ -78,10 +74,31 @@ export async function loadBlobIndex(storage: Storage, opts: IndexLoadOptions = {
       else if (!opts.forWriter) deferred.push(e);
     }
   };
-  for (let i = 0; i < indexKeys.length; i += 16) await Promise.all(indexKeys.slice(i, i + 16).map(load));
+  for (let i = 0; i < indexKeys.length; i += INDEX_READS_AT_ONCE) await Promise.all(indexKeys.slice(i, i + INDEX_READS_AT_ONCE).map(load));
   for (const e of deferred) index.set(e.blob, e);
   index.damaged.sort((a, b) => (a.key < b.key ? -1 : 1));
   return index;
+}
+
+/** Index objects read at once by a load. */
+export const INDEX_READS_AT_ONCE = 16;
+
+/**
+ * The validated entries of index object `key`, or what is wrong with it: damaged (not gzip, not NDJSON, an
+ * entry that does not validate) or vanished since it was listed. Any other storage failure throws.
+ */
+export async function readIndexObject(storage: Storage, key: string): Promise<IndexEntry[] | DamagedIndex> {
+  try {
+    return gunzipLines(key, await readAll(storage, key), indexEntry);
+  } catch (err) {
+    if (!isDatamoverError(err, 'INTEGRITY') && !isStorageError(err, 'notFound')) throw err;
+    return { key, problem: isStorageError(err, 'notFound') ? `${key}: vanished while the index was read` : (err as Error).message };
+  }
+}
+
+/** The INTEGRITY error of a strict load that met `damaged`. */
+export function damagedIndexError(damaged: DamagedIndex): Error {
+  return integrityError(`index object ${damaged.problem}; run datamover fsck`);
 }
 
 /** Writes one index object for entries of durable packs. Returns its key. */

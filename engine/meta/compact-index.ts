@@ -54,14 +54,25 @@ export class CompactBlobIndex {
    * hash (not 64 hex digits) is not recorded: no chunk can refer to it.
    */
   set(hash: string, location: BlobLocation): this {
-    if (!this.load(hash) || this.lookup() >= 0) return this;
-    if ((this.count + 1) / this.slots > MAX_LOAD) {
-      this.grow();
-      this.load(hash); // grow used the probe as scratch
-    }
-    this.place(this.freeSlotFor(), this.packNumber(location.pack), location.offset, location.length);
-    this.count++;
+    if (this.load(hash)) this.insert(location.pack, location.offset, location.length);
     return this;
+  }
+
+  /**
+   * `set` for a hash given as the 8 words at `words[start]` (its 32 bytes as this table holds them, in the
+   * machine's byte order): a caller that keeps hashes in the same form skips the hex round trip.
+   */
+  setWords(words: Uint32Array, start: number, pack: string, offset: number, length: number): this {
+    for (let w = 0; w < KEY_WORDS; w++) this.probeWords[w] = words[start + w]!;
+    this.insert(pack, offset, length);
+    return this;
+  }
+
+  /** Calls `fn` with every entry's location, in no particular order (no hash is rendered). */
+  forEachLocation(fn: (pack: string, offset: number, length: number) => void): void {
+    for (let s = 0; s < this.slots; s++) {
+      if (this.packOf[s]) fn(this.packNames[this.packOf[s]! - 1]!, this.offsets[s]!, this.lengths[s]!);
+    }
   }
 
   /** Every entry as [hex hash, location], in no particular order. */
@@ -73,6 +84,18 @@ export class CompactBlobIndex {
       words.set(this.keys.subarray(s * KEY_WORDS, (s + 1) * KEY_WORDS));
       yield [hex.toString('hex'), { pack: this.packNames[this.packOf[s]! - 1]!, offset: this.offsets[s]!, length: this.lengths[s]! }];
     }
+  }
+
+  /** Records the key in `probe` at the location given, unless it is there already. */
+  private insert(pack: string, offset: number, length: number): void {
+    if (this.lookup() >= 0) return;
+    if ((this.count + 1) / this.slots > MAX_LOAD) {
+      const key = Uint32Array.from(this.probeWords);
+      this.grow();
+      this.probeWords.set(key); // grow used the probe as scratch
+    }
+    this.place(this.freeSlotFor(), this.packNumber(pack), offset, length);
+    this.count++;
   }
 
   /** Slot of the key in `probe` after `find` missed: the first empty slot on its probe path. */

@@ -4,7 +4,7 @@
  * restore) never starts threads.
  */
 import os from 'node:os';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { throwIfInterrupted } from '../cancel.js';
 
 /**
@@ -18,7 +18,8 @@ const NO_REQUIRE_ESM = '--no-experimental-require-module';
 const WORKER_EXEC_ARGV = process.allowedNodeEnvironmentFlags.has(NO_REQUIRE_ESM) ? [...process.execArgv, NO_REQUIRE_ESM] : process.execArgv;
 
 export class WorkerStage<Task extends { buffer: ArrayBuffer }, Outcome> {
-  private pool?: Piscina<Task, Outcome>;
+  /** piscina itself is loaded with the first pool: a command that starts no thread (gc, ls) never loads it. */
+  private pool?: Promise<Piscina<Task, Outcome>>;
 
   constructor(private readonly workerFile: string, readonly threads = defaultWorkerCount()) {}
 
@@ -31,17 +32,19 @@ export class WorkerStage<Task extends { buffer: ArrayBuffer }, Outcome> {
    */
   async run(task: Task, signal?: AbortSignal): Promise<Outcome> {
     throwIfInterrupted(signal);
-    this.pool ??= new Piscina({
+    this.pool ??= import('piscina').then(({ Piscina: Pool }) => new Pool<Task, Outcome>({
       filename: this.workerFile, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 1_000, execArgv: WORKER_EXEC_ARGV,
-    });
-    return this.pool.run(task, { transferList: [task.buffer] });
+    }));
+    const pool = await this.pool;
+    throwIfInterrupted(signal);
+    return pool.run(task, { transferList: [task.buffer] });
   }
 
   /** Stops the threads. Idempotent; a later task starts a new pool. */
   async close(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
-    await pool?.destroy();
+    await (await pool)?.destroy();
   }
 }
 

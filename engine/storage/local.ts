@@ -8,6 +8,7 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { errnoCode } from '../errors.js';
+import { forEachLimited } from '../runtime/concurrency.js';
 import { RealDirs } from './local-dirs.js';
 import { withKeyLock } from './local-lock.js';
 import { byKey, foldListing } from './list-util.js';
@@ -18,6 +19,7 @@ import {
 } from './storage.js';
 
 const TMP = '.tmp';
+const STATS_AT_ONCE = 16;
 
 /**
  * Removes the staging directory of the local store at `root` when nothing is staged in it: call once no write
@@ -117,12 +119,13 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /** Up to `suggestedConcurrency` files are removed at once: one at a time, a gc's sweep waited on each in turn. */
   async delete(keys: readonly string[]): Promise<void> {
-    for (const key of keys) {
+    await forEachLimited(keys, this.capabilities.suggestedConcurrency, async (key) => {
       const target = this.pathOf(key);
-      if (!await this.dirs.exists(path.dirname(target), key)) continue; // nothing there to delete
+      if (!await this.dirs.exists(path.dirname(target), key)) return; // nothing there to delete
       await fsp.rm(target, { force: true }).catch((err: unknown) => { throw mapError(err, key); });
-    }
+    });
   }
 
   /** Staged writes a killed process left in `.tmp/` (they name no key, so `prefix` cannot narrow them). */
@@ -215,6 +218,7 @@ export class LocalStorage implements Storage {
         if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
         throw mapError(err, rel);
       }
+      const files: string[] = [];
       for (const e of entries) {
         const key = rel ? `${rel}/${e.name}` : e.name;
         if (!rel && e.name === TMP) continue;
@@ -224,9 +228,11 @@ export class LocalStorage implements Storage {
           if (oneLevel && key.length >= prefix.length) { if (await this.holdsFile(key)) out.push({ key: `${key}/`, size: 0 }); }
           else await walk(key);
         } else if (e.isFile()) {
-          out.push({ key, size: (await fsp.stat(path.join(this.root, key))).size });
+          files.push(key);
         }
       }
+      // Sizes several at a time: a folder of thousands of packs took a stat round trip per file, in turn.
+      await forEachLimited(files, STATS_AT_ONCE, async (key) => { out.push({ key, size: (await fsp.stat(path.join(this.root, key))).size }); });
     };
     await walk(dirKey);
     return out;

@@ -1,0 +1,144 @@
+/**
+ * The index objects a collector has read, every entry kept (not only the location a loaded index chooses) in
+ * typed arrays, about 48 bytes an entry. One gc run reads each index object once: the mark's index, the
+ * sweep's index (other packs deferred, plus the objects written meanwhile) and the merged index the sweep
+ * writes all come from here. Index objects are written once under fresh names and never change, so an entry
+ * read earlier in the run is what a second read would return.
+ */
+import { LoadedBlobIndex, damagedIndexError, INDEX_READS_AT_ONCE, readIndexObject } from '../meta/blob-index.js';
+import { forEachLimited } from '../runtime/concurrency.js';
+import type { Storage } from '../storage/storage.js';
+import { type BlobLocation, type IndexEntry, keys } from '../vocab.js';
+
+const KEY_WORDS = 8;
+
+export class IndexSnapshot {
+  private capacity = 0;
+  private count = 0;
+  private words = new Uint32Array(0);
+  private packOf = new Uint32Array(0);
+  private offsets = new Float64Array(0);
+  private lengths = new Uint32Array(0);
+  private readonly packNames: string[] = [];
+  private readonly packNumbers = new Map<string, number>();
+  /** The objects held, each with the range of its entries. */
+  private readonly objects = new Map<string, { start: number; end: number }>();
+  private readonly scratch = Buffer.alloc(KEY_WORDS * 4);
+  private readonly scratchWords = new Uint32Array(this.scratch.buffer, this.scratch.byteOffset, KEY_WORDS);
+
+  /** The index objects held, as the store listed them at the last `refresh`. */
+  get objectKeys(): string[] { return [...this.objects.keys()]; }
+
+  /**
+   * Lists the index objects: one no longer listed is dropped (deleted since: its entries stop counting, as
+   * they would for a fresh load), one not held yet is read. Strict like a collector's load: a damaged object,
+   * or one that vanishes between the listing and its read, fails with INTEGRITY naming it.
+   */
+  async refresh(storage: Storage, signal?: AbortSignal): Promise<void> {
+    const listed = new Set<string>();
+    for await (const e of storage.list(keys.indexPrefix)) listed.add(e.key);
+    for (const key of this.objects.keys()) if (!listed.has(key)) this.objects.delete(key);
+    const unread = [...listed].filter((key) => !this.objects.has(key));
+    await forEachLimited(unread, INDEX_READS_AT_ONCE, async (key) => {
+      signal?.throwIfAborted();
+      const entries = await readIndexObject(storage, key);
+      if (!Array.isArray(entries)) throw damagedIndexError(entries);
+      this.add(key, entries);
+    });
+  }
+
+  /**
+   * The index of the objects held, as `loadBlobIndex` builds it: an entry in a `deferred` pack is recorded
+   * after every other location of its blob, so it is chosen only when the blob has no other.
+   */
+  index(deferred: ReadonlySet<string>): LoadedBlobIndex {
+    const index = new LoadedBlobIndex(this.count);
+    const later: number[] = [];
+    const defer = this.packNames.map((pack) => deferred.has(pack));
+    for (const [key, { start, end }] of this.objects) {
+      index.objectKeys.push(key);
+      for (let i = start; i < end; i++) {
+        if (defer[this.packOf[i]!]) later.push(i);
+        else this.record(index, i);
+      }
+    }
+    for (const i of later) this.record(index, i);
+    return index;
+  }
+
+  /** Every entry of the objects held outside the packs `gone`, each distinct (blob, pack, offset) once. */
+  *entries(gone: ReadonlySet<string>): Generator<IndexEntry> {
+    const seen = new Int32Array(2 ** Math.ceil(Math.log2(Math.max(16, this.count * 2))));
+    const skip = this.packNames.map((pack) => gone.has(pack));
+    for (const { start, end } of this.objects.values()) {
+      for (let i = start; i < end; i++) {
+        if (skip[this.packOf[i]!] || !this.firstOf(seen, i)) continue;
+        yield { blob: this.blob(i), ...this.location(i) };
+      }
+    }
+  }
+
+  private add(key: string, entries: readonly IndexEntry[]): void {
+    this.reserve(this.count + entries.length);
+    const start = this.count;
+    for (const e of entries) {
+      this.scratch.write(e.blob, 'hex'); // validated: 64 hex digits
+      this.words.set(this.scratchWords, this.count * KEY_WORDS);
+      this.packOf[this.count] = this.packNumber(e.pack);
+      this.offsets[this.count] = e.offset;
+      this.lengths[this.count] = e.length;
+      this.count++;
+    }
+    this.objects.set(key, { start, end: this.count });
+  }
+
+  /** Whether entry `i` is the first of its (blob, pack, offset) marked in `seen` (open addressing, 1 + entry). */
+  private firstOf(seen: Int32Array, i: number): boolean {
+    const mask = seen.length - 1;
+    let slot = (this.words[i * KEY_WORDS]! ^ Math.imul(this.packOf[i]!, 0x9e3779b1) ^ this.offsets[i]!) & mask;
+    for (; seen[slot]; slot = (slot + 1) & mask) if (this.same(seen[slot]! - 1, i)) return false;
+    seen[slot] = i + 1;
+    return true;
+  }
+
+  private same(a: number, b: number): boolean {
+    if (this.packOf[a] !== this.packOf[b] || this.offsets[a] !== this.offsets[b]) return false;
+    for (let w = 0; w < KEY_WORDS; w++) if (this.words[a * KEY_WORDS + w] !== this.words[b * KEY_WORDS + w]) return false;
+    return true;
+  }
+
+  private record(index: LoadedBlobIndex, i: number): void {
+    index.setWords(this.words, i * KEY_WORDS, this.packNames[this.packOf[i]!]!, this.offsets[i]!, this.lengths[i]!);
+  }
+
+  private blob(i: number): string {
+    return Buffer.from(this.words.buffer, this.words.byteOffset + i * KEY_WORDS * 4, KEY_WORDS * 4).toString('hex');
+  }
+
+  private location(i: number): BlobLocation {
+    return { pack: this.packNames[this.packOf[i]!]!, offset: this.offsets[i]!, length: this.lengths[i]! };
+  }
+
+  private packNumber(pack: string): number {
+    let n = this.packNumbers.get(pack);
+    if (n === undefined) {
+      n = this.packNames.push(pack) - 1;
+      this.packNumbers.set(pack, n);
+    }
+    return n;
+  }
+
+  private reserve(needed: number): void {
+    if (needed <= this.capacity) return;
+    this.capacity = Math.max(needed, this.capacity * 2, 1024);
+    const grown = <T extends Uint32Array | Float64Array>(old: T, make: (n: number) => T, per = 1): T => {
+      const next = make(this.capacity * per);
+      next.set(old);
+      return next;
+    };
+    this.words = grown(this.words, (n) => new Uint32Array(n), KEY_WORDS);
+    this.packOf = grown(this.packOf, (n) => new Uint32Array(n));
+    this.offsets = grown(this.offsets, (n) => new Float64Array(n));
+    this.lengths = grown(this.lengths, (n) => new Uint32Array(n));
+  }
+}
