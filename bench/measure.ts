@@ -13,7 +13,8 @@ export function arg(name: string): string | undefined {
   return i < 0 ? undefined : process.argv[i + 1];
 }
 
-export interface Measure { seconds: number; rssMiB: number; stdout?: string }
+/** Wall seconds, peak RSS, and user + system CPU seconds (with /usr/bin/time). */
+export interface Measure { seconds: number; rssMiB: number; cpuSeconds?: number; stdout?: string }
 
 /**
  * Runs `cmd` to completion and times it. `env` is added to `baseEnv` (default: this process's environment).
@@ -23,9 +24,10 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
   const useTime = existsSync('/usr/bin/time');
   const spawnOpts = { encoding: 'utf8' as const, env: { ...(opts.baseEnv ?? process.env), ...env }, timeout: opts.timeoutMs };
   const start = process.hrtime.bigint();
-  const r = useTime ? spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], spawnOpts) : spawnSync(cmd, args, spawnOpts);
+  const r = useTime ? spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], spawnOpts) : spawnSync(cmd, args, spawnOpts);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 6).join(' ')} failed: ${(r.stderr ?? '').slice(-500)}`);
-  const rssKiB = useTime ? Number(r.stderr.trim().split('\n').pop()) : NaN;
-  return { seconds, rssMiB: rssKiB / 1024, stdout: r.stdout };
+  if (!useTime) return { seconds, rssMiB: NaN, stdout: r.stdout };
+  const [rssKiB, user, system] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { seconds, rssMiB: rssKiB! / 1024, cpuSeconds: user! + system!, stdout: r.stdout };
 }

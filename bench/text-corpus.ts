@@ -81,15 +81,18 @@ export function textBytes(kind: TextKind, seed: number, bytes: number): Buffer {
   return Buffer.from(parts.join(''), 'latin1').subarray(0, bytes);
 }
 
+/** File sizes by kind in a text tree: small sources, mid-sized JSON, large CSV tables and logs. */
+export const TREE_FILE_BYTES: Record<TextKind, number> = { source: 24 * 1024, json: 512 * 1024, csv: 6 * 1024 * 1024, log: 12 * 1024 * 1024 };
+
 /**
- * Writes a text tree of about `totalBytes` under `root`: files of each kind in turn, `fileBytes` each (the last
+ * Writes a text tree of `totalBytes` under `root`: files of each kind in turn, of `fileBytes` by kind (the last
  * shorter), `filesPerDir` to a directory. Returns the file count.
  */
-export function writeTextTree(root: string, seed: number, totalBytes: number, fileBytes: number, filesPerDir = 100): number {
+export function writeTextTree(root: string, seed: number, totalBytes: number, fileBytes = TREE_FILE_BYTES, filesPerDir = 100): number {
   let files = 0;
   for (let done = 0; done < totalBytes; files++) {
     const kind = TEXT_KINDS[files % TEXT_KINDS.length]!;
-    const size = Math.min(fileBytes, totalBytes - done);
+    const size = Math.min(fileBytes[kind], totalBytes - done);
     const dir = path.join(root, `d${Math.floor(files / filesPerDir)}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, `f${files}.${kind === 'source' ? 'ts' : kind}`), textBytes(kind, seed * 100_003 + files, size));
