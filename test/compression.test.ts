@@ -107,15 +107,14 @@ t('compression off stores every chunk raw; chunk ids name the plaintext, so a co
   assert.equal(describeTree(out), describeTree(src));
 });
 
-t('the sample test: random data is skipped without compressing it; each level shrinks text', async () => {
-  assert.is(await compressChunk(seededBytes(9, 4 * MiB), 3), undefined);
-  assert.is(await compressChunk(seededBytes(9, 1000), 3), undefined, 'a small chunk is tried whole');
+t('the sample test: random data is skipped without compressing it; each level shrinks text, higher levels more', async () => {
+  assert.is(compressChunk(seededBytes(9, 4 * MiB), 3), undefined);
+  assert.is(compressChunk(seededBytes(9, 1000), 3), undefined, 'a small chunk is tried whole');
   // Text with a random middle: the sample (spread across the chunk) still finds the text.
   const text = textBytes('json', 5, 2 * MiB);
-  for (const level of [1, 3, 19]) {
-    const frame = await compressChunk(text, level);
-    assert.ok(frame && frame.length < text.length * 0.5, `level ${level}: ${frame?.length}`);
-  }
+  const sizes = [1, 3, 12].map((level) => compressChunk(text, level)?.length ?? text.length);
+  for (const size of sizes) assert.ok(size < text.length * 0.5, `${size} of ${text.length}`);
+  assert.ok(sizes[0]! > sizes[1]! && sizes[1]! > sizes[2]!, `the levels differ: ${sizes.join(', ')}`);
 });
 
 t('a damaged compressed chunk: download, verify and cat fail with INTEGRITY naming the file; fsck --read-data names the chunk', async () => {

@@ -11,7 +11,7 @@ import type { HashOutcome, HashTask } from './hash-ranges.js';
  * cut into `chunks`), the length of its zstd frame now at the chunk's start, or 0 when it stays raw. A failed
  * range has no chunks.
  */
-export async function compressPieces(task: HashTask, outcome: HashOutcome, level: number): Promise<number[][]> {
+export function compressPieces(task: HashTask, outcome: HashOutcome, level: number): number[][] {
   const view = new Uint8Array(outcome.buffer);
   const stored: number[][] = [];
   let at = 0;
@@ -21,7 +21,7 @@ export async function compressPieces(task: HashTask, outcome: HashOutcome, level
     const lengths: number[] = [];
     let offset = at;
     for (const [, pieceLength] of pieces) {
-      const frame = await compressChunk(view.subarray(offset, offset + pieceLength), level);
+      const frame = compressChunk(view.subarray(offset, offset + pieceLength), level);
       if (frame) view.set(frame, offset);
       lengths.push(frame ? frame.length : 0);
       offset += pieceLength;

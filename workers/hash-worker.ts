@@ -8,9 +8,9 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { compressPieces } from './compress-pieces.js';
 import { type HashOutcome, type HashTask, hashRanges } from './hash-ranges.js';
 
-export default async function hashTask(task: HashTask): Promise<ReturnType<typeof move>> {
+export default function hashTask(task: HashTask): ReturnType<typeof move> {
   const outcome: HashOutcome = hashRanges(task, threadId);
-  if (task.zstdLevel) outcome.stored = await compressPieces(task, outcome, task.zstdLevel);
+  if (task.zstdLevel) outcome.stored = compressPieces(task, outcome, task.zstdLevel);
   return move({
     get [transferableSymbol]() { return [outcome.buffer]; },
     get [valueSymbol]() { return outcome; },
