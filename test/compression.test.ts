@@ -12,7 +12,11 @@ import { type Store, openStore } from '../engine/index.js';
 import { loadBlobIndex } from '../engine/meta/blob-index.js';
 import { openStorage } from '../engine/storage/open.js';
 import { copyTree } from '../engine/copy/copy.js';
-import type { BlobLocation } from '../engine/vocab.js';
+import { type BlobLocation, type IndexEntry, keys } from '../engine/vocab.js';
+import { adoptPacks } from '../engine/meta/adopt-packs.js';
+import { CompactBlobIndex } from '../engine/meta/compact-index.js';
+import { encodeTrailer, readTrailer, verifyListed } from '../engine/meta/pack-trailer.js';
+import { MemoryStorage } from '../engine/storage/memory.js';
 import { compressChunk } from '../workers/codec.js';
 import { forgetBundle } from './gc-helpers.js';
 import { cli, describeTree, listFiles, repoRoot, seededBytes, tempDir, who, writeFile } from './helpers.js';
@@ -115,6 +119,35 @@ t('the sample test: random data is skipped without compressing it; each level sh
   const sizes = [1, 3, 12].map((level) => compressChunk(text, level)?.length ?? text.length);
   for (const size of sizes) assert.ok(size < text.length * 0.5, `${size} of ${text.length}`);
   assert.ok(sizes[0]! > sizes[1]! && sizes[1]! > sizes[2]!, `the levels differ: ${sizes.join(', ')}`);
+});
+
+t('a pack of compressed blobs has a dmpackT2 trailer listing each codec; its blobs verify after decoding and are adopted with their codec', async () => {
+  const storage = new MemoryStorage();
+  const pack = 'cd'.repeat(32);
+  const plain = [textBytes('log', 41, 300_000), seededBytes(42, 5000), textBytes('csv', 43, 70_000)];
+  const stored = plain.map((p) => compressChunk(p, 3) ?? p);
+  let offset = 0;
+  const entries: IndexEntry[] = stored.map((b, i) => {
+    const e: IndexEntry = { blob: sha(plain[i]!), pack, offset, length: b.length, ...(b !== plain[i] ? { codec: 'zstd' as const } : {}) };
+    offset += b.length;
+    return e;
+  });
+  assert.equal(entries.map((e) => e.codec), ['zstd', undefined, 'zstd']);
+  const trailer = encodeTrailer(entries);
+  assert.is(trailer.subarray(-16, -8).toString('latin1'), 'dmpackT2');
+  assert.is(encodeTrailer(entries.map(({ codec: _, ...raw }) => raw)).subarray(-16, -8).toString('latin1'), 'dmpackT1', 'raw blobs only: the old trailer');
+  const bytes = Buffer.concat([...stored, trailer]);
+  await storage.put(keys.pack(pack), bytes);
+  const read = await readTrailer(storage, pack, bytes.length);
+  assert.equal(read.kind === 'listed' ? read.entries : read, entries);
+  assert.equal((await verifyListed(storage, pack, entries, offset)).good, entries);
+  const index = new CompactBlobIndex();
+  await adoptPacks(storage, index, [[pack, bytes.length]]);
+  assert.equal(entries.map((e) => index.get(e.blob)), entries.map(({ blob: _, ...loc }) => loc));
+  const flipped = Buffer.from(bytes);
+  flipped[entries[2]!.offset + 40] ^= 1;
+  await storage.put(keys.pack(pack), flipped);
+  assert.equal((await verifyListed(storage, pack, entries, offset)).bad, [entries[2]!.blob]);
 });
 
 t('a damaged compressed chunk: download, verify and cat fail with INTEGRITY naming the file; fsck --read-data names the chunk', async () => {
