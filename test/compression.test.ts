@@ -116,7 +116,7 @@ t('the sample test: random data is skipped without compressing it; each level sh
   assert.is(compressChunk(seededBytes(9, 1000), 3), undefined, 'a small chunk is tried whole');
   // Text with a random middle: the sample (spread across the chunk) still finds the text.
   const text = textBytes('json', 5, 2 * MiB);
-  const sizes = [1, 3, 12].map((level) => compressChunk(text, level)?.length ?? text.length);
+  const sizes = [1, 3, 9].map((level) => compressChunk(text, level)?.length ?? text.length);
   for (const size of sizes) assert.ok(size < text.length * 0.5, `${size} of ${text.length}`);
   assert.ok(sizes[0]! > sizes[1]! && sizes[1]! > sizes[2]!, `the levels differ: ${sizes.join(', ')}`);
 });

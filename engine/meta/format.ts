@@ -50,10 +50,11 @@ export function compressionAllowed(format: FormatRecord): boolean {
 
 /**
  * The zstd level behind each `--compression` name (workers/codec.ts compresses): 1 is zstd's fastest, 3 its
- * default. `max` is 12, not 19: past 12 zstd slows several-fold for a few percent (measured here on the bench
- * text: level 19 stores 13% less than 3 at a fiftieth of its speed), and an upload must stay an upload.
+ * default. `max` is 9: beyond it zstd slows several-fold for a few percent (measured on 4 MiB of the bench's
+ * log text, CPU time: level 9 stores 8.5% less than 3 for 3× the CPU, 12 10.6% less for 8×, 19 19% less for
+ * ~80×), and an upload must stay an upload (docs/compression.md).
  */
-export const ZSTD_LEVELS: Record<CompressionLevel, number> = { off: 0, fast: 1, default: 3, max: 12 };
+export const ZSTD_LEVELS: Record<CompressionLevel, number> = { off: 0, fast: 1, default: 3, max: 9 };
 
 /** The compression a new repo gets unless one is asked for: on where the store's format allows it. */
 export function defaultCompression(format: FormatRecord): CompressionLevel {
