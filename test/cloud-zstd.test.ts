@@ -13,7 +13,7 @@ import type { Storage } from '../engine/storage/storage.js';
 import { cloudEnv, freshGcs, freshS3 } from './cloud-stores.js';
 import { cli, describeTree, seededBytes, summaryOf, tempDir, writeFile } from './helpers.js';
 
-const t = suite('cloud: compressed chunks on s3 and gs');
+const t = suite('cloud: compressed (zstd) chunks on s3 and gs');
 
 const MiB = 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
