@@ -68,7 +68,7 @@ export interface WriteOutcome {
 
 /**
  * The compressed pieces of `task`, decoded and checked against their hashes, by piece index (for `writeFiles`).
- * Asynchronous: the decoding runs on libuv's pool (workers/codec.ts); raw pieces are left to `writeFiles`.
+ * Asynchronous: the decoding runs off this thread (workers/codec.ts `decodeBlob`); raw pieces are left to `writeFiles`.
  */
 export async function decodePieces(task: WriteTask): Promise<Map<number, OpenedChunk>> {
   const view = new Uint8Array(task.buffer, 0, task.length);
