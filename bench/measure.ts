@@ -13,8 +13,11 @@ export function arg(name: string): string | undefined {
   return i < 0 ? undefined : process.argv[i + 1];
 }
 
-/** `cpuPct`: user + system CPU time of the command and its children over wall time (200% = two cores busy). */
-export interface Measure { seconds: number; rssMiB: number; cpuPct?: number; stdout?: string }
+/**
+ * `cpuSeconds`: user + system CPU time of the command and its children; `cpuPct`: the same over wall time
+ * (200% = two cores busy). Both need /usr/bin/time.
+ */
+export interface Measure { seconds: number; rssMiB: number; cpuSeconds?: number; cpuPct?: number; stdout?: string }
 
 /**
  * Runs `cmd` to completion and times it. `env` is added to `baseEnv` (default: this process's environment).
@@ -29,5 +32,5 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 6).join(' ')} failed: ${(r.stderr ?? '').slice(-500)}`);
   if (!useTime) return { seconds, rssMiB: NaN, stdout: r.stdout };
   const [rssKiB, user, sys] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number) as [number, number, number];
-  return { seconds, rssMiB: rssKiB / 1024, cpuPct: ((user + sys) / seconds) * 100, stdout: r.stdout };
+  return { seconds, rssMiB: rssKiB / 1024, cpuSeconds: user + sys, cpuPct: ((user + sys) / seconds) * 100, stdout: r.stdout };
 }

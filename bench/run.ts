@@ -11,6 +11,7 @@ import path from 'node:path';
 import { type Ceilings, bottleneck, measureCeilings } from './ceilings.js';
 import { serveRows } from './serve.js';
 import { gcRows } from './gc.js';
+import { COMPRESSION_SIZES, compressionRows } from './compression.js';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
 import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
@@ -255,6 +256,7 @@ try {
   for (const row of await serveRows(big, path.join(work, 'serve-store'), dmEnv, runs, served.next)) add({ data: big.name, ...row });
   served.clear();
   if (peersOk.restic) for (const row of gcRows(dataRoot, work, dmEnv, sizes.gc)) add({ data: `${sizes.gc} × 4 KiB`, ...row });
+  for (const row of await compressionRows(dataRoot, work, dmEnv, runs, COMPRESSION_SIZES[mode])) add(row);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

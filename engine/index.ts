@@ -41,9 +41,10 @@ export type { ShardUploadResult, UploadResult } from './upload/upload.js';
 export type { SkippedFile } from './upload/entry-order.js';
 export type { Tuning } from './upload/tuning.js';
 export type {
-  BundleDescriptor, BundleStats, ChunkerSpec, Contributor, FileEntry, FormatRecord, LabelRecord, RepoDescriptor,
+  BundleDescriptor, BundleStats, ChunkerSpec, CompressionLevel, Contributor, FileEntry, FormatRecord, LabelRecord,
+  RepoDescriptor,
 } from './vocab.js';
-export { CHUNKERS } from './meta/format.js';
+export { CHUNKERS, ZSTD_LEVELS } from './meta/format.js';
 export type { UploadPlan } from './upload/dry-run.js';
 export type { CatFile } from './download/cat.js';
 export type { FolderChange } from './download/folder-status.js';

@@ -3,6 +3,7 @@
  * returns checks the format once, owns the blob index, and hands out `Repo`s. Every operation starts here;
  * nothing outside the engine handles a raw `Storage`.
  */
+import { DatamoverError } from './errors.js';
 import { type BenchRequest, type BenchRow, benchStorage } from './bench/storage-bench.js';
 import { type FsckResult, fsck } from './check/fsck.js';
 import { type CopyRequest, type CopyResult, copyTree } from './copy/copy.js';
@@ -10,7 +11,7 @@ import { type LoadedBlobIndex, loadBlobIndex } from './meta/blob-index.js';
 import { type GcOptions, type GcResult, collectGarbage } from './gc/gc.js';
 import type { ChainLog } from './meta/chain.js';
 import { type ChainChecks, type ChainReport, verifyChain } from './meta/chain-verify.js';
-import { CHUNKERS, openFormat } from './meta/format.js';
+import { CHUNKERS, compressionAllowed, defaultCompression, openFormat } from './meta/format.js';
 import { checkName } from './meta/ids.js';
 import { type ReadRecord, listReads } from './meta/readlog.js';
 import { createRepo, listRepos } from './meta/repos.js';
@@ -20,7 +21,7 @@ import { removeEmptyStaging } from './storage/local.js';
 import { type OpenOptions, localRoot } from './storage/open.js';
 import { type RoleUrls, openRoutedStorage } from './storage/routing.js';
 import { type Storage, childNames, holdsAny, readIfExists } from './storage/storage.js';
-import { type ChunkerSpec, type Contributor, type FormatRecord, type RepoDescriptor, keys } from './vocab.js';
+import { type ChunkerSpec, type CompressionLevel, type Contributor, type FormatRecord, type RepoDescriptor, keys } from './vocab.js';
 import { Repo } from './repo.js';
 import { type RepoDeleteResult, deleteRepo } from './lifecycle/repo-delete.js';
 import { type StoreStats, storeStats } from './lifecycle/stats.js';
@@ -83,10 +84,22 @@ export class Store {
     return new Repo(this, name);
   }
 
-  /** Creates repo `name` (making the store a datamover store first if needed). ALREADY_EXISTS if taken. */
-  async createRepo(name: string, opts: { contributor: Contributor; description?: string; chunker?: ChunkerSpec['kind'] }): Promise<RepoDescriptor> {
-    await this.init(opts.chunker);
-    return createRepo(this.storage, name, opts.description ?? '', opts.contributor);
+  /**
+   * Creates repo `name` (making the store a datamover store first if needed). ALREADY_EXISTS if taken.
+   * `compression` (default: `default`, or `off` in a store of format version 1) is the repo's, not the store's:
+   * it is chosen where data is described (a repo of media and one of logs want different levels), dedup still
+   * spans the store (chunk ids name plaintext), and readers never need it (each blob records its own codec).
+   * Compression in a version 1 store is refused (FORMAT): builds that read only version 1 may share it.
+   */
+  async createRepo(name: string, opts: {
+    contributor: Contributor; description?: string; chunker?: ChunkerSpec['kind']; compression?: CompressionLevel;
+  }): Promise<RepoDescriptor> {
+    const format = await this.init(opts.chunker);
+    const compression = opts.compression ?? defaultCompression(format);
+    if (compression !== 'off' && !compressionAllowed(format)) {
+      throw new DatamoverError('FORMAT', `${this.storage.url} is a store of format version ${format.version}, which older builds read: its repos cannot compress (--compression off)`);
+    }
+    return createRepo(this.storage, name, opts.description ?? '', opts.contributor, compression);
   }
 
   /** The repos, by name. A new, empty store has none; one holding repos but no format.json is refused (FORMAT). */

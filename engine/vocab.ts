@@ -79,6 +79,8 @@ export interface ManifestPage { key: string; first: string; last: string; count:
 
 export interface BundleStats {
   newBytes: number;
+  /** The new bytes as stored, when compression made them fewer; absent: as many as `newBytes`. */
+  storedBytes?: number;
   dedupBytes: number;
   /** Bytes of files taken unread from the parent bundle (the file cache). */
   unchangedBytes?: number;
@@ -121,13 +123,18 @@ export interface BundleInput { repo: string; bundle: string }
 export interface RunInfo { id: string; command?: string[]; exitStatus?: number; seconds?: number }
 
 export interface RepoDescriptor {
-  name: string;
-  description: string;
-  created: string;
-  contributor: Contributor;
+  name: string; description: string; created: string; contributor: Contributor;
   /** Who the credentials of the creating process were (absent in repos created before principals). */
   principal?: Principal;
+  /**
+   * How uploads to this repo compress new chunks, chosen at `repo create`; absent (repos made before format
+   * version 2): off. A writer's choice only: every chunk records its own encoding, so readers never need it.
+   */
+  compression?: CompressionLevel;
 }
+
+/** Chunk compression of a repo's uploads: off, or zstd at its fast, default or highest level (workers/codec.ts). */
+export type CompressionLevel = 'off' | 'fast' | 'default' | 'max';
 
 export interface LabelRecord {
   name: string;
@@ -140,8 +147,11 @@ export interface LabelRecord {
   deleted?: boolean;
 }
 
-/** Where a blob lives: `length` bytes at `offset` inside pack `pack`. */
-export interface BlobLocation { pack: string; offset: number; length: number }
+/**
+ * Where a blob lives: `length` bytes at `offset` inside pack `pack`, encoded with `codec` (absent: raw, the
+ * chunk's bytes themselves; `zstd`: one zstd frame of them). Format version 1 stores have raw blobs only.
+ */
+export interface BlobLocation { pack: string; offset: number; length: number; codec?: 'zstd' }
 export interface IndexEntry extends BlobLocation { blob: string }
 
 export interface FormatRecord {
@@ -152,9 +162,15 @@ export interface FormatRecord {
   created: string;
 }
 
-export const FORMAT_VERSION = 1;
+/**
+ * The format new stores are created with. Version 2 adds per-blob compression (`BlobLocation.codec`); a store
+ * of version 1 is read unchanged and written without compression, so older builds keep reading it.
+ */
+export const FORMAT_VERSION = 2;
+/** The versions this build reads. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
-/** Store keys of format version 1. */
+/** Store keys of format versions 1 and 2 (the same). */
 export const keys = {
   format: 'format.json',
   /** Packs and indexes: the blobs role of a context. */

@@ -55,6 +55,7 @@ function countingReads(inner: Storage): { storage: Storage; reads: Map<string, n
     put: (key, body, o) => inner.put(key, body, o),
     openMultipart: (key, o) => inner.openMultipart(key, o),
     delete: (keys, o) => inner.delete(keys, o),
+    identity: (key) => inner.identity(key),
   };
   if (inner.readInto) storage.readInto = (key, range, into, o) => { count(key); return inner.readInto!(key, range, into, o); };
   return { storage, reads };

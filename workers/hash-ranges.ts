@@ -28,6 +28,8 @@ export interface HashTask {
   ranges: ReadRange[];
   /** Content-defined chunking: each range is cut into chunks (`chunks` of the outcome) instead of being one. */
   cdc?: CdcParams;
+  /** Compress each chunk that compresses at this zstd level (workers/compress-pieces.ts); absent or 0: none. */
+  zstdLevel?: number;
 }
 
 /**
@@ -48,6 +50,11 @@ export interface HashOutcome {
   stamps: string[];
   /** With `cdc`: per range, its chunks as [hex SHA-256, length] in order ([] for a range that failed). */
   chunks?: [string, number][][];
+  /**
+   * With `zstdLevel`: per range, per chunk, the length of the zstd frame that replaced the chunk's bytes at its
+   * start in `buffer`, or 0 where the chunk stayed raw (workers/compress-pieces.ts).
+   */
+  stored?: number[][];
   /** The first failure, if any. */
   failure?: ReadFailure;
   /** Every failed range (by index). Once a file fails, its later ranges in the task fail with it. */

@@ -7,7 +7,8 @@
  */
 import { closeSync, constants, fchmodSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { fsPath } from '../engine/fs-path.js';
-import { chunkDamage } from './check-chunk.js';
+import { type OpenedChunk, chunkDamage, openChunk } from './check-chunk.js';
+import type { Codec } from './codec.js';
 import { setFdTimes } from './set-times.js';
 import { type XattrFailure, type Xattrs, writeXattrs, xattrIo } from './xattr-io.js';
 
@@ -28,9 +29,11 @@ export interface WriteFile {
 }
 
 export interface WritePiece {
-  /** Where the chunk sits in the buffer, and its length. */
+  /** Where the chunk's stored bytes sit in the buffer, and their length. */
   start: number;
   length: number;
+  /** How they are encoded (absent: raw, the chunk itself); `decodePieces` decodes them. */
+  codec?: Codec;
   hash: string;
   /** Index into `files`, and where in that file the chunk goes. */
   file: number;
@@ -64,15 +67,32 @@ export interface WriteOutcome {
 }
 
 /**
+ * The compressed pieces of `task`, decoded and checked against their hashes, by piece index (for `writeFiles`).
+ * Asynchronous: the decoding runs off this thread (workers/codec.ts `decodeBlob`); raw pieces are left to `writeFiles`.
+ */
+export async function decodePieces(task: WriteTask): Promise<Map<number, OpenedChunk>> {
+  const view = new Uint8Array(task.buffer, 0, task.length);
+  const decoded = new Map<number, OpenedChunk>();
+  for (const [index, piece] of task.pieces.entries()) {
+    if (!piece.codec) continue;
+    decoded.set(index, await openChunk(view.subarray(piece.start, piece.start + piece.length), piece.length, piece.codec, piece.hash, task.pack));
+  }
+  return decoded;
+}
+
+/**
  * Writes the task's verified pieces and finishes its whole files. A file with a damaged piece is never finished:
  * its temp file is removed when this task would have finished it. Damage is a value; so is an I/O failure.
+ * `decoded`: the compressed pieces, from `decodePieces` (a compressed piece missing from it is damaged).
  */
-export function writeFiles(task: WriteTask): WriteOutcome {
+export function writeFiles(task: WriteTask, decoded: ReadonlyMap<number, OpenedChunk> = new Map()): WriteOutcome {
   const view = new Uint8Array(task.buffer, 0, task.length);
   const outcome: WriteOutcome = { buffer: task.buffer, damaged: [], finished: [], bytesWritten: 0 };
   const bad = new Set<number>();
+  const bytesOf = (piece: WritePiece, index: number) => (piece.codec ? decoded.get(index)?.data : view.subarray(piece.start, piece.start + piece.length));
   task.pieces.forEach((piece, index) => {
-    const damage = chunkDamage(view.subarray(piece.start, piece.start + piece.length), piece.length, piece.hash, task.pack);
+    const damage = piece.codec ? decoded.get(index)?.damage ?? (decoded.has(index) ? undefined : 'was not decoded')
+      : chunkDamage(view.subarray(piece.start, piece.start + piece.length), piece.length, piece.hash, task.pack);
     if (damage) {
       outcome.damaged.push({ piece: index, damage });
       bad.add(piece.file);
@@ -81,7 +101,7 @@ export function writeFiles(task: WriteTask): WriteOutcome {
   const fds = new Map<number, number>();
   let current = -1;
   try {
-    for (const piece of task.pieces) {
+    for (const [index, piece] of task.pieces.entries()) {
       if (bad.has(piece.file)) continue;
       current = piece.file;
       let fd = fds.get(piece.file);
@@ -89,8 +109,9 @@ export function writeFiles(task: WriteTask): WriteOutcome {
         fd = openTemp(task.files[piece.file]!.tmp);
         fds.set(piece.file, fd);
       }
-      writeExactly(fd, view.subarray(piece.start, piece.start + piece.length), piece.fileOffset);
-      outcome.bytesWritten += piece.length;
+      const bytes = bytesOf(piece, index)!;
+      writeExactly(fd, bytes, piece.fileOffset);
+      outcome.bytesWritten += bytes.length;
     }
     // Files finished with no bytes here: empty files, and files whose chunks all came in earlier tasks.
     task.files.forEach((file, index) => {

@@ -137,8 +137,8 @@ async function checkTrailers({ storage, index, packSizes, problem }: FsckRun): P
     if (trailer.kind !== 'listed') continue;
     for (const entry of trailer.entries) {
       const loc = index.get(entry.blob);
-      if (loc?.pack === pack && (loc.offset !== entry.offset || loc.length !== entry.length)) {
-        problem(`pack ${pack.slice(0, 12)}`, `trailer lists blob ${entry.blob.slice(0, 12)} at ${entry.offset}+${entry.length}, the index at ${loc.offset}+${loc.length}`);
+      if (loc?.pack === pack && (loc.offset !== entry.offset || loc.length !== entry.length || loc.codec !== entry.codec)) {
+        problem(`pack ${pack.slice(0, 12)}`, `trailer lists blob ${entry.blob.slice(0, 12)} at ${entry.offset}+${entry.length} (${entry.codec ?? 'raw'}), the index at ${loc.offset}+${loc.length} (${loc.codec ?? 'raw'})`);
       }
     }
   }

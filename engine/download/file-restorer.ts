@@ -203,7 +203,9 @@ export class FileRestorer {
         target.job.inFlight++;
       }
       target.job.unassigned--;
-      return { start: location.offset - read.offset, length: location.length, hash, file, fileOffset: target.fileOffset };
+      const piece: WritePiece = { start: location.offset - read.offset, length: location.length, hash, file, fileOffset: target.fileOffset };
+      if (location.codec) piece.codec = location.codec;
+      return piece;
     });
     const files: WriteFile[] = jobs.map((job) => {
       const whole = !job.unassigned && job.inFlight === 1 && !job.damaged;

@@ -1,6 +1,6 @@
 /**
  * The index objects a collector has read, every entry kept (not only the location a loaded index chooses) in
- * typed arrays, about 48 bytes an entry. One gc run reads each index object once: the mark's index, the
+ * typed arrays, about 49 bytes an entry. One gc run reads each index object once: the mark's index, the
  * sweep's index (other packs deferred, plus the objects written meanwhile) and the merged index the sweep
  * writes all come from here. Index objects are written once under fresh names and never change, so an entry
  * read earlier in the run is what a second read would return.
@@ -19,6 +19,8 @@ export class IndexSnapshot {
   private packOf = new Uint32Array(0);
   private offsets = new Float64Array(0);
   private lengths = new Uint32Array(0);
+  /** 1: zstd, 0: raw. A repack copies compressed bytes as they are, so the merged index must keep the codec. */
+  private codecs = new Uint8Array(0);
   private readonly packNames: string[] = [];
   private readonly packNumbers = new Map<string, number>();
   /** The objects held, each with the range of its entries. */
@@ -87,6 +89,7 @@ export class IndexSnapshot {
       this.packOf[this.count] = this.packNumber(e.pack);
       this.offsets[this.count] = e.offset;
       this.lengths[this.count] = e.length;
+      this.codecs[this.count] = e.codec === 'zstd' ? 1 : 0;
       this.count++;
     }
     this.objects.set(key, { start, end: this.count });
@@ -108,7 +111,7 @@ export class IndexSnapshot {
   }
 
   private record(index: LoadedBlobIndex, i: number): void {
-    index.setWords(this.words, i * KEY_WORDS, this.packNames[this.packOf[i]!]!, this.offsets[i]!, this.lengths[i]!);
+    index.setWords(this.words, i * KEY_WORDS, this.location(i));
   }
 
   private blob(i: number): string {
@@ -116,7 +119,9 @@ export class IndexSnapshot {
   }
 
   private location(i: number): BlobLocation {
-    return { pack: this.packNames[this.packOf[i]!]!, offset: this.offsets[i]!, length: this.lengths[i]! };
+    const at: BlobLocation = { pack: this.packNames[this.packOf[i]!]!, offset: this.offsets[i]!, length: this.lengths[i]! };
+    if (this.codecs[i]) at.codec = 'zstd';
+    return at;
   }
 
   private packNumber(pack: string): number {
@@ -131,7 +136,7 @@ export class IndexSnapshot {
   private reserve(needed: number): void {
     if (needed <= this.capacity) return;
     this.capacity = Math.max(needed, this.capacity * 2, 1024);
-    const grown = <T extends Uint32Array | Float64Array>(old: T, make: (n: number) => T, per = 1): T => {
+    const grown = <T extends Uint8Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T, per = 1): T => {
       const next = make(this.capacity * per);
       next.set(old);
       return next;
@@ -140,5 +145,6 @@ export class IndexSnapshot {
     this.packOf = grown(this.packOf, (n) => new Uint32Array(n));
     this.offsets = grown(this.offsets, (n) => new Float64Array(n));
     this.lengths = grown(this.lengths, (n) => new Uint32Array(n));
+    this.codecs = grown(this.codecs, (n) => new Uint8Array(n));
   }
 }

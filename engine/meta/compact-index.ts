@@ -1,10 +1,14 @@
 /**
  * Blob hash → location in typed arrays: an open-addressing table keyed by the 32 bytes of the SHA-256, with pack
- * names interned. About 64 bytes an entry at the highest load, against ~240 for a Map of hex strings to objects
+ * names interned. About 65 bytes an entry at the highest load, against ~240 for a Map of hex strings to objects
  * (measured: 200,000 entries 47 MiB of heap as a Map), so the index of a 200,000-chunk store fits the memory
  * budget. SHA-256 is uniform, so its first word is the probe start and no rehashing is needed.
  */
 import type { BlobLocation } from '../vocab.js';
+
+/** Blob encodings by number (0: raw); a location carries its codec only when it has one. */
+const CODECS = [undefined, 'zstd'] as const;
+const codecNumber = (codec: BlobLocation['codec']): number => (codec === undefined ? 0 : CODECS.indexOf(codec));
 
 const KEY_WORDS = 8;
 const MAX_LOAD = 0.75;
@@ -16,6 +20,7 @@ export class CompactBlobIndex {
   private packOf: Uint32Array;
   private offsets: Float64Array;
   private lengths: Uint32Array;
+  private codecs: Uint8Array;
   private readonly packNames: string[] = [];
   private readonly packNumbers = new Map<string, number>();
   private count = 0;
@@ -29,6 +34,7 @@ export class CompactBlobIndex {
     this.packOf = new Uint32Array(this.slots);
     this.offsets = new Float64Array(this.slots);
     this.lengths = new Uint32Array(this.slots);
+    this.codecs = new Uint8Array(this.slots);
   }
 
   get size(): number { return this.count; }
@@ -46,7 +52,7 @@ export class CompactBlobIndex {
   get(hash: string): BlobLocation | undefined {
     const slot = this.find(hash);
     if (slot < 0) return undefined;
-    return { pack: this.packNames[this.packOf[slot]! - 1]!, offset: this.offsets[slot]!, length: this.lengths[slot]! };
+    return this.locationAt(slot);
   }
 
   /**
@@ -54,7 +60,7 @@ export class CompactBlobIndex {
    * hash (not 64 hex digits) is not recorded: no chunk can refer to it.
    */
   set(hash: string, location: BlobLocation): this {
-    if (this.load(hash)) this.insert(location.pack, location.offset, location.length);
+    if (this.load(hash)) this.insert(location.pack, location.offset, location.length, codecNumber(location.codec));
     return this;
   }
 
@@ -62,9 +68,9 @@ export class CompactBlobIndex {
    * `set` for a hash given as the 8 words at `words[start]` (its 32 bytes as this table holds them, in the
    * machine's byte order): a caller that keeps hashes in the same form skips the hex round trip.
    */
-  setWords(words: Uint32Array, start: number, pack: string, offset: number, length: number): this {
+  setWords(words: Uint32Array, start: number, location: BlobLocation): this {
     for (let w = 0; w < KEY_WORDS; w++) this.probeWords[w] = words[start + w]!;
-    this.insert(pack, offset, length);
+    this.insert(location.pack, location.offset, location.length, codecNumber(location.codec));
     return this;
   }
 
@@ -82,20 +88,27 @@ export class CompactBlobIndex {
     for (let s = 0; s < this.slots; s++) {
       if (!this.packOf[s]) continue;
       words.set(this.keys.subarray(s * KEY_WORDS, (s + 1) * KEY_WORDS));
-      yield [hex.toString('hex'), { pack: this.packNames[this.packOf[s]! - 1]!, offset: this.offsets[s]!, length: this.lengths[s]! }];
+      yield [hex.toString('hex'), this.locationAt(s)];
     }
   }
 
   /** Records the key in `probe` at the location given, unless it is there already. */
-  private insert(pack: string, offset: number, length: number): void {
+  private insert(pack: string, offset: number, length: number, codec: number): void {
     if (this.lookup() >= 0) return;
     if ((this.count + 1) / this.slots > MAX_LOAD) {
       const key = Uint32Array.from(this.probeWords);
       this.grow();
       this.probeWords.set(key); // grow used the probe as scratch
     }
-    this.place(this.freeSlotFor(), this.packNumber(pack), offset, length);
+    this.place(this.freeSlotFor(), this.packNumber(pack), offset, length, codec);
     this.count++;
+  }
+
+  private locationAt(slot: number): BlobLocation {
+    const at: BlobLocation = { pack: this.packNames[this.packOf[slot]! - 1]!, offset: this.offsets[slot]!, length: this.lengths[slot]! };
+    const codec = CODECS[this.codecs[slot]!];
+    if (codec !== undefined) at.codec = codec;
+    return at;
   }
 
   /** Slot of the key in `probe` after `find` missed: the first empty slot on its probe path. */
@@ -105,11 +118,12 @@ export class CompactBlobIndex {
     return slot;
   }
 
-  private place(slot: number, pack: number, offset: number, length: number): void {
+  private place(slot: number, pack: number, offset: number, length: number, codec: number): void {
     this.keys.set(this.probeWords, slot * KEY_WORDS);
     this.packOf[slot] = pack;
     this.offsets[slot] = offset;
     this.lengths[slot] = length;
+    this.codecs[slot] = codec;
   }
 
   /** Loads `hash` into `probe`; false if it is not 64 hex digits. */
@@ -146,17 +160,18 @@ export class CompactBlobIndex {
   }
 
   private grow(): void {
-    const old = { slots: this.slots, keys: this.keys, packOf: this.packOf, offsets: this.offsets, lengths: this.lengths };
+    const old = { slots: this.slots, keys: this.keys, packOf: this.packOf, offsets: this.offsets, lengths: this.lengths, codecs: this.codecs };
     this.slots *= 2;
     this.keys = new Uint32Array(this.slots * KEY_WORDS);
     this.packOf = new Uint32Array(this.slots);
     this.offsets = new Float64Array(this.slots);
     this.lengths = new Uint32Array(this.slots);
+    this.codecs = new Uint8Array(this.slots);
     const w = this.probeWords;
     for (let s = 0; s < old.slots; s++) {
       if (!old.packOf[s]) continue;
       w.set(old.keys.subarray(s * KEY_WORDS, (s + 1) * KEY_WORDS));
-      this.place(this.freeSlotFor(), old.packOf[s]!, old.offsets[s]!, old.lengths[s]!);
+      this.place(this.freeSlotFor(), old.packOf[s]!, old.offsets[s]!, old.lengths[s]!, old.codecs[s]!);
     }
   }
 }

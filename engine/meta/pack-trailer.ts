@@ -7,27 +7,38 @@
  *
  * The trailer is the last part of the pack's upload, so a pack that exists has its whole trailer. Index
  * entries address blobs by offset and length, so readers never see the trailer; packs written before it
- * (no magic at the end) stay readable and are only not self-describing. The format version does not change.
+ * (no magic at the end) stay readable and are only not self-describing.
+ *
+ * A pack holding compressed blobs (format version 2) has trailer "dmpackT2" instead: each entry is one byte
+ * longer, its blob's codec (0 raw, 1 zstd). Packs of raw blobs keep "dmpackT1", readable by older builds.
  */
 import { createHash } from 'node:crypto';
 import { isStorageError, readAll, type Storage } from '../storage/storage.js';
 import { type IndexEntry, keys } from '../vocab.js';
+import { openChunk } from '../../workers/check-chunk.js';
 
 const MAGIC = Buffer.from('dmpackT1', 'latin1');
+const MAGIC_CODECS = Buffer.from('dmpackT2', 'latin1');
 const FOOTER = 16;
 const ENTRY = 44;
+/** "dmpackT2" entries: ENTRY, then the codec byte. */
+const ENTRY_CODECS = 45;
+const CODEC_BYTES = { zstd: 1 } as const;
 
 /** The trailer and footer for a pack holding `entries` (in offset order), to append after its blobs. */
 export function encodeTrailer(entries: readonly IndexEntry[]): Buffer {
-  const out = Buffer.alloc(entries.length * ENTRY + FOOTER);
+  const withCodecs = entries.some((e) => e.codec !== undefined);
+  const size = withCodecs ? ENTRY_CODECS : ENTRY;
+  const out = Buffer.alloc(entries.length * size + FOOTER);
   entries.forEach((e, i) => {
-    const at = i * ENTRY;
+    const at = i * size;
     out.write(e.blob, at, 32, 'hex');
     out.writeBigUInt64BE(BigInt(e.offset), at + 32);
     out.writeUInt32BE(e.length, at + 40);
+    if (withCodecs) out[at + 44] = e.codec === undefined ? 0 : CODEC_BYTES[e.codec];
   });
-  const body = out.subarray(0, entries.length * ENTRY);
-  MAGIC.copy(out, body.length);
+  const body = out.subarray(0, entries.length * size);
+  (withCodecs ? MAGIC_CODECS : MAGIC).copy(out, body.length);
   out.writeUInt32BE(entries.length, body.length + 8);
   createHash('sha256').update(body).digest().copy(out, body.length + 12, 0, 4);
   return out;
@@ -46,15 +57,19 @@ export async function readTrailer(storage: Storage, pack: string, size: number):
   const key = keys.pack(pack);
   try {
     const footer = await readAll(storage, key, { offset: size - FOOTER, length: FOOTER });
-    if (footer.length !== FOOTER || !footer.subarray(0, 8).equals(MAGIC)) return { kind: 'none' };
+    const magic = footer.subarray(0, 8);
+    if (footer.length !== FOOTER || !(magic.equals(MAGIC) || magic.equals(MAGIC_CODECS))) return { kind: 'none' };
+    const entrySize = magic.equals(MAGIC) ? ENTRY : ENTRY_CODECS;
     const count = footer.readUInt32BE(8);
-    const dataEnd = size - FOOTER - count * ENTRY;
+    const dataEnd = size - FOOTER - count * entrySize;
     if (dataEnd < 0) return { kind: 'damaged', reason: `trailer lists ${count} blobs, more than the pack can hold` };
-    const body = count ? await readAll(storage, key, { offset: dataEnd, length: count * ENTRY }) : Buffer.alloc(0);
-    if (body.length !== count * ENTRY || !createHash('sha256').update(body).digest().subarray(0, 4).equals(footer.subarray(12))) {
+    const body = count ? await readAll(storage, key, { offset: dataEnd, length: count * entrySize }) : Buffer.alloc(0);
+    if (body.length !== count * entrySize || !createHash('sha256').update(body).digest().subarray(0, 4).equals(footer.subarray(12))) {
       return { kind: 'damaged', reason: 'trailer checksum mismatch' };
     }
-    const entries = parseEntries(pack, body, count);
+    const entries = parseEntries(pack, body, count, entrySize);
+    const unknown = entries.find((e) => e.codec === null);
+    if (unknown) return { kind: 'damaged', reason: `trailer entry ${unknown.blob.slice(0, 12)} has an unknown codec` };
     const bad = entries.find((e) => e.offset + e.length > dataEnd);
     if (bad) return { kind: 'damaged', reason: `trailer entry ${bad.blob.slice(0, 12)} ends past the blob bytes` };
     return { kind: 'listed', entries, dataEnd };
@@ -64,21 +79,26 @@ export async function readTrailer(storage: Storage, pack: string, size: number):
   }
 }
 
-function parseEntries(pack: string, body: Buffer, count: number): IndexEntry[] {
+/** The entries of a trailer body; an entry whose codec byte is unknown has `codec` null (the caller refuses it). */
+function parseEntries(pack: string, body: Buffer, count: number, entrySize: number): IndexEntry[] {
   const entries: IndexEntry[] = [];
   for (let i = 0; i < count; i++) {
-    const at = i * ENTRY;
-    entries.push({
+    const at = i * entrySize;
+    const entry: IndexEntry = {
       blob: body.toString('hex', at, at + 32), pack,
       offset: Number(body.readBigUInt64BE(at + 32)), length: body.readUInt32BE(at + 40),
-    });
+    };
+    const codec = entrySize === ENTRY_CODECS ? body[at + 44]! : 0;
+    if (codec === CODEC_BYTES.zstd) entry.codec = 'zstd';
+    else if (codec !== 0) (entry as { codec: unknown }).codec = null;
+    entries.push(entry);
   }
   return entries;
 }
 
 /**
- * Reads the blob bytes of a pack once, front to back, and hashes each listed blob. Returns the entries whose
- * bytes match their hash and the hashes of those that do not.
+ * Reads the blob bytes of a pack once, front to back, and hashes each listed blob (a compressed one after
+ * decoding it). Returns the entries whose bytes match their hash and the hashes of those that do not.
  */
 export async function verifyListed(storage: Storage, pack: string, entries: readonly IndexEntry[], dataEnd: number): Promise<{ good: IndexEntry[]; bad: string[] }> {
   const sorted = [...entries].sort((a, b) => a.offset - b.offset);
@@ -89,10 +109,14 @@ export async function verifyListed(storage: Storage, pack: string, entries: read
   let pos = 0;
   let i = 0;
   let hasher = createHash('sha256');
-  const finish = (e: IndexEntry) => {
-    if (hasher.digest('hex') === e.blob) good.push(e);
+  let held: Buffer[] = []; // a compressed blob's bytes, decoded whole when it ends
+  const finish = async (e: IndexEntry) => {
+    const matches = e.codec === undefined ? hasher.digest('hex') === e.blob
+      : (await openChunk(Buffer.concat(held), e.length, e.codec, e.blob, pack)).data !== undefined;
+    if (matches) good.push(e);
     else bad.push(e.blob);
     hasher = createHash('sha256');
+    held = [];
     i++;
   };
   for await (const chunk of stream) {
@@ -103,13 +127,14 @@ export async function verifyListed(storage: Storage, pack: string, entries: read
       const start = Math.max(at, e.offset - pos);
       const end = Math.min(bytes.length, e.offset + e.length - pos);
       if (start >= bytes.length) break;
-      if (end > start) hasher.update(bytes.subarray(start, end));
+      if (end > start && e.codec === undefined) hasher.update(bytes.subarray(start, end));
+      else if (end > start) held.push(bytes.subarray(start, end));
       at = Math.max(end, at);
-      if (pos + at >= e.offset + e.length) finish(e);
+      if (pos + at >= e.offset + e.length) await finish(e);
       else break;
     }
     pos += bytes.length;
   }
-  while (i < sorted.length) finish(sorted[i]!); // the pack ended early: what is left cannot match
+  while (i < sorted.length) await finish(sorted[i]!); // the pack ended early: what is left cannot match
   return { good, bad };
 }

@@ -1,18 +1,23 @@
 import { DatamoverError, notFound } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
-import { type Contributor, type RepoDescriptor, keys } from '../vocab.js';
+import { type CompressionLevel, type Contributor, type RepoDescriptor, keys } from '../vocab.js';
 import { checkName } from './ids.js';
 import { putJson, readJson } from './objects.js';
 import { repoDescriptor } from './validate.js';
 import { appendWal } from './wal.js';
 
-/** Creates a repo (create-only, naming the store's principal) and its `repo.create` WAL record. ALREADY_EXISTS if taken. */
+/**
+ * Creates a repo (create-only, naming the store's principal) and its `repo.create` WAL record. Fails with
+ * ALREADY_EXISTS if taken. Compression `off` is not recorded: such a repo reads as one made before compression existed.
+ */
 export async function createRepo(
-  storage: Storage, name: string, description: string, contributor: Contributor,
+  storage: Storage, name: string, description: string, contributor: Contributor, compression: CompressionLevel = 'off',
 ): Promise<RepoDescriptor> {
   checkName(name, 'repo');
   const principal = await storage.identity(keys.repo(name));
-  const repo: RepoDescriptor = { name, description, created: new Date().toISOString(), contributor, principal };
+  const repo: RepoDescriptor = {
+    name, description, created: new Date().toISOString(), contributor, principal, ...(compression !== 'off' ? { compression } : {}),
+  };
   const result = await putJson(storage, keys.repo(name), repo, { ifAbsent: true });
   if (result.status !== 'written') throw new DatamoverError('ALREADY_EXISTS', `repo ${name} already exists`);
   await appendWal(storage, 'repo.create', name, contributor, { description });

@@ -233,6 +233,8 @@ export function indexEntry(v: unknown): IndexEntry {
   str(o, 'pack', /^[0-9A-Za-z_-]{2,}$/);
   int(o, 'offset');
   int(o, 'length', 1, MAX_CHUNK);
+  // An encoding this build does not know would be served as raw bytes: refused, never guessed.
+  if (o.codec !== undefined) str(o, 'codec', /^zstd$/);
   return o as unknown as IndexEntry;
 }
 
@@ -243,6 +245,7 @@ export function repoDescriptor(name: string): (v: unknown) => RepoDescriptor {
     str(o, 'created');
     contributor(o);
     principal(o);
+    if (o.compression !== undefined) str(o, 'compression', /^(off|fast|default|max)$/);
     return o as unknown as RepoDescriptor;
   };
 }

@@ -19,7 +19,8 @@ export class ChunkProblem extends Error {
   }
 }
 
-interface Waiter { resolve: (chunk: Buffer) => void; reject: (err: unknown) => void }
+/** A read waiting for a chunk of `length` bytes (the manifest's: a compressed blob is stored shorter). */
+interface Waiter { length: number; resolve: (chunk: Buffer) => void; reject: (err: unknown) => void }
 
 export interface FetchCounters {
   /** Chunks asked of storage (each verified when its pack answers). */
@@ -65,7 +66,9 @@ export class ChunkFetcher {
       const promise = new Promise<Buffer>((resolve, reject) => {
         const location = this.index.get(hash);
         if (!location) reject(new ChunkProblem(hash, `is in no index${this.index.missingHint()}`));
-        else waiting.push({ hash, location: { ...location, length }, target: { resolve, reject } });
+        // A raw blob must be the manifest's length (a shorter one reads as truncated); a compressed one is
+        // checked by its hash once decoded.
+        else waiting.push({ hash, location: location.codec ? location : { ...location, length }, target: { length, resolve, reject } });
       });
       this.track(hash, promise);
       return promise;
@@ -96,7 +99,7 @@ export class ChunkFetcher {
   private async fetch(pieces: Piece<Waiter>[]): Promise<void> {
     const fromStorage: Piece<Waiter>[] = [];
     for (const piece of pieces) {
-      const chunk = await this.disk?.get(piece.hash, piece.location.length);
+      const chunk = await this.disk?.get(piece.hash, piece.target.length);
       if (chunk) this.deliver(piece, chunk);
       else fromStorage.push(piece);
     }

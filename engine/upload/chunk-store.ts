@@ -15,7 +15,11 @@ import type { Tuning } from './tuning.js';
 const CHECKPOINT_MS = 10_000;
 
 /** What the store counts, in the run's totals. */
-export interface ChunkTotals { newBytes: number; dedupBytes: number; packs: number }
+export interface ChunkTotals {
+  newBytes: number; dedupBytes: number; packs: number;
+  /** The new chunks' bytes as stored (after compression). */
+  storedBytes?: number;
+}
 
 export class ChunkStore {
   private readonly claimed = new Set<string>();
@@ -36,15 +40,19 @@ export class ChunkStore {
     }, (pack) => this.packDurable(pack));
   }
 
-  /** Stores `data` (chunk `hash`) unless it is stored or claimed already; the lease keeps its bytes until packed. */
-  async claim(hash: string, data: Uint8Array, lease: Lease): Promise<void> {
+  /**
+   * Stores chunk `hash` (`length` bytes; `stored`: them, or their `codec` encoding) unless it is stored or
+   * claimed already; the lease keeps the stored bytes until packed. The totals count chunk bytes, not stored ones.
+   */
+  async claim(hash: string, length: number, stored: Uint8Array, lease: Lease, codec?: IndexEntry['codec']): Promise<void> {
     if (this.known.has(hash) || this.claimed.has(hash)) {
-      this.totals.dedupBytes += data.byteLength;
+      this.totals.dedupBytes += length;
       return;
     }
     this.claimed.add(hash);
-    this.totals.newBytes += data.byteLength;
-    await this.packer.add(hash, data, lease);
+    this.totals.newBytes += length;
+    this.totals.storedBytes = (this.totals.storedBytes ?? 0) + stored.byteLength;
+    await this.packer.add(hash, stored, lease, codec);
   }
 
   /** Every pack so far durable and indexed: what a manifest page may reference. */
@@ -101,13 +109,13 @@ export class ChunkCounter {
 
   constructor(private readonly known: Pick<CompactBlobIndex, 'has'>, private readonly totals: ChunkTotals) {}
 
-  async claim(hash: string, data: Uint8Array): Promise<void> {
+  async claim(hash: string, length: number): Promise<void> {
     if (this.known.has(hash) || this.seen.has(hash)) {
-      this.totals.dedupBytes += data.byteLength;
+      this.totals.dedupBytes += length;
       return;
     }
     this.seen.add(hash);
-    this.totals.newBytes += data.byteLength;
+    this.totals.newBytes += length;
   }
 
   async barrier(): Promise<void> {}

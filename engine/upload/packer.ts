@@ -51,11 +51,14 @@ export class Packer {
     private readonly onDurable: (pack: DurablePack) => Promise<void>,
   ) {}
 
-  /** Appends a blob; waits while too many parts are in flight. Throws the first failed write. */
-  async add(blob: string, data: Uint8Array, lease: Lease): Promise<void> {
+  /**
+   * Appends a blob (`data`: its stored bytes, encoded with `codec` if given); waits while too many parts are in
+   * flight. Throws the first failed write.
+   */
+  async add(blob: string, data: Uint8Array, lease: Lease, codec?: IndexEntry['codec']): Promise<void> {
     if (this.failure) throw this.failure;
     const pack = this.open ?? (this.open = this.openPack());
-    pack.entries.push({ blob, pack: pack.id, offset: pack.size, length: data.byteLength });
+    pack.entries.push({ blob, pack: pack.id, offset: pack.size, length: data.byteLength, ...(codec ? { codec } : {}) });
     pack.size += data.byteLength;
     lease.retain();
     pack.pending.push({ data, lease });

@@ -17,6 +17,8 @@ export interface Tuning {
   skipOnError?: boolean;
   /** Content-defined chunking within each planned range (`chunkSize` is then the range, a segment). */
   cdc?: CdcParams;
+  /** Compress new chunks in the hash workers at this zstd level (0 or absent: none); set from the repo's setting. */
+  zstdLevel?: number;
 }
 
 const MiB = 1024 * 1024;

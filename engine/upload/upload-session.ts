@@ -21,7 +21,7 @@ import type { Tuning } from './tuning.js';
 const MAX_PENDING_ENTRIES = 8192;
 
 /** What a run counts (the chunk store and the entry order add to it too). */
-export interface UploadTotals { files: number; bytes: number; newBytes: number; dedupBytes: number; unchangedBytes: number; packs: number }
+export interface UploadTotals { files: number; bytes: number; newBytes: number; storedBytes?: number; dedupBytes: number; unchangedBytes: number; packs: number }
 
 export class UploadSession {
   readonly hashThreads = new Set<number>();
@@ -92,7 +92,8 @@ export class UploadSession {
     const buffer = await this.pool.acquire();
     while (this.inFlight >= this.hashStage.depth) await new Promise<void>((r) => this.slotWaiters.push(r));
     this.inFlight++;
-    this.hashStage.run({ buffer, ranges: job.ranges, ...(this.tuning.cdc ? { cdc: this.tuning.cdc } : {}) }, this.signal).then(
+    const { cdc, zstdLevel } = this.tuning;
+    this.hashStage.run({ buffer, ranges: job.ranges, ...(cdc ? { cdc } : {}), ...(zstdLevel ? { zstdLevel } : {}) }, this.signal).then(
       (outcome) => this.chain(() => this.handle(job, outcome), () => this.pool.release(outcome.buffer)),
       (err) => { this.pool.forget(); this.failure ??= err; },
     ).finally(() => {
@@ -132,8 +133,11 @@ export class UploadSession {
         else if (!state.skipped) {
           const pieces = outcome.chunks?.[i] ?? [[hash, length]];
           let offset = at;
-          for (const [pieceHash, pieceLength] of pieces) {
-            await this.chunks.claim(pieceHash, view.subarray(offset, offset + pieceLength), lease);
+          for (const [n, [pieceHash, pieceLength]] of pieces.entries()) {
+            // A compressed chunk's zstd frame sits at the chunk's start (workers/compress-pieces.ts).
+            const frame = outcome.stored?.[i]?.[n] ?? 0;
+            const stored = view.subarray(offset, offset + (frame || pieceLength));
+            await this.chunks.claim(pieceHash, pieceLength, stored, lease, frame ? 'zstd' : undefined);
             offset += pieceLength;
           }
           state.chunks[job.refs[i]!.chunk] = pieces;

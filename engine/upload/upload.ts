@@ -12,7 +12,7 @@ import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { commitBundle } from '../meta/commit.js';
 import { withWriterLease } from '../gc/lease.js';
 import { condemnedPacks } from '../gc/records.js';
-import { openFormat } from '../meta/format.js';
+import { ZSTD_LEVELS, compressionAllowed, openFormat } from '../meta/format.js';
 import { newId } from '../meta/ids.js';
 import { getBundle } from '../meta/bundles.js';
 import { getLabel } from '../meta/labels.js';
@@ -30,7 +30,7 @@ import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type BundleDescriptor, type BundleStats, type Contributor, type FormatRecord, type LabelRecord, type ManifestPage,
-  type RunInfo, keys,
+  type CompressionLevel, type RunInfo, keys,
 } from '../vocab.js';
 import { BufferPool } from '../runtime/buffer-pool.js';
 import { type InputRef, lineageFields } from '../run/inputs.js';
@@ -98,13 +98,13 @@ export function uploadBundle(req: UploadRequest): Promise<UploadResult> {
 
 async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
   const format = req.format ?? await openFormat(req.storage, true);
-  await getRepo(req.storage, req.repo);
+  const { compression } = await getRepo(req.storage, req.repo);
   const lineage = await lineageFields(req);
   const { parent, parentBundle } = await labelParent(req.storage, req.repo, req.label);
   const bundleId = newId();
   const filter = sourceFilter(req); // a bad --files list fails before the lease: nothing is written
   const uploaded = await withWriterLease(req.storage, 'upload', { repo: req.repo, id: bundleId }, async (lease) => {
-    const stored = await storeTree({ ...req, filter }, format, (n) => keys.manifestPage(req.repo, bundleId, n), parentBundle);
+    const stored = await storeTree({ ...req, filter, compression }, format, (n) => keys.manifestPage(req.repo, bundleId, n), parentBundle);
     const descriptor: BundleDescriptor = {
       id: bundleId, repo: req.repo, parents: parent ? [parent.bundle] : [], message: req.message ?? '',
       contributor: req.contributor, created: new Date().toISOString(), hash: format.hash, chunker: format.chunker,
@@ -138,13 +138,15 @@ export interface StoredTree {
  * failure leaves only unreferenced objects (packs that landed are indexed, so a rerun reuses them).
  */
 export async function storeTree(
-  req: UploadRequest & { select?: (path: string) => boolean; dryRun?: boolean; filter?: SourceFilter }, format: FormatRecord,
-  pageKey: (n: number) => string, parentBundle?: BundleDescriptor,
+  req: UploadRequest & { select?: (path: string) => boolean; dryRun?: boolean; filter?: SourceFilter; compression?: CompressionLevel },
+  format: FormatRecord, pageKey: (n: number) => string, parentBundle?: BundleDescriptor,
 ): Promise<StoredTree> {
   const report = req.reporter ?? silentReporter;
   const started = Date.now();
   const filter = req.filter ?? sourceFilter(req);
-  const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError }, format.chunker);
+  // The repo's compression, in a store whose format allows it; a dry run stores nothing, so compresses nothing.
+  const zstdLevel = req.compression && !req.dryRun && compressionAllowed(format) ? ZSTD_LEVELS[req.compression] : 0;
+  const tuning = resolveTuning({ ...req.tuning, skipOnError: req.skipOnError, zstdLevel }, format.chunker);
   // The caller holds a writer lease (docs/gc.md): only now may the index and the condemnations be read. A dry
   // run holds none (it would write one): its reads only estimate, and it stores nothing a collector could lose.
   const condemned = await condemnedPacks(req.storage);
@@ -181,6 +183,7 @@ export async function storeTree(
   const stats: BundleStats = {
     newBytes: totals.newBytes, dedupBytes: totals.dedupBytes, unchangedBytes: totals.unchangedBytes, packs: totals.packs,
     ...(entries.skipped.length ? { skippedFiles: entries.skipped.length } : {}),
+    ...(totals.storedBytes !== undefined && totals.storedBytes !== totals.newBytes ? { storedBytes: totals.storedBytes } : {}),
     seconds: (Date.now() - started) / 1000,
   };
   return { pages, totals, stats, skipped: entries.skipped, hashThreads: [...session.hashThreads], peakPendingEntries: entries.maxPending };
@@ -215,13 +218,13 @@ export function uploadShard(req: UploadRequest & { session: string; shard: Shard
 
 async function uploadShardOnce(req: UploadRequest & { session: string; shard: ShardSpec }): Promise<ShardUploadResult> {
   const format = req.format ?? await openFormat(req.storage, true);
-  await getRepo(req.storage, req.repo);
+  const { compression } = await getRepo(req.storage, req.repo);
   const session = await openSession(req.storage, req.repo, req.session);
   const { index, count } = req.shard;
   const attempt = newId();
   const filter = sourceFilter(req); // a bad --files list fails before the lease: nothing is written
   return withWriterLease(req.storage, 'shard', { repo: req.repo, id: session.id }, async (lease) => {
-    const stored = await storeTree({ ...req, select: shardSelector(req.shard, req.files), filter }, format, (n) => keys.shardPage(session.id, index, attempt, n));
+    const stored = await storeTree({ ...req, select: shardSelector(req.shard, req.files), filter, compression }, format, (n) => keys.shardPage(session.id, index, attempt, n));
     // A shard record makes its pages live for a collector; recorded while the lease still holds.
     await lease.assertHeld(`shard ${index} of session ${session.id}`);
     const shard: ShardRecord = {
