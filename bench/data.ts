@@ -173,3 +173,22 @@ export function warm(data: DataSet): void {
   };
   visit(data.dir);
 }
+
+/**
+ * `count` files of `size` random bytes, `perDir` to a directory (`dNNNN/fNNNNNNN.bin`): the many-files tree
+ * (bench/many-files.ts). Each file is its own seeded content, so nothing deduplicates.
+ */
+export function manyFiles(root: string, count: number, size = 1024, perDir = 1000): DataSet {
+  const dir = path.join(root, `many-${count}x${size}`);
+  prepared(dir, `many:${count}:${size}:${perDir}`, () => {
+    const base = block(4, size);
+    for (let i = 0; i < count; i++) {
+      const sub = path.join(dir, `d${String(Math.floor(i / perDir)).padStart(4, '0')}`);
+      if (i % perDir === 0) mkdirSync(sub);
+      base.writeUInt32LE(i, 0);
+      base.writeUInt32LE((i ^ 0x9e3779b9) >>> 0, size - 4);
+      writeFileSync(path.join(sub, `f${String(i).padStart(7, '0')}.bin`), base);
+    }
+  });
+  return { name: `${count} × ${size / 1024} KiB files`, dir, bytes: count * size, files: count };
+}

@@ -12,6 +12,7 @@ import { type Ceilings, bottleneck, measureCeilings } from './ceilings.js';
 import { serveRows } from './serve.js';
 import { gcRows } from './gc.js';
 import { COMPRESSION_SIZES, compressionRows } from './compression.js';
+import { manyFilesRows } from './many-files.js';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
 import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
@@ -223,9 +224,9 @@ function format(r: Row): string {
 }
 
 const sizes = {
-  smoke: { big: 16 * MiB, small: 300, tiny: 2_000, dup: 200, gc: 2_000 },
-  quick: { big: 512 * MiB, small: 5_000, tiny: 20_000, dup: 2_000, gc: 20_000 },
-  full: { big: 2048 * MiB, small: 20_000, tiny: 200_000, dup: 20_000, gc: 200_000 },
+  smoke: { big: 16 * MiB, small: 300, tiny: 2_000, dup: 200, gc: 2_000, many: [200, 1_000] },
+  quick: { big: 512 * MiB, small: 5_000, tiny: 20_000, dup: 2_000, gc: 20_000, many: [5_000, 20_000] },
+  full: { big: 2048 * MiB, small: 20_000, tiny: 200_000, dup: 20_000, gc: 200_000, many: [20_000, 200_000, 1_000_000] },
 }[mode];
 
 mkdirSync(work, { recursive: true });
@@ -246,6 +247,8 @@ try {
   runs = 1; // 200,000 files: one run of each tool keeps a full bench under half an hour
   treeScenarios(tiny, { download: mode !== 'full', changed: false });
   runs = fullRuns;
+  // 1 KiB files at several tree sizes, one run each: peak RSS per phase must stay flat, time per file linear.
+  manyFilesRows(dataRoot, path.join(work, 'many'), sizes.many, peersOk.rclone, (row) => add(row));
   const dup = duplicatedSubtree(dataRoot, sizes.dup, 64 * 1024);
   uploadOnly(dup, (store) => {
     const stored = duSize(path.join(store, 'blobs'));

@@ -19,6 +19,7 @@ t('every data set and scenario gets a row with a time, RSS and a ratio per peer 
     '1 × 0.02 GiB file / full download', '1 × 0.02 GiB file / identical copy added', '300 × 64 KiB files / first upload',
     '300 × 64 KiB files / subset download (d7/, 1%)', '2000 × 4 KiB files / unchanged rerun (file cache)',
     '200 × 64 KiB files, half a copy of the other half / first upload',
+    '200 × 1 KiB files / first upload', '1000 × 1 KiB files / unchanged rerun (file cache)', '1000 × 1 KiB files / full download',
     '1 × 0.02 GiB file / sequential read through HTTP (serve, curl)', '1 × 0.02 GiB file / first byte of a 1 MiB range from the middle (HTTP)',
   ]) assert.ok(scenarios.includes(expected), `missing row ${expected}: ${scenarios.join('; ')}`);
   for (const line of table) {

@@ -1,8 +1,11 @@
 /**
- * Blob hash → location in typed arrays: an open-addressing table keyed by the 32 bytes of the SHA-256, with pack
- * names interned. About 65 bytes an entry at the highest load, against ~240 for a Map of hex strings to objects
- * (measured: 200,000 entries 47 MiB of heap as a Map), so the index of a 200,000-chunk store fits the memory
- * budget. SHA-256 is uniform, so its first word is the probe start and no rehashing is needed.
+ * Blob hash → location in typed arrays: entries stored densely in fixed-size blocks (the 32 bytes of the
+ * SHA-256, pack number, offset, length, codec: 49 bytes an entry), found through an open-addressing table of entry
+ * numbers (4 bytes a slot, at most 75% full), with pack names interned. About 56 bytes an entry, against ~240 for
+ * a Map of hex strings to objects (measured: 200,000 entries 47 MiB of heap as a Map) and ~100 for a table of
+ * whole entries, which must keep a quarter of its slots empty and doubles at once: 1,000,000 chunks take about
+ * 56 MiB, not 100. Blocks are added as entries come, never copied; only the 4-byte table is rebuilt when it
+ * grows. SHA-256 is uniform, so its first word is the probe start and no rehashing is needed.
  */
 import type { BlobLocation } from '../vocab.js';
 
@@ -12,15 +15,18 @@ const codecNumber = (codec: BlobLocation['codec']): number => (codec === undefin
 
 const KEY_WORDS = 8;
 const MAX_LOAD = 0.75;
+/** Entries a block holds (a power of two): 768 KiB a block, so a small store stays small. */
+const BLOCK_BITS = 14;
+const BLOCK = 1 << BLOCK_BITS;
+
+/** One block of entries. */
+interface Block { keys: Uint32Array; packOf: Uint32Array; offsets: Float64Array; lengths: Uint32Array; codecs: Uint8Array }
 
 export class CompactBlobIndex {
   private slots: number;
-  private keys: Uint32Array;
-  /** 1 + pack number; 0 is an empty slot. */
-  private packOf: Uint32Array;
-  private offsets: Float64Array;
-  private lengths: Uint32Array;
-  private codecs: Uint8Array;
+  /** 1 + entry number; 0 is an empty slot. */
+  private table: Uint32Array;
+  private readonly blocks: Block[] = [];
   private readonly packNames: string[] = [];
   private readonly packNumbers = new Map<string, number>();
   private count = 0;
@@ -30,14 +36,15 @@ export class CompactBlobIndex {
 
   constructor(expected = 1024) {
     this.slots = 1 << Math.ceil(Math.log2(Math.max(16, expected / MAX_LOAD)));
-    this.keys = new Uint32Array(this.slots * KEY_WORDS);
-    this.packOf = new Uint32Array(this.slots);
-    this.offsets = new Float64Array(this.slots);
-    this.lengths = new Uint32Array(this.slots);
-    this.codecs = new Uint8Array(this.slots);
+    this.table = new Uint32Array(this.slots);
   }
 
   get size(): number { return this.count; }
+
+  /** Bytes its typed arrays take (pack names not counted). */
+  get byteSize(): number {
+    return this.table.byteLength + this.blocks.length * BLOCK * (KEY_WORDS * 4 + 4 + 8 + 4);
+  }
 
   has(hash: string): boolean {
     return this.find(hash) >= 0;
@@ -50,9 +57,8 @@ export class CompactBlobIndex {
 
   /** The location of `hash` (a fresh object), or undefined. */
   get(hash: string): BlobLocation | undefined {
-    const slot = this.find(hash);
-    if (slot < 0) return undefined;
-    return this.locationAt(slot);
+    const entry = this.find(hash);
+    return entry < 0 ? undefined : this.locationOf(entry);
   }
 
   /**
@@ -60,7 +66,7 @@ export class CompactBlobIndex {
    * hash (not 64 hex digits) is not recorded: no chunk can refer to it.
    */
   set(hash: string, location: BlobLocation): this {
-    if (this.load(hash)) this.insert(location.pack, location.offset, location.length, codecNumber(location.codec));
+    if (this.load(hash)) this.insert(location);
     return this;
   }
 
@@ -70,60 +76,60 @@ export class CompactBlobIndex {
    */
   setWords(words: Uint32Array, start: number, location: BlobLocation): this {
     for (let w = 0; w < KEY_WORDS; w++) this.probeWords[w] = words[start + w]!;
-    this.insert(location.pack, location.offset, location.length, codecNumber(location.codec));
+    this.insert(location);
     return this;
   }
 
-  /** Calls `fn` with every entry's location, in no particular order (no hash is rendered). */
+  /** Calls `fn` with every entry's location, in the order they were set (no hash is rendered). */
   forEachLocation(fn: (pack: string, offset: number, length: number) => void): void {
-    for (let s = 0; s < this.slots; s++) {
-      if (this.packOf[s]) fn(this.packNames[this.packOf[s]! - 1]!, this.offsets[s]!, this.lengths[s]!);
+    for (let entry = 0; entry < this.count; entry++) {
+      const block = this.blocks[entry >> BLOCK_BITS]!;
+      const i = entry & (BLOCK - 1);
+      fn(this.packNames[block.packOf[i]! - 1]!, block.offsets[i]!, block.lengths[i]!);
     }
   }
 
-  /** Every entry as [hex hash, location], in no particular order. */
+  /** Records the key in `probe` at `location`, unless it is there already. */
+  private insert(location: BlobLocation): void {
+    if (this.lookup() >= 0) return;
+    if ((this.count + 1) / this.slots > MAX_LOAD) this.grow();
+    const entry = this.count++;
+    if (entry >> BLOCK_BITS === this.blocks.length) this.blocks.push(newBlock());
+    const block = this.blocks[entry >> BLOCK_BITS]!;
+    const i = entry & (BLOCK - 1);
+    block.keys.set(this.probeWords, i * KEY_WORDS);
+    block.packOf[i] = this.packNumber(location.pack);
+    block.offsets[i] = location.offset;
+    block.lengths[i] = location.length;
+    block.codecs[i] = codecNumber(location.codec);
+    this.table[this.freeSlotFor(this.probeWords[0]!)] = entry + 1;
+  }
+
+  /** Every entry as [hex hash, location], in the order they were set. */
   *[Symbol.iterator](): IterableIterator<[string, BlobLocation]> {
     const hex = Buffer.alloc(KEY_WORDS * 4);
     const words = new Uint32Array(hex.buffer, hex.byteOffset, KEY_WORDS);
-    for (let s = 0; s < this.slots; s++) {
-      if (!this.packOf[s]) continue;
-      words.set(this.keys.subarray(s * KEY_WORDS, (s + 1) * KEY_WORDS));
-      yield [hex.toString('hex'), this.locationAt(s)];
+    for (let entry = 0; entry < this.count; entry++) {
+      const i = entry & (BLOCK - 1);
+      words.set(this.blocks[entry >> BLOCK_BITS]!.keys.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS));
+      yield [hex.toString('hex'), this.locationOf(entry)];
     }
   }
 
-  /** Records the key in `probe` at the location given, unless it is there already. */
-  private insert(pack: string, offset: number, length: number, codec: number): void {
-    if (this.lookup() >= 0) return;
-    if ((this.count + 1) / this.slots > MAX_LOAD) {
-      const key = Uint32Array.from(this.probeWords);
-      this.grow();
-      this.probeWords.set(key); // grow used the probe as scratch
-    }
-    this.place(this.freeSlotFor(), this.packNumber(pack), offset, length, codec);
-    this.count++;
-  }
-
-  private locationAt(slot: number): BlobLocation {
-    const at: BlobLocation = { pack: this.packNames[this.packOf[slot]! - 1]!, offset: this.offsets[slot]!, length: this.lengths[slot]! };
-    const codec = CODECS[this.codecs[slot]!];
+  private locationOf(entry: number): BlobLocation {
+    const block = this.blocks[entry >> BLOCK_BITS]!;
+    const i = entry & (BLOCK - 1);
+    const at: BlobLocation = { pack: this.packNames[block.packOf[i]! - 1]!, offset: block.offsets[i]!, length: block.lengths[i]! };
+    const codec = CODECS[block.codecs[i]!];
     if (codec !== undefined) at.codec = codec;
     return at;
   }
 
-  /** Slot of the key in `probe` after `find` missed: the first empty slot on its probe path. */
-  private freeSlotFor(): number {
-    let slot = this.probeWords[0]! & (this.slots - 1);
-    while (this.packOf[slot]) slot = (slot + 1) & (this.slots - 1);
+  /** The first empty slot on the probe path that starts at `word`. */
+  private freeSlotFor(word: number): number {
+    let slot = word & (this.slots - 1);
+    while (this.table[slot]) slot = (slot + 1) & (this.slots - 1);
     return slot;
-  }
-
-  private place(slot: number, pack: number, offset: number, length: number, codec: number): void {
-    this.keys.set(this.probeWords, slot * KEY_WORDS);
-    this.packOf[slot] = pack;
-    this.offsets[slot] = offset;
-    this.lengths[slot] = length;
-    this.codecs[slot] = codec;
   }
 
   /** Loads `hash` into `probe`; false if it is not 64 hex digits. */
@@ -131,20 +137,20 @@ export class CompactBlobIndex {
     return hash.length === KEY_WORDS * 8 && this.probe.write(hash, 'hex') === KEY_WORDS * 4;
   }
 
-  /** Loads `hash` into `probe` and returns its slot, or -1 (also for a malformed hash). */
+  /** Loads `hash` into `probe` and returns its entry number, or -1 (also for a malformed hash). */
   private find(hash: string): number {
     return this.load(hash) ? this.lookup() : -1;
   }
 
-  /** The slot of the key in `probe`, or -1. */
+  /** The entry number of the key in `probe`, or -1. */
   private lookup(): number {
     const mask = this.slots - 1;
     const w = this.probeWords;
-    for (let slot = w[0]! & mask; this.packOf[slot]; slot = (slot + 1) & mask) {
-      const k = slot * KEY_WORDS;
-      const keys = this.keys;
+    for (let slot = w[0]! & mask, e = this.table[slot]!; e; slot = (slot + 1) & mask, e = this.table[slot]!) {
+      const keys = this.blocks[(e - 1) >> BLOCK_BITS]!.keys;
+      const k = ((e - 1) & (BLOCK - 1)) * KEY_WORDS;
       if (keys[k] === w[0] && keys[k + 1] === w[1] && keys[k + 2] === w[2] && keys[k + 3] === w[3]
-        && keys[k + 4] === w[4] && keys[k + 5] === w[5] && keys[k + 6] === w[6] && keys[k + 7] === w[7]) return slot;
+        && keys[k + 4] === w[4] && keys[k + 5] === w[5] && keys[k + 6] === w[6] && keys[k + 7] === w[7]) return e - 1;
     }
     return -1;
   }
@@ -159,19 +165,17 @@ export class CompactBlobIndex {
     return n;
   }
 
+  /** Doubles the table and places every entry again (the entries themselves stay where they are). */
   private grow(): void {
-    const old = { slots: this.slots, keys: this.keys, packOf: this.packOf, offsets: this.offsets, lengths: this.lengths, codecs: this.codecs };
     this.slots *= 2;
-    this.keys = new Uint32Array(this.slots * KEY_WORDS);
-    this.packOf = new Uint32Array(this.slots);
-    this.offsets = new Float64Array(this.slots);
-    this.lengths = new Uint32Array(this.slots);
-    this.codecs = new Uint8Array(this.slots);
-    const w = this.probeWords;
-    for (let s = 0; s < old.slots; s++) {
-      if (!old.packOf[s]) continue;
-      w.set(old.keys.subarray(s * KEY_WORDS, (s + 1) * KEY_WORDS));
-      this.place(this.freeSlotFor(), old.packOf[s]!, old.offsets[s]!, old.lengths[s]!, old.codecs[s]!);
+    this.table = new Uint32Array(this.slots);
+    for (let entry = 0; entry < this.count; entry++) {
+      const firstWord = this.blocks[entry >> BLOCK_BITS]!.keys[(entry & (BLOCK - 1)) * KEY_WORDS]!;
+      this.table[this.freeSlotFor(firstWord)] = entry + 1;
     }
   }
+}
+
+function newBlock(): Block {
+  return { keys: new Uint32Array(BLOCK * KEY_WORDS), packOf: new Uint32Array(BLOCK), offsets: new Float64Array(BLOCK), lengths: new Uint32Array(BLOCK), codecs: new Uint8Array(BLOCK) };
 }

@@ -6,15 +6,28 @@ import { createHash } from 'node:crypto';
 import { DatamoverError, integrityError } from '../errors.js';
 import { isStorageError, readAll, type Storage } from '../storage/storage.js';
 import { type FileEntry, type ManifestPage, comparePaths } from '../vocab.js';
-import { gunzipLines, gzipLines } from './objects.js';
+import { gunzipLinesWithText, gzipText } from './objects.js';
 import { manifestEntry } from './validate.js';
 
 export const DEFAULT_PAGE_SIZE = 10_000;
 
+/** A page of the parent bundle as read: its record, its stored bytes and its lines (one entry's JSON each). */
+export interface StoredPage { record: ManifestPage; data: Buffer; lines: readonly string[] }
+
+/** Pages a writer may reuse: the earlier bundle's page whose first path is `path`, if one is still at hand. */
+export interface ReusablePages { startingAt(path: string): StoredPage | undefined }
+
 export class ManifestWriter {
   readonly pages: ManifestPage[] = [];
-  private entries: FileEntry[] = [];
+  /** Pages written with the bytes of an earlier bundle's page (not encoded again). */
+  reused = 0;
+  /** The current page: its entries' JSON lines, first and last path. */
+  private lines: string[] = [];
+  private firstPath = '';
   private lastPath: string | undefined;
+  /** The earlier page the current page has matched line for line so far. */
+  private candidate: StoredPage | undefined;
+  private reuse: ReusablePages | undefined;
   /**
    * Page `n` is written (create-only) at `pageKey(n)`, each once `beforePage` resolved: an upload passes its
    * chunk store's barrier, so a page is written only when every pack it may reference is durable and indexed.
@@ -24,6 +37,17 @@ export class ManifestWriter {
     private readonly pageSize = DEFAULT_PAGE_SIZE, private readonly beforePage: () => Promise<void> = async () => undefined,
   ) {}
 
+  /**
+   * Lets the writer reuse the pages of an earlier bundle: when the entries from some page of `pages` on are
+   * those of that page, line for line, the page is written with its bytes (same checksum), not encoded again.
+   * So that an unchanged stretch after a change lines up with the earlier pages, a page is cut short where an
+   * earlier page begins with the entry being added. Entries and order are the same either way.
+   */
+  reusing(pages: ReusablePages): this {
+    this.reuse = pages;
+    return this;
+  }
+
   /** Adds the next entry; entries must come in manifest order (`comparePaths`), each path once. */
   async add(entry: FileEntry): Promise<void> {
     if (this.lastPath !== undefined && comparePaths(this.lastPath, entry.path) >= 0) {
@@ -31,9 +55,16 @@ export class ManifestWriter {
       // whose pages were checked for order when read (readEntries), dropping a path two shards agree on.
       throw new Error(`manifest order violated: ${entry.path} after ${this.lastPath}`);
     }
+    const line = JSON.stringify(entry);
+    if (this.candidate?.lines[this.lines.length] !== line) {
+      this.candidate = undefined;
+      if (this.reuse) await this.lineUp(entry.path, line);
+    }
     this.lastPath = entry.path;
-    this.entries.push(entry);
-    if (this.entries.length >= this.pageSize) await this.flush();
+    if (!this.lines.length) this.firstPath = entry.path;
+    this.lines.push(line);
+    const full = this.candidate ? this.lines.length === this.candidate.lines.length : this.lines.length >= this.pageSize;
+    if (full) await this.flush();
   }
 
   /** Writes the last partial page; returns every page. */
@@ -42,19 +73,29 @@ export class ManifestWriter {
     return this.pages;
   }
 
+  /** When an earlier page begins with this very entry: ends the current page here and starts matching that one. */
+  private async lineUp(path: string, line: string): Promise<void> {
+    const page = this.reuse!.startingAt(path);
+    if (!page || page.lines[0] !== line || page.lines.length > this.pageSize) return;
+    await this.flush();
+    this.candidate = page;
+  }
+
   private async flush(): Promise<void> {
-    if (!this.entries.length) return;
+    if (!this.lines.length) return;
     await this.beforePage();
-    const data = gzipLines(this.entries);
+    const whole = this.candidate?.lines.length === this.lines.length ? this.candidate : undefined;
+    const data = whole ? whole.data : gzipText(this.lines);
     const key = this.pageKey(this.pages.length);
     const put = await this.storage.put(key, data, { ifAbsent: true });
     // Keys are fresh per writer; a page already there is one this descriptor cannot vouch for.
     if (put.status !== 'written') throw new DatamoverError('ALREADY_EXISTS', `manifest page ${key} already exists`);
     this.pages.push({
-      key, first: this.entries[0].path, last: this.entries[this.entries.length - 1].path,
-      count: this.entries.length, sha256: createHash('sha256').update(data).digest('hex'),
+      key, first: this.firstPath, last: this.lastPath!, count: this.lines.length, sha256: createHash('sha256').update(data).digest('hex'),
     });
-    this.entries = [];
+    if (whole) this.reused++;
+    this.lines = [];
+    this.candidate = undefined;
   }
 }
 
@@ -64,6 +105,11 @@ export class ManifestWriter {
  * within the page. INTEGRITY naming the page key (and the path) on any mismatch, or when the page is missing.
  */
 export async function readPage(storage: Storage, page: ManifestPage): Promise<FileEntry[]> {
+  return (await readStoredPage(storage, page)).entries;
+}
+
+/** As readPage, with the page's stored bytes and lines (for a writer to reuse: `ReusablePages`). */
+export async function readStoredPage(storage: Storage, page: ManifestPage): Promise<StoredPage & { entries: FileEntry[] }> {
   let data: Buffer;
   try {
     data = await readAll(storage, page.key);
@@ -73,13 +119,13 @@ export async function readPage(storage: Storage, page: ManifestPage): Promise<Fi
   }
   const actual = createHash('sha256').update(data).digest('hex');
   if (actual !== page.sha256) throw integrityError(`manifest page ${page.key} does not match its checksum`);
-  const entries = gunzipLines(page.key, data, manifestEntry);
+  const { lines, values: entries } = gunzipLinesWithText(page.key, data, manifestEntry);
   const wrong = (what: string) => integrityError(`manifest page ${page.key}: ${what}, its record in the descriptor says otherwise; refusing the manifest`);
   if (entries.length !== page.count) throw wrong(`${entries.length} entries`);
   if (entries[0]!.path !== page.first) throw wrong(`first path ${JSON.stringify(entries[0]!.path)}`);
   if (entries[entries.length - 1]!.path !== page.last) throw wrong(`last path ${JSON.stringify(entries[entries.length - 1]!.path)}`);
   for (let i = 1; i < entries.length; i++) checkOrder(page.key, entries[i - 1]!.path, entries[i]!.path);
-  return entries;
+  return { record: page, data, lines, entries };
 }
 
 /** INTEGRITY unless `path` sorts strictly after `previous` (manifest order). */

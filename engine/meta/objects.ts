@@ -32,30 +32,43 @@ export function decodeJson<T>(key: string, data: Buffer, validate?: Validator<T>
 }
 
 export function gzipLines(values: readonly unknown[]): Buffer {
-  return gzipSync(values.map((v) => JSON.stringify(v)).join('\n') + '\n', { level: 1 });
+  return gzipText(values.map((v) => JSON.stringify(v)));
+}
+
+/** Lines already encoded (one JSON value each), gzipped as gzipLines would write their values. */
+export function gzipText(lines: readonly string[]): Buffer {
+  return gzipSync(lines.join('\n') + '\n', { level: 1 });
 }
 
 /** The lines of gzipped NDJSON object `key`, each parsed and validated. INTEGRITY naming `key` (and the line). */
 export function gunzipLines<T>(key: string, data: Buffer, validate?: Validator<T>): T[] {
+  return gunzipLinesWithText(key, data, validate).values;
+}
+
+/** As gunzipLines, with each value's line as stored (`lines[i]` is the text of `values[i]`). */
+export function gunzipLinesWithText<T>(key: string, data: Buffer, validate?: Validator<T>): { lines: string[]; values: T[] } {
   let text: string;
   try {
     text = gunzipSync(data).toString('utf8');
   } catch (err) {
     throw damaged(key, `not valid gzip (${(err as Error).message})`);
   }
-  const out: T[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    if (!lines[i]) continue;
+  const values: T[] = [];
+  const lines: string[] = [];
+  const all = text.split('\n');
+  for (let i = 0; i < all.length; i++) {
+    const line = all[i]!;
+    if (!line) continue;
     let value: unknown;
     try {
-      value = JSON.parse(lines[i]!);
+      value = JSON.parse(line);
     } catch (err) {
       throw damaged(key, `line ${i + 1} is not valid JSON (${(err as Error).message})`);
     }
-    out.push(checked(key, value, validate, `line ${i + 1}: `));
+    values.push(checked(key, value, validate, `line ${i + 1}: `));
+    lines.push(line);
   }
-  return out;
+  return { lines, values };
 }
 
 /** `value`, the parsed content of object `key`, checked by `validate`; INTEGRITY naming `key` (and `where`) otherwise. */

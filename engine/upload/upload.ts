@@ -82,6 +82,8 @@ export interface UploadResult {
   hashThreads: number[];
   /** The most scanned entries held at once waiting for the manifest: proof memory does not grow with the tree. */
   peakPendingEntries: number;
+  /** Manifest pages written with the bytes of the parent bundle's page (every entry of it unchanged). */
+  pagesReused: number;
   /** With `removeSourceFiles`: what was removed and kept. */
   removal?: SourceRemoval;
 }
@@ -114,7 +116,7 @@ async function uploadBundleOnce(req: UploadRequest): Promise<UploadResult> {
     const report = req.reporter ?? silentReporter;
     report({ type: 'bundle.committed', repo: req.repo, bundle: bundleId, files: descriptor.files, bytes: descriptor.bytes, newBytes: descriptor.stats.newBytes });
     if (committed.label) report({ type: 'label.set', repo: req.repo, label: committed.label.name, bundle: bundleId });
-    return { ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped, peakPendingEntries: stored.peakPendingEntries };
+    return { ...committed, hashThreads: stored.hashThreads, skipped: stored.skipped, peakPendingEntries: stored.peakPendingEntries, pagesReused: stored.pagesReused };
   });
   // After the lease: the bundle is committed, and removing local files needs nothing of the store's.
   const removal = req.removeSourceFiles
@@ -130,6 +132,7 @@ export interface StoredTree {
   skipped: SkippedFile[];
   hashThreads: number[];
   peakPendingEntries: number;
+  pagesReused: number;
 }
 
 /**
@@ -157,14 +160,15 @@ export async function storeTree(
   const totals: UploadTotals = { files: 0, bytes: 0, newBytes: 0, dedupBytes: 0, unchangedBytes: 0, packs: 0 };
   const chunks = req.dryRun ? new ChunkCounter(known, totals)
     : new ChunkStore(req.storage, tuning, known, totals, report, Math.max(8, Math.floor(pool.capacity / 4)));
+  const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
   const manifest = req.dryRun ? undefined : new ManifestWriter(req.storage, pageKey, tuning.pageSize, () => chunks.barrier());
+  if (manifest && parentFiles) manifest.reusing(parentFiles.offerPages());
   const entries = new EntryOrder(manifest ?? { add: async () => undefined }, totals, report);
   const session = new UploadSession(tuning, chunks, entries, hashStage, pool, totals, report);
   // The total for progress and its ETA, counted beside the upload; only for a caller who listens.
   const counted = new AbortController();
   const counting = req.reporter ? countTree(req.source, report, { keep: filter.keep, select: req.select, signal: counted.signal }) : undefined;
   try {
-    const parentFiles = parentBundle && !req.rehash ? new ParentFiles(req.storage, parentBundle, known) : undefined;
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
     const unreadable = req.skipOnError ? (s: ScanSkip) => { entries.skipped.push(s); skip(s); } : undefined;
     const walk = withXattrs(selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable, { keep: filter.keep })), req.select), report);
@@ -186,7 +190,7 @@ export async function storeTree(
     ...(totals.storedBytes !== undefined && totals.storedBytes !== totals.newBytes ? { storedBytes: totals.storedBytes } : {}),
     seconds: (Date.now() - started) / 1000,
   };
-  return { pages, totals, stats, skipped: entries.skipped, hashThreads: [...session.hashThreads], peakPendingEntries: entries.maxPending };
+  return { pages, totals, stats, skipped: entries.skipped, hashThreads: [...session.hashThreads], peakPendingEntries: entries.maxPending, pagesReused: manifest?.reused ?? 0 };
 }
 
 /**
