@@ -55,8 +55,9 @@ test('repo list → bundle → directory → file in a real browser without Java
     assert.is(row[0], up.bundle.id);
     assert.match(row[2]!, 'production');
     assert.match(row[2]!, 'staging');
-    assert.is(row[4], 'first cut');
-    assert.is(row[5], '3');
+    assert.match(row[4]!, /\(uid \d+\)$/, 'the principal: who the credentials were');
+    assert.is(row[5], 'first cut');
+    assert.is(row[6], '3');
 
     await follow(page, `#bundles a[href$="/bundles/${up.bundle.id}"]`);
     assert.is(await page.$eval('h1', (h) => h.textContent), `Bundle ${up.bundle.id}`);
