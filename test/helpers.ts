@@ -126,7 +126,15 @@ export function listFiles(root: string): string[] {
 
 /** Tests never touch the user's ~/.datamover. */
 const isolatedHome = tempDir('home');
-const baseEnv = () => ({ ...process.env, DATAMOVER_HOME: isolatedHome, DATAMOVER_AUTHOR: 'Test User <test@example.com>' });
+/**
+ * Off a terminal the CLI prints a first progress line once a command has run for a second; how long a command runs
+ * depends on the machine's load, so tests that count stderr lines would depend on it too. Tests of that line set
+ * DATAMOVER_PROGRESS_DELAY_MS themselves.
+ */
+const baseEnv = () => ({
+  ...process.env, DATAMOVER_HOME: isolatedHome, DATAMOVER_AUTHOR: 'Test User <test@example.com>',
+  DATAMOVER_PROGRESS_DELAY_MS: process.env.DATAMOVER_PROGRESS_DELAY_MS ?? '3600000',
+});
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
