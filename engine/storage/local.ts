@@ -19,6 +19,7 @@ import {
 } from './storage.js';
 
 const TMP = '.tmp';
+const LOCKS = 'locks';
 const STATS_AT_ONCE = 16;
 
 /**
@@ -26,6 +27,8 @@ const STATS_AT_ONCE = 16;
  * to that store is in flight (a finished command). A store that was only written to then holds only its keys.
  */
 export async function removeEmptyStaging(root: string): Promise<void> {
+  // The compare-and-swap lock directory is empty whenever no swap is running; it must not keep `.tmp` alive.
+  await fsp.rmdir(path.join(root, TMP, LOCKS)).catch(() => undefined);
   await fsp.rmdir(path.join(root, TMP)).catch(() => undefined);
 }
 
@@ -183,7 +186,7 @@ export class LocalStorage implements Storage {
       }
     } else if (opts.ifMatch !== undefined) {
       const ifMatch = opts.ifMatch;
-      const swapped = await withKeyLock(path.join(this.root, TMP, 'locks'), key, async () => {
+      const swapped = await withKeyLock(path.join(this.root, TMP, LOCKS), key, async () => {
         const current = await this.stat(key);
         if (current?.etag !== ifMatch) return false;
         await fsp.rename(tmp, target);
