@@ -113,7 +113,9 @@ t('compression off stores every chunk raw; chunk ids name the plaintext, so a co
 
 t('the sample test: random data is skipped without compressing it; each level shrinks text, higher levels more', async () => {
   assert.is(compressChunk(seededBytes(9, 4 * MiB), 3), undefined);
-  assert.is(compressChunk(seededBytes(9, 1000), 3), undefined, 'a small chunk is tried whole');
+  assert.is(compressChunk(seededBytes(9, 5000), 3), undefined, 'a chunk under 8 KiB is tried whole');
+  assert.ok(compressChunk(textBytes('log', 6, 5000), 3), 'and kept when it shrinks');
+  assert.is(compressChunk(textBytes('log', 6, 4095), 3), undefined, 'a chunk under 4 KiB is stored raw untried');
   // Text with a random middle: the sample (spread across the chunk) still finds the text.
   const text = textBytes('json', 5, 2 * MiB);
   const sizes = [1, 3, 9].map((level) => compressChunk(text, level)?.length ?? text.length);

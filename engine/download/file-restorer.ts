@@ -263,8 +263,10 @@ export class FileRestorer {
 const FINALIZING_LIMIT = 64;
 /**
  * Pieces a batch holds at most, whatever their bytes: each piece holds its file's job (entry, place, temp name:
- * about 1 KiB of heap) until its read is written, so a byte budget alone let 16 MiB batches of 1 KiB files hold
- * 16,000 files each, 80,000 in all with the reads in flight. 4,096 keeps that under 25,000 files (about 30 MiB)
- * and still reads 1 KiB files 4 MiB at a time.
+ * about 1 KiB of heap) until its read is written. Jobs that wait that long outlive the young generation, so
+ * every file held in flight becomes old-generation garbage, and V8 lets that grow to about twice the live heap
+ * before it collects. Measured on a 200,000 × 1 KiB download: 4,096 pieces peaked at 348–376 MiB RSS (main
+ * heap swinging 60 → 180 MiB), 1,024 at 255 MiB, 512 at 226 MiB with the heap flat under 100 MiB, at the same
+ * speed. 512 still reads 1 KiB files 512 KiB at a time; larger files are bounded by batchBytes first.
  */
-export const BATCH_PIECES = 4096;
+export const BATCH_PIECES = 512;
