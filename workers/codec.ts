@@ -13,6 +13,7 @@
  */
 import { Decoder, Encoder } from '@toondepauw/node-zstd';
 import type { BlobLocation } from '../engine/vocab.js';
+import { madeNativeBuffer } from './native-buffers.js';
 
 /** How a stored blob is encoded; absent: raw. */
 export type Codec = NonNullable<BlobLocation['codec']>;
@@ -71,5 +72,8 @@ function sampleOf(data: Uint8Array): Buffer {
 export async function decodeBlob(stored: Uint8Array, codec: Codec | undefined): Promise<Buffer> {
   const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
   if (codec === undefined) return bytes;
-  return new Decoder().decode(bytes);
+  const plain = await new Decoder().decode(bytes);
+  madeNativeBuffer(plain.length);
+  return plain;
 }
+
