@@ -13,7 +13,9 @@ import { cli, cliAwait, repoRoot, runsIf, seededBytes, tempDir, writeFile } from
 
 const t = suite('deploy: Dockerfile, Kubernetes and Argo manifests against the CLI');
 
-const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+interface PackageJson { version: string; bin: Record<string, string>; optionalDependencies?: Record<string, string> }
+const pkgJson = () => JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as PackageJson;
+const pkg = pkgJson();
 const IMAGE = `ghcr.io/example/datamover:${pkg.version}`;
 
 /** Shell commands of the README's "Install" code block, comments and blank lines dropped. */
@@ -24,7 +26,7 @@ function readmeInstallCommands(): string[] {
   return block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
 }
 
-interface Stage { from: string; runs: string[]; user?: string; entrypoint?: string[]; copies: string[] }
+interface Stage { from: string; runs: string[]; user?: string; entrypoint?: string[]; copies: string[]; lines: string[] }
 
 function dockerStages(): Stage[] {
   const text = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
@@ -34,8 +36,9 @@ function dockerStages(): Stage[] {
     if (!line || line.startsWith('#')) continue;
     const [instruction, ...rest] = line.split(/\s+/);
     const arg = rest.join(' ');
-    if (instruction === 'FROM') stages.push({ from: rest[0]!, runs: [], copies: [] });
+    if (instruction === 'FROM') stages.push({ from: rest[0]!, runs: [], copies: [], lines: [] });
     const stage = stages.at(-1)!;
+    stage.lines.push(line);
     if (instruction === 'RUN') stage.runs.push(...arg.split('&&').map((c) => c.trim()));
     if (instruction === 'USER') stage.user = arg;
     if (instruction === 'ENTRYPOINT') stage.entrypoint = JSON.parse(arg) as string[];
@@ -59,9 +62,31 @@ t('Dockerfile: slim Node 20 stages, only README install commands, production dep
   assert.ok(final.copies.some((c) => c.includes(`/app/${binDir} `)), `the final stage copies ${binDir}`);
 });
 
+t('Dockerfile: the optional native helpers (native/) are built in the build stage and copied, built, into the final one', () => {
+  const [build, final] = [dockerStages()[0]!, dockerStages().at(-1)!];
+  const optional = Object.values(pkgJson().optionalDependencies ?? {}).filter((v) => v.startsWith('file:')).map((v) => v.slice('file:'.length));
+  assert.ok(optional.length > 0, 'package.json has native optional dependencies');
+  const copiedBefore = (stage: Stage, dir: string, from: RegExp) => {
+    const i = stage.lines.findIndex((l) => /^COPY /.test(l) && from.test(l) && l.split(/\s+/).slice(-2).some((w) => w === dir || w === `${dir}/` || w === dir.split('/')[0]));
+    const ci = stage.lines.findIndex((l) => /^RUN npm ci/.test(l));
+    return i >= 0 && i < ci;
+  };
+  for (const dir of optional) {
+    assert.ok(copiedBefore(build, dir, /^COPY (?!--from)/), `the build stage copies ${dir} before npm ci (which builds it)`);
+    assert.ok(copiedBefore(final, dir, /--from=build/), `the final stage copies the built ${dir} from the build stage before npm ci`);
+  }
+  const ignore = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n');
+  assert.ok(ignore.includes('native/*/build') && ignore.includes('native/*/gen'), 'the host\'s native builds stay out of the image');
+  const toolchain = build.runs.find((r) => r.startsWith('apt-get install'));
+  assert.ok(toolchain && ['python3', 'make', 'g++'].every((p) => toolchain.split(' ').includes(p)), 'node-gyp\'s toolchain in the build stage');
+});
+
 t('the final stage, rehearsed: production dependencies only, the copied dist/ runs a round trip', () => {
   const app = tempDir('image');
   for (const f of ['package.json', 'package-lock.json']) cpSync(path.join(repoRoot, f), path.join(app, f));
+  // The image copies native/ as the build stage built it; here, as `npm ci` of this checkout built it.
+  const byteNames = existsSync(path.join(repoRoot, 'native', 'fuse', 'build', 'Release', 'fuse.node'));
+  cpSync(path.join(repoRoot, 'native'), path.join(app, 'native'), { recursive: true });
   const ci = spawnSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, encoding: 'utf8' });
   assert.is(ci.status, 0, ci.stderr);
   for (const dir of ['engine', 'workers', 'cli']) cpSync(path.join(repoRoot, 'dist', dir), path.join(app, 'dist', dir), { recursive: true });
@@ -75,6 +100,11 @@ t('the final stage, rehearsed: production dependencies only, the copied dist/ ru
   const down = run('bundle', 'download', path.join(app, 'out'), '--repo', 'r', '--label', 'l');
   assert.is(down.status, 0, down.stderr);
   assert.ok(readFileSync(path.join(app, 'out/a/b.bin')).equals(seededBytes(5, 5 * 1024 * 1024)));
+  if (byteNames) {
+    const mountJs = path.join(app, 'dist', 'engine', 'read', 'mount.js');
+    const names = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(mountJs)}).then((m) => process.stdout.write(String(m.mountServesByteNames())))`], { encoding: 'utf8' });
+    assert.is(names.stdout, 'true', `the copied native/fuse binding loads (names as bytes): ${names.stderr}`);
+  }
 });
 
 interface VolumeMount { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }

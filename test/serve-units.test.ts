@@ -1,7 +1,8 @@
 /**
  * The server's pure parts, table-driven: Range headers, names in URLs (every manifest name has one URL and
  * back; hostile segments are refused), tar headers read back by GNU tar, the token check, listen addresses
- * and the loopback rule, HTML escaping; and, in process, that a file request reads its bundle descriptor once.
+ * and the loopback rule, HTML escaping; and, in process, that a file request reads its bundle descriptor once
+ * and that requests share bounded caches of chunks and of manifest pages.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
@@ -144,11 +145,13 @@ t('html escapes every interpolation (markup, quotes, control characters, bytes t
   assert.is(contentTypeFor('.bashrc'), 'application/octet-stream');
 });
 
-/** A memory store that counts reads of bundle descriptors. */
+/** A memory store that counts reads of bundle descriptors and of manifest pages. */
 class DescriptorCounting extends MemoryStorage {
   descriptorReads = 0;
+  pageReads = 0;
   override get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
     if (key.endsWith('/bundle.json')) this.descriptorReads++;
+    if (key.includes('/manifest-')) this.pageReads++;
     return super.get(key, opts);
   }
 }
@@ -169,6 +172,41 @@ t('a file request reads its bundle descriptor once (the resolved descriptor open
     assert.is(storage.descriptorReads, 1);
   } finally {
     await server.close();
+  }
+});
+
+t('requests share a bounded cache of decoded manifest pages: a second file of the same bundle reads no page again; past the bound it does', async () => {
+  const storage = new DescriptorCounting();
+  const store = new Store({ url: storage.url }, storage);
+  await store.createRepo('r', { contributor: who });
+  const src = tempDir('serve-pages');
+  for (let i = 0; i < 50; i++) writeFile(src, `d/f${i}.txt`, `file ${i}`);
+  const up = await store.repo('r').upload({ source: src, contributor: who });
+  const fetchCounting = async (server: { url: string }, i: number) => {
+    storage.pageReads = 0;
+    const r = await get(server.url, `/repos/r/bundles/${up.bundle.id}/raw/d/f${i}.txt`);
+    assert.is(r.status, 200);
+    assert.is(r.body.toString(), `file ${i}`);
+    return storage.pageReads;
+  };
+  const server = await serve({ store, listen: '127.0.0.1:0', contributor: who });
+  try {
+    assert.ok(await fetchCounting(server, 1) > 0, 'the first request reads the page');
+    assert.is(await fetchCounting(server, 2), 0, 'another file of the bundle: the page is cached');
+    assert.is(await fetchCounting(server, 1), 0, 'the same file again');
+  } finally {
+    await server.close();
+  }
+  // Bounded by entries: with room for less than one page, the page of another bundle pushes it out.
+  writeFile(src, 'other.txt', 'another bundle, another page');
+  const other = await store.repo('r').upload({ source: src, contributor: who });
+  const small = await serve({ store, listen: '127.0.0.1:0', contributor: who, pageEntries: 10 });
+  try {
+    assert.ok(await fetchCounting(small, 1) > 0);
+    assert.is((await get(small.url, `/repos/r/bundles/${other.bundle.id}/raw/other.txt`)).status, 200);
+    assert.ok(await fetchCounting(small, 2) > 0, 'past the bound the page is read again');
+  } finally {
+    await small.close();
   }
 });
 

@@ -67,10 +67,11 @@ export function aptInstall(packages: readonly string[], log: (line: string) => v
 
 /**
  * The tools the local tests use beyond Node's: setfacl/getfacl (acl), getfattr/setfattr (attr), fusermount3
- * (fuse3, for the FUSE mount), chromium (the web UI in a real browser), dot (graphviz, for lineage graphs).
+ * (fuse3, for the FUSE mount), chromium (the web UI in a real browser), dot (graphviz, for lineage graphs),
+ * strace (to count a mount's storage reads from outside it).
  */
 export function ensureTestTools(log: (line: string) => void): string | undefined {
-  const wanted = [['setfacl', 'acl'], ['getfattr', 'attr'], ['fusermount3', 'fuse3'], ['chromium', 'chromium'], ['dot', 'graphviz']];
+  const wanted = [['setfacl', 'acl'], ['getfattr', 'attr'], ['fusermount3', 'fuse3'], ['chromium', 'chromium'], ['dot', 'graphviz'], ['strace', 'strace']];
   const missing = wanted.filter(([c]) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
   if (!missing.length) return undefined;
   try {

@@ -16,6 +16,7 @@ import type { BundleDescriptor, Contributor, FileEntry } from '../vocab.js';
 import { DiskChunkCache, MemoryChunkCache } from './chunk-cache.js';
 import { ChunkFetcher, ChunkPool, ChunkProblem } from './chunk-fetcher.js';
 import { ManifestView } from './manifest-view.js';
+import type { PageCache } from './page-cache.js';
 
 export interface ReaderEntry {
   /** Manifest path ('' for the root), names as stored (bytes that are not UTF-8 as lone surrogates). */
@@ -57,6 +58,8 @@ export interface ReaderOptions {
    * pool's, closing the reader leaves the pool as it is, and `signal` must outlive each reader (a server's).
    */
   pool?: ChunkPool;
+  /** Decoded manifest pages shared with other readers of the store (default: the reader's own, 80,000 entries). */
+  pages?: PageCache;
 }
 
 export interface ReaderCounters {
@@ -100,7 +103,7 @@ export class BundleReader {
     private readonly storage: Storage, readonly bundle: BundleDescriptor, index: LoadedBlobIndex,
     private readonly opts: ReaderOptions, private readonly pool: ChunkPool,
   ) {
-    this.view = new ManifestView(storage, bundle.pages);
+    this.view = new ManifestView(storage, bundle.pages, opts.pages);
     this.fetcher = new ChunkFetcher(storage, index, pool, opts.signal);
   }
 

@@ -16,10 +16,33 @@ const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 const O_ACCMODE = 3;
 
-/** Attributes as fuse-native takes them. */
+/** Attributes as fuse-native takes them (times as milliseconds since the epoch, which it takes as Dates do). */
 export interface FuseStat {
   mode: number; uid: number; gid: number; size: number; nlink: number; blocks: number; blksize: number;
-  mtime: Date; atime: Date; ctime: Date;
+  mtime: number; atime: number; ctime: number;
+}
+
+/** Attributes of listed entries kept for the lookups that follow a listing (each a few hundred bytes). */
+export const LISTED_KEPT = 65_536;
+
+/**
+ * The attributes a listing just produced, by kernel path: the kernel looks up every name it listed (`find`,
+ * `ls -l`), and answering those from here spares a manifest seek and its promise chain per name. Oldest listed
+ * dropped first past `max`. A bundle never changes, so what is kept is never stale.
+ */
+export class ListedAttrs {
+  private readonly stats = new Map<string, FuseStat>();
+
+  constructor(private readonly max = LISTED_KEPT) {}
+
+  get(kernelPath: string): FuseStat | undefined {
+    return this.stats.get(kernelPath);
+  }
+
+  add(kernelPath: string, stat: FuseStat): void {
+    this.stats.set(kernelPath, stat);
+    if (this.stats.size > this.max) this.stats.delete(this.stats.keys().next().value!);
+  }
 }
 
 type Callback = (code: number, ...values: unknown[]) => void;
@@ -73,23 +96,33 @@ export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unkno
     serve(cb, async () => then(await entry(path)));
   };
   const readOnly = (...args: unknown[]) => (args[args.length - 1] as Callback)(-E.EROFS);
+  const listed = new ListedAttrs();
+  /** Attributes of `path`: from the last listings when there, else from the manifest. */
+  const getattr = (path: string, cb: Callback) => {
+    const known = listed.get(path);
+    if (known) return cb(0, known);
+    withEntry(cb, path, (e) => [statOf(e, owner)]);
+  };
 
   return {
     init: (cb: Callback) => cb(0),
-    getattr: (path: string, cb: Callback) => withEntry(cb, path, (e) => [statOf(e, owner)]),
-    fgetattr: (path: string, _fd: number, cb: Callback) => withEntry(cb, path, (e) => [statOf(e, owner)]),
+    getattr,
+    fgetattr: (path: string, _fd: number, cb: Callback) => getattr(path, cb),
     access: (path: string, _mode: number, cb: Callback) => withEntry(cb, path, () => 0),
     readdir: (path: string, cb: Callback) => serve(cb, async () => {
       const dir = manifestPath(path);
-      const listed = ['.', '..'];
+      const kernelNames = ['.', '..'];
       const self = statOf(await entry(path), owner);
       const stats = [self, self];
       const cut = dir === '' ? 0 : dir.length + 1;
+      const base = path === '/' ? '/' : `${path}/`;
       for await (const child of reader.list(dir)) {
-        listed.push(names.toKernel(child.path.slice(cut)));
-        stats.push(statOf(child, owner));
+        const [name, stat] = [names.toKernel(child.path.slice(cut)), statOf(child, owner)];
+        kernelNames.push(name);
+        stats.push(stat);
+        listed.add(base + name, stat);
       }
-      return [listed, stats];
+      return [kernelNames, stats];
     }),
     readlink: (path: string, cb: Callback) => withEntry(cb, path, (e) => (e.type === 'symlink' ? [names.toKernel(e.target ?? '')] : -E.EINVAL)),
     open: (path: string, flags: number, cb: Callback) => {
@@ -119,7 +152,7 @@ export function fuseOps(reader: BundleReader, owner: Owner, onError: (err: unkno
 
 function statOf(e: ReaderEntry, owner: Owner): FuseStat {
   const kind = e.type === 'dir' ? S_IFDIR : e.type === 'symlink' ? S_IFLNK : S_IFREG;
-  const time = new Date(e.mtimeMs);
+  const time = Math.trunc(e.mtimeMs); // whole milliseconds, as a Date would hold them
   return {
     mode: kind | (e.type === 'symlink' ? 0o777 : e.mode), uid: owner.uid, gid: owner.gid, size: e.size, nlink: 1,
     blocks: Math.ceil(e.size / 512), blksize: 4096, mtime: time, atime: time, ctime: time,

@@ -4,23 +4,20 @@
  * 1M-file bundle never sits in memory whole. Every page read is checked against its record (`readPage`), so a
  * record that lies makes the read fail with INTEGRITY rather than hide entries.
  */
-import { readPage } from '../meta/manifest.js';
 import type { Storage } from '../storage/storage.js';
 import { type FileEntry, type ManifestPage, comparePaths } from '../vocab.js';
-
-/** Decoded pages kept: a listing walks forward, a stat storm hits one directory's pages. */
-export const DEFAULT_PAGES_KEPT = 8;
+import { PageCache } from './page-cache.js';
 
 interface Position { page: number; index: number }
 
 type PathTest = (path: string) => boolean;
 
 export class ManifestView {
-  /** Pages fetched from storage (a page read again after it left the cache counts again). */
+  /** Pages fetched from storage by this view (a page read again after it left the cache counts again). */
   pageReads = 0;
-  private readonly cache = new Map<number, Promise<FileEntry[]>>();
 
-  constructor(private readonly storage: Storage, private readonly pages: readonly ManifestPage[], private readonly kept = DEFAULT_PAGES_KEPT) {}
+  /** Pages are kept in `cache`: the view's own unless given one to share. */
+  constructor(private readonly storage: Storage, private readonly pages: readonly ManifestPage[], private readonly cache = new PageCache()) {}
 
   /** The entry at `path`, or undefined. */
   async find(path: string): Promise<FileEntry | undefined> {
@@ -75,19 +72,9 @@ export class ManifestView {
     return pos.page + 1 < this.pages.length ? { page: pos.page + 1, index: 0 } : undefined;
   }
 
-  /** Page `n`, decoded and checked; most recently used last in the cache. */
+  /** Page `n`, decoded and checked (through the cache). */
   private page(n: number): Promise<FileEntry[]> {
-    let entries = this.cache.get(n);
-    if (entries) {
-      this.cache.delete(n);
-    } else {
-      this.pageReads++;
-      entries = readPage(this.storage, this.pages[n]!);
-      entries.catch(() => this.cache.delete(n)); // a failed read is tried again next time
-    }
-    this.cache.set(n, entries);
-    while (this.cache.size > this.kept) this.cache.delete(this.cache.keys().next().value!);
-    return entries;
+    return this.cache.get(this.storage, this.pages[n]!, () => { this.pageReads++; });
   }
 }
 

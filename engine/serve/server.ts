@@ -17,9 +17,12 @@ import { IndexCoverage } from './index-coverage.js';
 import { DEFAULT_LISTEN, type ListenAddress, addressedToLoopback, checkExposure, parseListen, urlOf } from './listen.js';
 import { route } from './routes.js';
 import { sharedChunks } from '../read/bundle-reader.js';
+import { PageCache } from '../read/page-cache.js';
 
 /** The chunk cache all requests share (read-ahead takes at most 32 MiB of it per sequential stream). */
 export const SERVE_CACHE_BYTES = 256 * 1024 * 1024;
+/** The page cache all requests share, in entries: a few hundred bytes each decoded, so some 50-100 MiB. */
+export const SERVE_PAGE_ENTRIES = 200_000;
 
 export interface ServeOptions {
   store: Store;
@@ -34,6 +37,8 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /** Bytes of the verified chunks kept for all requests together (default 256 MiB). */
   cacheBytes?: number;
+  /** Entries of the decoded manifest pages kept for all requests together (default 200,000: 20 full pages). */
+  pageEntries?: number;
 }
 
 export interface Server {
@@ -60,13 +65,15 @@ export async function serve(opts: ServeOptions): Promise<Server> {
   // One chunk cache for every request: a file asked for again (or by many clients) is not fetched again. Fetches
   // stop with the server, not with the request that started them: another request may be waiting for them.
   const pool = await sharedChunks({ cacheBytes: opts.cacheBytes ?? SERVE_CACHE_BYTES });
+  // Likewise one page cache: each request would otherwise read and decode its bundle's pages again.
+  const pages = new PageCache(opts.pageEntries ?? SERVE_PAGE_ENTRIES);
   const ctx: ServeContext = {
     store: opts.store, contributor: opts.contributor, report,
     openReader: async (ex, repo, ref, logged) => {
       const bundle = await repo.resolve(ref);
       await coverage.cover(bundle);
       return repo.readerOf(bundle, {
-        pool, ...(opts.signal ? { signal: opts.signal } : {}), reporter: report,
+        pool, pages, ...(opts.signal ? { signal: opts.signal } : {}), reporter: report,
         ...(logged ? { log: { contributor: opts.contributor, type: 'bundle.serve', client: ex.client } } : {}),
       });
     },
