@@ -1,12 +1,14 @@
 /**
  * The collector's index decoder and writer (engine/meta/index-lines.ts) against the general path
  * (`gunzipLines` with `indexEntry`): the same entries for every line the general path accepts, the same
- * error for every line it refuses, and objects written by `writeIndexLines` read back whole.
+ * error for every line it refuses; the encoder's lines are JSON.stringify's, and objects written by
+ * `writeIndexLines` read back whole.
  */
 import { gzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeIndexObject, writeIndexLines } from '../engine/meta/index-lines.js';
+import { decodeIndexObject } from '../engine/meta/index-lines.js';
+import { IndexLineEncoder, type LineChunk, writeIndexLines } from '../engine/meta/index-writer.js';
 import { gunzipLines } from '../engine/meta/objects.js';
 import { indexEntry } from '../engine/meta/validate.js';
 import { openStorage } from '../engine/storage/open.js';
@@ -79,18 +81,39 @@ t('damaged lines fail with the general path\'s message, naming the line', () => 
   assert.match(message, /^k: not valid gzip/);
 });
 
+t('the encoder writes each line as JSON.stringify of its entry, byte for byte', () => {
+  const encoder = new IndexLineEncoder();
+  const entries: IndexEntry[] = [
+    { blob: H, pack: PACK, offset: 0, length: 4096 },
+    { blob: H2, pack: 'other_pack-1', offset: 2 ** 53 - 1, length: 268435456, codec: 'zstd' },
+    { blob: H, pack: 'x'.repeat(5000), offset: 7, length: 1 },
+  ];
+  for (const e of entries) encoder.add(Buffer.from(e.blob, 'hex'), 0, Buffer.from(e.pack), e.offset, e.length, e.codec === 'zstd');
+  assert.is(encoder.entries, 3);
+  const chunk = encoder.take();
+  assert.is(chunk.bytes.toString(), entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  assert.is(encoder.take().entries, 0);
+});
+
 t('writeIndexLines: objects of at most perObject entries, read back whole and in order', async () => {
   const storage = openStorage(tempDir('index-lines'));
   const entries: IndexEntry[] = Array.from({ length: 10_001 }, (_, i) => ({
     blob: i.toString(16).padStart(64, '0'), pack: `pack${i % 7}`, offset: i * 10, length: 10, ...(i % 3 ? {} : { codec: 'zstd' as const }),
   }));
-  const written = await writeIndexLines(storage, entries.map((e) => JSON.stringify(e)), 4000);
+  const chunks: LineChunk[] = [];
+  for (let i = 0; i < entries.length; i += 1000) {
+    const encoder = new IndexLineEncoder();
+    for (const e of entries.slice(i, i + 1000)) encoder.add(Buffer.from(e.blob, 'hex'), 0, Buffer.from(e.pack), e.offset, e.length, e.codec === 'zstd');
+    chunks.push(encoder.take());
+  }
+  const written = await writeIndexLines(storage, chunks, 4000);
   assert.is(written, 3);
   const back: IndexEntry[] = [];
   const objectKeys: string[] = [];
   for await (const e of storage.list('blobs/index/')) objectKeys.push(e.key);
   assert.is(objectKeys.length, 3);
   const objects = await Promise.all(objectKeys.map(async (key) => gunzipLines(key, await readAll(storage, key), indexEntry)));
+  assert.equal(objects.map((o) => o.length).sort(), [2001, 4000, 4000]);
   for (const o of objects.sort((a, b) => a[0]!.offset - b[0]!.offset)) back.push(...o.map(fields));
   assert.equal(back, entries);
 });

@@ -6,7 +6,7 @@
  * read earlier in the run is what a second read would return.
  */
 import { LoadedBlobIndex, damagedIndexError, INDEX_READS_AT_ONCE, readIndexObjectInto } from '../meta/blob-index.js';
-import { indexLine } from '../meta/index-lines.js';
+import { IndexLineEncoder, LINES_PER_CHUNK, type LineChunk } from '../meta/index-writer.js';
 import { forEachLimited } from '../runtime/concurrency.js';
 import type { Storage } from '../storage/storage.js';
 import { type BlobLocation, keys } from '../vocab.js';
@@ -36,16 +36,16 @@ export class IndexSnapshot {
    * or one that vanishes between the listing and its read, fails with INTEGRITY naming it.
    */
   async refresh(storage: Storage, signal?: AbortSignal): Promise<void> {
-    const listed = new Set<string>();
-    for await (const e of storage.list(keys.indexPrefix)) listed.add(e.key);
+    const listed = new Map<string, number | undefined>();
+    for await (const e of storage.list(keys.indexPrefix)) listed.set(e.key, e.size);
     for (const key of this.objects.keys()) if (!listed.has(key)) this.objects.delete(key);
-    const unread = [...listed].filter((key) => !this.objects.has(key));
+    const unread = [...listed.keys()].filter((key) => !this.objects.has(key));
     await forEachLimited(unread, INDEX_READS_AT_ONCE, async (key) => {
       signal?.throwIfAborted();
       // Decoding is synchronous once the bytes are in, so an object's entries are contiguous. Those of a
       // damaged object lie in no object's range, so nothing reads them (and the refresh fails).
       const range = { start: -1, end: 0 };
-      const damage = await readIndexObjectInto(storage, key, (hash, pack, offset, length, zstd) => {
+      const damage = await readIndexObjectInto(storage, key, listed.get(key), (hash, pack, offset, length, zstd) => {
         if (range.start < 0) range.start = this.count;
         this.push(hash, pack, offset, length, zstd);
         range.end = this.count;
@@ -76,19 +76,22 @@ export class IndexSnapshot {
 
   /**
    * Every entry of the objects held outside the packs `gone`, each distinct (blob, pack, offset) once, as the
-   * line of an index object (`indexLine`).
+   * lines of an index object, LINES_PER_CHUNK entries a chunk.
    */
-  *lines(gone: ReadonlySet<string>): Generator<string> {
+  *lineChunks(gone: ReadonlySet<string>): Generator<LineChunk> {
     const seen = new Int32Array(2 ** Math.ceil(Math.log2(Math.max(16, this.count * 2))));
     const skip = this.packNames.map((pack) => gone.has(pack));
-    const hashes = Buffer.from(this.words.buffer, this.words.byteOffset, this.words.byteLength);
+    const packBytes = this.packNames.map((pack) => Buffer.from(pack, 'latin1'));
+    const hashes = new Uint8Array(this.words.buffer, this.words.byteOffset, this.words.byteLength);
+    const encoder = new IndexLineEncoder();
     for (const { start, end } of this.objects.values()) {
       for (let i = start; i < end; i++) {
         if (skip[this.packOf[i]!] || !this.firstOf(seen, i)) continue;
-        const hex = hashes.toString('hex', i * KEY_WORDS * 4, (i + 1) * KEY_WORDS * 4);
-        yield indexLine(hex, this.packNames[this.packOf[i]!]!, this.offsets[i]!, this.lengths[i]!, this.codecs[i] === 1);
+        encoder.add(hashes, i * KEY_WORDS * 4, packBytes[this.packOf[i]!]!, this.offsets[i]!, this.lengths[i]!, this.codecs[i] === 1);
+        if (encoder.entries === LINES_PER_CHUNK) yield encoder.take();
       }
     }
+    yield encoder.take();
   }
 
   private push(hash: Uint32Array, pack: string, offset: number, length: number, zstd: boolean): void {

@@ -6,7 +6,7 @@
  */
 import type { Reporter } from '../events.js';
 import { newId } from '../meta/ids.js';
-import { writeIndexLines } from '../meta/index-lines.js';
+import { writeIndexLines } from '../meta/index-writer.js';
 import { putJson } from '../meta/objects.js';
 import type { Storage } from '../storage/storage.js';
 import { keys } from '../vocab.js';
@@ -58,7 +58,7 @@ export async function sweep(
 export async function replaceIndex(storage: Storage, snapshot: IndexSnapshot, gone: ReadonlySet<string>): Promise<number> {
   const replaced = snapshot.objectKeys;
   if (!gone.size && replaced.length <= MERGE_INDEX_OBJECTS) return 0;
-  const written = await writeIndexLines(storage, snapshot.lines(gone), ENTRIES_PER_INDEX);
+  const written = await writeIndexLines(storage, snapshot.lineChunks(gone), ENTRIES_PER_INDEX);
   for (let i = 0; i < replaced.length; i += 1000) await storage.delete(replaced.slice(i, i + 1000));
   return written;
 }

@@ -6,11 +6,7 @@
  * spaces, an extra field, anything malformed) goes through JSON.parse and `indexEntry` as `gunzipLines` does, so
  * the lines accepted, the values and the error for a damaged object are exactly `gunzipLines(key, data, indexEntry)`'s.
  */
-import { once } from 'node:events';
-import { createGzip, gunzipSync } from 'node:zlib';
-import type { Storage } from '../storage/storage.js';
-import { keys } from '../vocab.js';
-import { newId } from './ids.js';
+import { gunzipSync } from 'node:zlib';
 import { checked, damaged } from './objects.js';
 import { MAX_CHUNK, indexEntry } from './validate.js';
 
@@ -148,62 +144,3 @@ class LineReader {
   }
 }
 
-/** The line of an index object for an entry: what `JSON.stringify` of the IndexEntry gives (pack names need no escaping). */
-export function indexLine(hex: string, pack: string, offset: number, length: number, zstd: boolean): string {
-  return `{"blob":"${hex}","pack":"${pack}","offset":${offset},"length":${length}${zstd ? ',"codec":"zstd"' : ''}}`;
-}
-
-/** Lines gzipped at once: a few hundred KiB of text. */
-const LINES_PER_WRITE = 4096;
-
-/**
- * Writes `lines` (index lines, one entry each, of durable packs) as new index objects of at most `perObject`
- * entries, gzipped as they come: only the compressed bytes of one object are held, never its text or entries.
- * Returns how many objects were written.
- */
-export async function writeIndexLines(storage: Storage, lines: Iterable<string>, perObject: number): Promise<number> {
-  let written = 0;
-  let object: GzipChunks | undefined;
-  let inObject = 0;
-  let batch: string[] = [];
-  const flush = async () => {
-    if (batch.length) await (object ??= new GzipChunks()).write(`${batch.join('\n')}\n`);
-    batch = [];
-  };
-  const finish = async () => {
-    await flush();
-    if (!object) return;
-    await storage.put(keys.index(newId()), await object.end(), { ifAbsent: true });
-    written++;
-    object = undefined;
-    inObject = 0;
-  };
-  for (const line of lines) {
-    batch.push(line);
-    if (++inObject >= perObject) await finish();
-    else if (batch.length >= LINES_PER_WRITE) await flush();
-  }
-  await finish();
-  return written;
-}
-
-/** A gzip stream (level 1, as `gzipText`) whose output is kept as it comes. */
-class GzipChunks {
-  private readonly gz = createGzip({ level: 1 });
-  private readonly chunks: Buffer[] = [];
-
-  constructor() {
-    this.gz.on('data', (chunk: Buffer) => this.chunks.push(chunk));
-  }
-
-  async write(text: string): Promise<void> {
-    if (!this.gz.write(text)) await once(this.gz, 'drain');
-  }
-
-  async end(): Promise<Buffer[]> {
-    const ended = once(this.gz, 'end');
-    this.gz.end();
-    await ended;
-    return this.chunks;
-  }
-}
