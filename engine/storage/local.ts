@@ -127,7 +127,8 @@ export class LocalStorage implements Storage {
     await forEachLimited(keys, this.capabilities.suggestedConcurrency, async (key) => {
       const target = this.pathOf(key);
       if (!await this.dirs.exists(path.dirname(target), key)) return; // nothing there to delete
-      await fsp.rm(target, { force: true }).catch((err: unknown) => { throw mapError(err, key); });
+      // unlink, not rm: rm checks each path with lstat first, a third of a sweep's system calls.
+      await fsp.unlink(target).catch((err: unknown) => { if (errnoCode(err) !== 'ENOENT') throw mapError(err, key); });
     });
   }
 
