@@ -3,12 +3,17 @@
  * on the same files in the same run. The data: `parts` directories of 4 KiB random files (each file one chunk),
  * one bundle (one restic snapshot) per directory, packs kept small (`--pack-size`) so the store has thousands
  * of them, as a store of many small uploads does. The odd parts are forgotten; the timed step reclaims them.
+ *
+ * Standalone: `node dist/bench/gc.js [--quick | --smoke | --files N] [--data DIR]` (one row on stdout; full
+ * mode is 200,000 files, quick 20,000, smoke 2,000).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { type Measure, cli, timed } from './measure.js';
+import { fileURLToPath } from 'node:url';
+import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
 import { Restic, duSize, fresh } from './peers.js';
 
 export interface GcRow { scenario: string; dm: Measure; note: string; peers: [string, Measure][] }
@@ -71,4 +76,19 @@ export function gcRows(root: string, work: string, env: NodeJS.ProcessEnv, files
     scenario: `gc after forgetting half of ${PARTS} bundles (${files} chunks, ${packs} packs)`, dm: gc, peers: [['restic forget + prune', both]],
     note: `store ${mib(before)} → ${mib(after)}; restic prune peak RSS ${both.rssMiB.toFixed(0)} MiB; goal ≤ 0.5× restic, ≤ 300 MiB`,
   }];
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const mode = process.argv.includes('--smoke') ? 2_000 : process.argv.includes('--quick') ? 20_000 : 200_000;
+  const files = Number(arg('--files') ?? mode);
+  const work = path.join(os.tmpdir(), `datamover-bench-gc-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  try {
+    for (const row of gcRows(arg('--data') ?? path.join(repoRoot, 'bench', 'data'), work, { DATAMOVER_HOME: path.join(work, 'home'), DATAMOVER_AUTHOR: 'Bench <bench@example.com>' }, files)) {
+      const [[peer, m]] = row.peers as [[string, Measure]];
+      console.log(`${row.scenario}: datamover ${row.dm.seconds.toFixed(2)} s, ${row.dm.rssMiB.toFixed(0)} MiB; ${peer} ${m.seconds.toFixed(2)} s → ${(row.dm.seconds / m.seconds).toFixed(2)}×; ${row.note}`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }

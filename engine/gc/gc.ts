@@ -5,6 +5,7 @@
 import { usageError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { listPacks } from '../meta/adopt-packs.js';
+import type { LoadedBlobIndex } from '../meta/blob-index.js';
 import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { openFormat } from '../meta/format.js';
 import { newId } from '../meta/ids.js';
@@ -83,7 +84,8 @@ async function collect(
   // Strict load: a damaged index object could hide the only entry of a live chunk, and its pack would look unused.
   const snapshot = new IndexSnapshot();
   await snapshot.refresh(storage, opts.signal);
-  const index = snapshot.index(allCondemned);
+  // Dropped once the packs are judged: the sweep builds its own, and both at once would double the peak.
+  let index: LoadedBlobIndex | undefined = snapshot.index(allCondemned);
   const marked = await markLive(storage, index, opts.signal);
   const packSizes = await listPacks(storage);
   const result = emptyResult(dry, marked.pages, marked.live.size, packSizes);
@@ -101,6 +103,7 @@ async function collect(
     else if (live === 0) unused.set(pack, 'unused');
     else if (data > live && (data - live) / data > opts.maxUnused) toRepack.add(pack);
   }
+  index = undefined;
   for (const [pack] of unused) result.reclaimableBytes += packSizes.get(pack) ?? 0;
   for (const pack of toRepack) result.reclaimableBytes += (dataEnd.get(pack) ?? 0) - (marked.livePackBytes.get(pack) ?? 0);
 

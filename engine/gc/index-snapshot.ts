@@ -5,10 +5,11 @@
  * writes all come from here. Index objects are written once under fresh names and never change, so an entry
  * read earlier in the run is what a second read would return.
  */
-import { LoadedBlobIndex, damagedIndexError, INDEX_READS_AT_ONCE, readIndexObject } from '../meta/blob-index.js';
+import { LoadedBlobIndex, damagedIndexError, INDEX_READS_AT_ONCE, readIndexObjectInto } from '../meta/blob-index.js';
+import { IndexLineEncoder, LINES_PER_CHUNK, type LineChunk } from '../meta/index-writer.js';
 import { forEachLimited } from '../runtime/concurrency.js';
 import type { Storage } from '../storage/storage.js';
-import { type BlobLocation, type IndexEntry, keys } from '../vocab.js';
+import { type BlobLocation, keys } from '../vocab.js';
 
 const KEY_WORDS = 8;
 
@@ -25,8 +26,6 @@ export class IndexSnapshot {
   private readonly packNumbers = new Map<string, number>();
   /** The objects held, each with the range of its entries. */
   private readonly objects = new Map<string, { start: number; end: number }>();
-  private readonly scratch = Buffer.alloc(KEY_WORDS * 4);
-  private readonly scratchWords = new Uint32Array(this.scratch.buffer, this.scratch.byteOffset, KEY_WORDS);
 
   /** The index objects held, as the store listed them at the last `refresh`. */
   get objectKeys(): string[] { return [...this.objects.keys()]; }
@@ -37,15 +36,22 @@ export class IndexSnapshot {
    * or one that vanishes between the listing and its read, fails with INTEGRITY naming it.
    */
   async refresh(storage: Storage, signal?: AbortSignal): Promise<void> {
-    const listed = new Set<string>();
-    for await (const e of storage.list(keys.indexPrefix)) listed.add(e.key);
+    const listed = new Map<string, number | undefined>();
+    for await (const e of storage.list(keys.indexPrefix)) listed.set(e.key, e.size);
     for (const key of this.objects.keys()) if (!listed.has(key)) this.objects.delete(key);
-    const unread = [...listed].filter((key) => !this.objects.has(key));
+    const unread = [...listed.keys()].filter((key) => !this.objects.has(key));
     await forEachLimited(unread, INDEX_READS_AT_ONCE, async (key) => {
       signal?.throwIfAborted();
-      const entries = await readIndexObject(storage, key);
-      if (!Array.isArray(entries)) throw damagedIndexError(entries);
-      this.add(key, entries);
+      // Decoding is synchronous once the bytes are in, so an object's entries are contiguous. Those of a
+      // damaged object lie in no object's range, so nothing reads them (and the refresh fails).
+      const range = { start: -1, end: 0 };
+      const damage = await readIndexObjectInto(storage, key, listed.get(key), (hash, pack, offset, length, zstd) => {
+        if (range.start < 0) range.start = this.count;
+        this.push(hash, pack, offset, length, zstd);
+        range.end = this.count;
+      });
+      if (damage) throw damagedIndexError(damage);
+      this.objects.set(key, range.start < 0 ? { start: 0, end: 0 } : range);
     });
   }
 
@@ -68,31 +74,34 @@ export class IndexSnapshot {
     return index;
   }
 
-  /** Every entry of the objects held outside the packs `gone`, each distinct (blob, pack, offset) once. */
-  *entries(gone: ReadonlySet<string>): Generator<IndexEntry> {
+  /**
+   * Every entry of the objects held outside the packs `gone`, each distinct (blob, pack, offset) once, as the
+   * lines of an index object, LINES_PER_CHUNK entries a chunk.
+   */
+  *lineChunks(gone: ReadonlySet<string>): Generator<LineChunk> {
     const seen = new Int32Array(2 ** Math.ceil(Math.log2(Math.max(16, this.count * 2))));
     const skip = this.packNames.map((pack) => gone.has(pack));
+    const packBytes = this.packNames.map((pack) => Buffer.from(pack, 'latin1'));
+    const hashes = new Uint8Array(this.words.buffer, this.words.byteOffset, this.words.byteLength);
+    const encoder = new IndexLineEncoder();
     for (const { start, end } of this.objects.values()) {
       for (let i = start; i < end; i++) {
         if (skip[this.packOf[i]!] || !this.firstOf(seen, i)) continue;
-        yield { blob: this.blob(i), ...this.location(i) };
+        encoder.add(hashes, i * KEY_WORDS * 4, packBytes[this.packOf[i]!]!, this.offsets[i]!, this.lengths[i]!, this.codecs[i] === 1);
+        if (encoder.entries === LINES_PER_CHUNK) yield encoder.take();
       }
     }
+    yield encoder.take();
   }
 
-  private add(key: string, entries: readonly IndexEntry[]): void {
-    this.reserve(this.count + entries.length);
-    const start = this.count;
-    for (const e of entries) {
-      this.scratch.write(e.blob, 'hex'); // validated: 64 hex digits
-      this.words.set(this.scratchWords, this.count * KEY_WORDS);
-      this.packOf[this.count] = this.packNumber(e.pack);
-      this.offsets[this.count] = e.offset;
-      this.lengths[this.count] = e.length;
-      this.codecs[this.count] = e.codec === 'zstd' ? 1 : 0;
-      this.count++;
-    }
-    this.objects.set(key, { start, end: this.count });
+  private push(hash: Uint32Array, pack: string, offset: number, length: number, zstd: boolean): void {
+    this.reserve(this.count + 1);
+    this.words.set(hash, this.count * KEY_WORDS);
+    this.packOf[this.count] = this.packNumber(pack);
+    this.offsets[this.count] = offset;
+    this.lengths[this.count] = length;
+    this.codecs[this.count] = zstd ? 1 : 0;
+    this.count++;
   }
 
   /** Whether entry `i` is the first of its (blob, pack, offset) marked in `seen` (open addressing, 1 + entry). */
@@ -112,10 +121,6 @@ export class IndexSnapshot {
 
   private record(index: LoadedBlobIndex, i: number): void {
     index.setWords(this.words, i * KEY_WORDS, this.location(i));
-  }
-
-  private blob(i: number): string {
-    return Buffer.from(this.words.buffer, this.words.byteOffset + i * KEY_WORDS * 4, KEY_WORDS * 4).toString('hex');
   }
 
   private location(i: number): BlobLocation {

@@ -9,7 +9,7 @@ import { gunzipLines } from '../meta/objects.js';
 import { listRepos } from '../meta/repos.js';
 import { manifestEntry } from '../meta/validate.js';
 import { forEachLimited } from '../runtime/concurrency.js';
-import { isStorageError, readAll, type Storage } from '../storage/storage.js';
+import { isStorageError, type ListEntry, readSized, type Storage } from '../storage/storage.js';
 import { keys } from '../vocab.js';
 
 /** What a mark found live. */
@@ -39,20 +39,20 @@ const PAGES_AT_ONCE = 8;
  */
 export async function markLive(storage: Storage, index: LoadedBlobIndex, signal?: AbortSignal, earlier?: Marked): Promise<Marked> {
   const repos = (await listRepos(storage)).map((r) => r.name);
-  const pageKeys: string[] = [];
+  const pages: ListEntry[] = [];
   const isNew = (key: string) => isPageKey(key) && !earlier?.pageKeys.has(key);
   for (const repo of repos) {
-    for await (const e of storage.list(keys.bundlesPrefix(repo))) if (isNew(e.key)) pageKeys.push(e.key);
+    for await (const e of storage.list(keys.bundlesPrefix(repo))) if (isNew(e.key)) pages.push(e);
   }
-  for await (const e of storage.list('meta/sessions/')) if (isNew(e.key)) pageKeys.push(e.key);
+  for await (const e of storage.list('meta/sessions/')) if (isNew(e.key)) pages.push(e);
   const marked: Marked = {
     live: new CompactBlobIndex(Math.max(1024, index.size)), livePackBytes: new Map(), unindexed: 0, pages: earlier?.pages ?? 0,
     pageKeys: new Set(earlier?.pageKeys), repos,
   };
   if (earlier) for (const [hash] of earlier.live) markChunk(marked, index, hash);
-  await forEachLimited(pageKeys, PAGES_AT_ONCE, async (key) => {
+  await forEachLimited(pages, PAGES_AT_ONCE, async ({ key, size }) => {
     signal?.throwIfAborted();
-    const data = await readPage(storage, key);
+    const data = await readPage(storage, key, size);
     if (!data) return; // deleted since the listing: a forgotten bundle, or a session committed meanwhile
     for (const entry of gunzipLines(key, data, manifestEntry)) {
       for (const [hash] of entry.chunks ?? []) markChunk(marked, index, hash);
@@ -74,9 +74,10 @@ function markChunk(marked: Marked, index: LoadedBlobIndex, hash: string): void {
   marked.livePackBytes.set(location.pack, (marked.livePackBytes.get(location.pack) ?? 0) + location.length);
 }
 
-async function readPage(storage: Storage, key: string): Promise<Buffer | undefined> {
+/** A page's bytes (pages never change once written: `size` as listed), or undefined when it is gone. */
+async function readPage(storage: Storage, key: string, size: number | undefined): Promise<Buffer | undefined> {
   try {
-    return await readAll(storage, key);
+    return await readSized(storage, key, size);
   } catch (err) {
     if (isStorageError(err, 'notFound')) return undefined;
     throw err;

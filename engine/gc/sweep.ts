@@ -5,11 +5,11 @@
  * at any point leaves garbage for the next run, never a reference to something gone.
  */
 import type { Reporter } from '../events.js';
-import { writeBlobIndex } from '../meta/blob-index.js';
 import { newId } from '../meta/ids.js';
+import { writeIndexLines } from '../meta/index-writer.js';
 import { putJson } from '../meta/objects.js';
 import type { Storage } from '../storage/storage.js';
-import { type IndexEntry, keys } from '../vocab.js';
+import { keys } from '../vocab.js';
 import type { IndexSnapshot } from './index-snapshot.js';
 import { type Marked, markLive } from './mark.js';
 import { type CondemnedRecord, gcKeys } from './records.js';
@@ -58,19 +58,7 @@ export async function sweep(
 export async function replaceIndex(storage: Storage, snapshot: IndexSnapshot, gone: ReadonlySet<string>): Promise<number> {
   const replaced = snapshot.objectKeys;
   if (!gone.size && replaced.length <= MERGE_INDEX_OBJECTS) return 0;
-  let batch: IndexEntry[] = [];
-  let written = 0;
-  const flush = async () => {
-    if (!batch.length) return;
-    await writeBlobIndex(storage, batch);
-    written++;
-    batch = [];
-  };
-  for (const e of snapshot.entries(gone)) {
-    batch.push(e);
-    if (batch.length >= ENTRIES_PER_INDEX) await flush();
-  }
-  await flush();
+  const written = await writeIndexLines(storage, snapshot.lineChunks(gone), ENTRIES_PER_INDEX);
   for (let i = 0; i < replaced.length; i += 1000) await storage.delete(replaced.slice(i, i + 1000));
   return written;
 }

@@ -3,11 +3,12 @@
  * (DESIGN §6), so every entry read here points at bytes that exist.
  */
 import { integrityError, isDatamoverError } from '../errors.js';
-import { isStorageError, readAll, type Storage } from '../storage/storage.js';
+import { isStorageError, readSized, type Storage } from '../storage/storage.js';
 import { type IndexEntry, keys } from '../vocab.js';
 import { CompactBlobIndex } from './compact-index.js';
 import { condemnedPacks } from '../gc/records.js';
 import { newId } from './ids.js';
+import { type IndexEntrySink, decodeIndexObject } from './index-lines.js';
 import { gunzipLines, gzipLines } from './objects.js';
 import { indexEntry } from './validate.js';
 
@@ -88,8 +89,21 @@ export const INDEX_READS_AT_ONCE = 16;
  * entry that does not validate) or vanished since it was listed. Any other storage failure throws.
  */
 export async function readIndexObject(storage: Storage, key: string): Promise<IndexEntry[] | DamagedIndex> {
+  return decodeOrDamage(storage, key, (data) => gunzipLines(key, data, indexEntry));
+}
+
+/**
+ * As `readIndexObject`, each entry passed to `sink` (index-lines.ts) instead of built as an object. When it
+ * returns a DamagedIndex, `sink` may have seen some of the object's entries: the caller drops them.
+ */
+export async function readIndexObjectInto(storage: Storage, key: string, size: number | undefined, sink: IndexEntrySink): Promise<DamagedIndex | undefined> {
+  return decodeOrDamage(storage, key, (data) => { decodeIndexObject(key, data, sink); return undefined; }, size);
+}
+
+/** `decode` of object `key`'s bytes (`size`: as listed, see readSized), or what is wrong with it. */
+async function decodeOrDamage<T>(storage: Storage, key: string, decode: (data: Buffer) => T, size?: number): Promise<T | DamagedIndex> {
   try {
-    return gunzipLines(key, await readAll(storage, key), indexEntry);
+    return decode(await readSized(storage, key, size));
   } catch (err) {
     if (!isDatamoverError(err, 'INTEGRITY') && !isStorageError(err, 'notFound')) throw err;
     return { key, problem: isStorageError(err, 'notFound') ? `${key}: vanished while the index was read` : (err as Error).message };

@@ -19,7 +19,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 /** Sane bounds for chunk sizes: chunk lengths are 32-bit in the index, and a chunk is held in memory whole. */
 const MIN_CHUNK = 64;
-const MAX_CHUNK = 256 * MiB;
+export const MAX_CHUNK = 256 * MiB;
 const MAX_SEGMENT = 1024 * MiB;
 
 class Invalid extends Error {}

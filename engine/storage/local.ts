@@ -127,7 +127,8 @@ export class LocalStorage implements Storage {
     await forEachLimited(keys, this.capabilities.suggestedConcurrency, async (key) => {
       const target = this.pathOf(key);
       if (!await this.dirs.exists(path.dirname(target), key)) return; // nothing there to delete
-      await fsp.rm(target, { force: true }).catch((err: unknown) => { throw mapError(err, key); });
+      // unlink, not rm: rm lstat's each path first, twice the system calls for the thousands of packs a sweep deletes.
+      await fsp.unlink(target).catch((err: unknown) => { if (errnoCode(err) !== 'ENOENT') throw mapError(err, key); });
     });
   }
 

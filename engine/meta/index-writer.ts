@@ -1,0 +1,121 @@
+/**
+ * Index objects written from entries held compactly (a collector's merged index): each line encoded straight
+ * into bytes — no string or object per entry — and gzipped as it comes, so only the compressed bytes of the
+ * object being written are held. The lines are exactly `JSON.stringify` of the IndexEntry (blob, pack, offset,
+ * length, then codec when there is one), as `writeBlobIndex` writes them.
+ */
+import { once } from 'node:events';
+import { createGzip } from 'node:zlib';
+import type { Storage } from '../storage/storage.js';
+import { keys } from '../vocab.js';
+import { newId } from './ids.js';
+
+/** Encoded lines handed on together: up to LINES_PER_CHUNK entries (a few hundred KiB). */
+export interface LineChunk { bytes: Buffer; entries: number }
+
+export const LINES_PER_CHUNK = 4096;
+
+const ascii = (s: string) => Buffer.from(s, 'latin1');
+const BLOB = ascii('{"blob":"');
+const PACK = ascii('","pack":"');
+const OFFSET = ascii('","offset":');
+const LENGTH = ascii(',"length":');
+const ZSTD = ascii(',"codec":"zstd"');
+const END = ascii('}\n');
+const HEX_DIGITS = ascii('0123456789abcdef');
+/** Bytes of a line besides its pack name (two 16-digit numbers at most). */
+const LINE_MAX = 192;
+
+/** Index lines as bytes; `take` hands them on and starts anew. */
+export class IndexLineEncoder {
+  private buf = Buffer.allocUnsafe(LINES_PER_CHUNK * LINE_MAX);
+  private at = 0;
+  private count = 0;
+
+  get entries(): number { return this.count; }
+
+  /** Appends the line of an entry whose hash is the 32 bytes of `hashes` at `start`; `pack` is its name's bytes. */
+  add(hashes: Uint8Array, start: number, pack: Buffer, offset: number, length: number, zstd: boolean): void {
+    this.reserve(LINE_MAX + pack.length);
+    this.put(BLOB);
+    const { buf } = this;
+    for (let i = start; i < start + 32; i++) {
+      buf[this.at++] = HEX_DIGITS[hashes[i]! >> 4]!;
+      buf[this.at++] = HEX_DIGITS[hashes[i]! & 15]!;
+    }
+    this.put(PACK);
+    this.put(pack);
+    this.put(OFFSET);
+    this.at += buf.write(String(offset), this.at, 'latin1');
+    this.put(LENGTH);
+    this.at += buf.write(String(length), this.at, 'latin1');
+    if (zstd) this.put(ZSTD);
+    this.put(END);
+    this.count++;
+  }
+
+  take(): LineChunk {
+    const chunk = { bytes: Buffer.from(this.buf.subarray(0, this.at)), entries: this.count };
+    this.at = 0;
+    this.count = 0;
+    return chunk;
+  }
+
+  private put(bytes: Buffer): void {
+    bytes.copy(this.buf, this.at);
+    this.at += bytes.length;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.at + bytes <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
+    this.buf.copy(next, 0, 0, this.at);
+    this.buf = next;
+  }
+}
+
+/**
+ * Writes `chunks` (index lines of durable packs) as new index objects of at most `perObject` entries (a chunk
+ * is never split: each holds at most LINES_PER_CHUNK). Returns how many objects were written.
+ */
+export async function writeIndexLines(storage: Storage, chunks: Iterable<LineChunk>, perObject: number): Promise<number> {
+  let written = 0;
+  let object: GzipChunks | undefined;
+  let inObject = 0;
+  const finish = async () => {
+    if (!object) return;
+    await storage.put(keys.index(newId()), await object.end(), { ifAbsent: true });
+    written++;
+    object = undefined;
+    inObject = 0;
+  };
+  for (const chunk of chunks) {
+    if (!chunk.entries) continue;
+    if (inObject && inObject + chunk.entries > perObject) await finish();
+    await (object ??= new GzipChunks()).write(chunk.bytes);
+    inObject += chunk.entries;
+  }
+  await finish();
+  return written;
+}
+
+/** A gzip stream (level 1, as `gzipText`) whose output is kept as it comes. */
+class GzipChunks {
+  private readonly gz = createGzip({ level: 1 });
+  private readonly chunks: Buffer[] = [];
+
+  constructor() {
+    this.gz.on('data', (chunk: Buffer) => this.chunks.push(chunk));
+  }
+
+  async write(bytes: Buffer): Promise<void> {
+    if (!this.gz.write(bytes)) await once(this.gz, 'drain');
+  }
+
+  async end(): Promise<Buffer[]> {
+    const ended = once(this.gz, 'end');
+    this.gz.end();
+    await ended;
+    return this.chunks;
+  }
+}
