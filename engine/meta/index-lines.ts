@@ -17,13 +17,15 @@ import { MAX_CHUNK, indexEntry } from './validate.js';
 export type IndexEntrySink = (hash: Uint32Array, pack: string, offset: number, length: number, zstd: boolean) => void;
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
-const BLOB = ascii('{"blob":"');
-const PACK = ascii('","pack":"');
-const OFFSET = ascii(',"offset":');
-const LENGTH = ascii(',"length":');
-const ZSTD = ascii(',"codec":"zstd"}');
+/**
+ * The writers' exact line form, piece by piece: `blob` + 64 hex + `pack` + name + `offset` + N + `length` + N,
+ * then `zstd` when compressed, then `}`. Read here, written by index-writer.ts.
+ */
+export const LINE = {
+  blob: ascii('{"blob":"'), pack: ascii('","pack":"'), offset: ascii('","offset":'), length: ascii(',"length":'),
+  zstd: ascii(',"codec":"zstd"'),
+} as const;
 const NL = 0x0a;
-const QUOTE = 0x22;
 const BRACE = 0x7d;
 /** Digits beyond which a number leaves the fast path (15 digits stay below 2^53). */
 const MAX_DIGITS = 15;
@@ -76,28 +78,27 @@ class LineReader {
   private fast(start: number, end: number): boolean {
     const { text } = this;
     let p = start;
-    if (!this.literal(p, BLOB) || end - p < BLOB.length + 64) return false;
-    p += BLOB.length;
+    if (!this.literal(p, LINE.blob) || end - p < LINE.blob.length + 64) return false;
+    p += LINE.blob.length;
     for (let i = 0; i < 32; i++, p += 2) {
       const hi = HEX[text[p]!]!;
       const lo = HEX[text[p + 1]!]!;
       if (hi < 0 || lo < 0) return false;
       this.hash[i] = (hi << 4) | lo;
     }
-    if (!this.literal(p, PACK)) return false;
-    const packStart = p += PACK.length;
+    if (!this.literal(p, LINE.pack)) return false;
+    const packStart = p += LINE.pack.length;
     while (p < end && PACK_CHAR[text[p]!]) p++;
     const packEnd = p;
-    if (packEnd - packStart < 2 || text[p] !== QUOTE || !this.literal(p + 1, OFFSET)) return false;
-    const offset = this.number(p + 1 + OFFSET.length, end);
-    if (offset < 0 || !this.literal(this.at, LENGTH)) return false;
-    const length = this.number(this.at + LENGTH.length, end);
+    if (packEnd - packStart < 2 || !this.literal(p, LINE.offset)) return false;
+    const offset = this.number(p + LINE.offset.length, end);
+    if (offset < 0 || !this.literal(this.at, LINE.length)) return false;
+    const length = this.number(this.at + LINE.length.length, end);
     if (length < 1 || length > MAX_CHUNK) return false;
     p = this.at;
-    let zstd = false;
-    if (p === end - 1 && text[p] === BRACE) zstd = false;
-    else if (p === end - ZSTD.length && this.literal(p, ZSTD)) zstd = true;
-    else return false;
+    if (text[end - 1] !== BRACE) return false;
+    const zstd = p === end - 1 - LINE.zstd.length && this.literal(p, LINE.zstd);
+    if (!zstd && p !== end - 1) return false;
     this.sink(this.words, this.packName(packStart, packEnd), offset, length, zstd);
     return true;
   }

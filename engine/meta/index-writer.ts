@@ -9,20 +9,15 @@ import { createGzip } from 'node:zlib';
 import type { Storage } from '../storage/storage.js';
 import { keys } from '../vocab.js';
 import { newId } from './ids.js';
+import { LINE } from './index-lines.js';
 
 /** Encoded lines handed on together: up to LINES_PER_CHUNK entries (a few hundred KiB). */
 export interface LineChunk { bytes: Buffer; entries: number }
 
 export const LINES_PER_CHUNK = 4096;
 
-const ascii = (s: string) => Buffer.from(s, 'latin1');
-const BLOB = ascii('{"blob":"');
-const PACK = ascii('","pack":"');
-const OFFSET = ascii('","offset":');
-const LENGTH = ascii(',"length":');
-const ZSTD = ascii(',"codec":"zstd"');
-const END = ascii('}\n');
-const HEX_DIGITS = ascii('0123456789abcdef');
+const END = Buffer.from('}\n', 'latin1');
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 /** Bytes of a line besides its pack name (two 16-digit numbers at most). */
 const LINE_MAX = 192;
 
@@ -37,19 +32,19 @@ export class IndexLineEncoder {
   /** Appends the line of an entry whose hash is the 32 bytes of `hashes` at `start`; `pack` is its name's bytes. */
   add(hashes: Uint8Array, start: number, pack: Buffer, offset: number, length: number, zstd: boolean): void {
     this.reserve(LINE_MAX + pack.length);
-    this.put(BLOB);
+    this.put(LINE.blob);
     const { buf } = this;
     for (let i = start; i < start + 32; i++) {
       buf[this.at++] = HEX_DIGITS[hashes[i]! >> 4]!;
       buf[this.at++] = HEX_DIGITS[hashes[i]! & 15]!;
     }
-    this.put(PACK);
+    this.put(LINE.pack);
     this.put(pack);
-    this.put(OFFSET);
+    this.put(LINE.offset);
     this.at += buf.write(String(offset), this.at, 'latin1');
-    this.put(LENGTH);
+    this.put(LINE.length);
     this.at += buf.write(String(length), this.at, 'latin1');
-    if (zstd) this.put(ZSTD);
+    if (zstd) this.put(LINE.zstd);
     this.put(END);
     this.count++;
   }
