@@ -20,29 +20,16 @@ export type OpenedChunk = { data: Buffer; damage?: undefined } | { data?: undefi
  * a raw one. Bytes that do not decode are damage naming the pack.
  */
 export async function openChunk(stored: Uint8Array, length: number, codec: Codec | undefined, hash: string, pack: string): Promise<OpenedChunk> {
-  const early = precheck(stored, length, codec, hash, pack);
-  if (early) return early;
-  let data: Buffer;
-  try {
-    data = await decodeBlob(stored, codec);
-  } catch (err) {
-    return undecodable(codec!, pack, err);
-  }
-  return checked(data, hash);
-}
-
-/** The answer for a raw blob, or for stored bytes of the wrong length; undefined: decode them. */
-function precheck(stored: Uint8Array, length: number, codec: Codec | undefined, hash: string, pack: string): OpenedChunk | undefined {
   if (codec === undefined) {
     const damage = chunkDamage(stored, length, hash, pack);
     return damage === undefined ? { data: Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength) } : { damage };
   }
   if (stored.length !== length) return { damage: `is in pack ${pack}, which is truncated` };
-  return undefined;
+  let data: Buffer;
+  try {
+    data = await decodeBlob(stored, codec);
+  } catch (err) {
+    return { damage: `is in pack ${pack}, whose ${codec} bytes for it do not decode (${(err as Error).message})` };
+  }
+  return createHash('sha256').update(data).digest('hex') === hash ? { data } : { damage: 'does not match its hash' };
 }
-
-const undecodable = (codec: Codec, pack: string, err: unknown): OpenedChunk =>
-  ({ damage: `is in pack ${pack}, whose ${codec} bytes for it do not decode (${(err as Error).message})` });
-
-const checked = (data: Buffer, hash: string): OpenedChunk =>
-  (createHash('sha256').update(data).digest('hex') === hash ? { data } : { damage: 'does not match its hash' });

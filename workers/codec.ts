@@ -34,8 +34,8 @@ const KEEP_RATIO = 0.9;
 /**
  * `data` compressed at zstd `level`, or undefined when storing it raw is better: it is under MIN_TRIED_BYTES,
  * a sample taken across it (SAMPLE_PIECES pieces, SAMPLE_BYTES in all) does not compress at level 1, or the
- * whole does not shrink by a tenth. The sample costs ~0.2% of compressing a 4 MiB chunk, so incompressible data (media, archives,
- * encrypted files) costs almost nothing more than with compression off.
+ * whole does not shrink by a tenth. The sample costs ~0.2% of compressing a 4 MiB chunk, so incompressible data
+ * (media, archives, encrypted files) costs almost nothing more than with compression off.
  */
 export function compressChunk(data: Uint8Array, level: number): Buffer | undefined {
   if (data.length < MIN_TRIED_BYTES) return undefined;
@@ -76,4 +76,3 @@ export async function decodeBlob(stored: Uint8Array, codec: Codec | undefined): 
   madeNativeBuffer(plain.length);
   return plain;
 }
-

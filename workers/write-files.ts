@@ -69,9 +69,9 @@ export interface WriteOutcome {
 /**
  * Writes the task's verified pieces and finishes its whole files. A compressed piece is decoded just before it
  * is written, so a worker holds one chunk's plaintext at a time (decoding a whole read first held up to three
- * times its bytes per worker: a 512 MiB text tree restored at 490 MiB RSS, now 345–361 MiB and twice as fast). A piece that is damaged marks its
- * file bad: nothing more is written to it, and it is never finished (its temp file is removed when this task
- * would have finished it). Damage is a value; so is an I/O failure.
+ * times its bytes per worker: a 512 MiB text tree restored at 490 MiB RSS, now 345–361 MiB and twice as fast).
+ * A piece that is damaged marks its file bad: nothing more is written to it, and it is never finished (its temp
+ * file is removed when this task would have finished it). Damage is a value; so is an I/O failure.
  */
 export async function writeFiles(task: WriteTask): Promise<WriteOutcome> {
   const view = new Uint8Array(task.buffer, 0, task.length);
