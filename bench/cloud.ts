@@ -1,7 +1,9 @@
 /**
  * `npm run bench:cloud [-- --quick]`: upload and download throughput against the S3 test server (Ceph RGW) and the
  * GCS emulator (behind the test fidelity proxy), next to `rclone copy`, `aws s3 cp --recursive` and restic's s3
- * backend on the same server with the same concurrency, on the same data, in the same run. Servers are started as for the tests. Prints a Markdown table.
+ * backend on the same server with the same concurrency, on the same data, in the same run. Servers are started
+ * as for the tests. Prints a Markdown table; a full run (not --quick, nothing narrowed) also puts it in
+ * bench/RESULTS.md as its cloud section (`resultsWithCloud`), which `npm run bench` keeps when it rewrites the rest.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { s3Credentials, startServers } from '../test/test-servers.js';
 import { type DataSet, bigFile, smallFiles } from './data.js';
-import { arg, cli, repoRoot, timed } from './measure.js';
+import { arg, cli, repoRoot, resultsWithCloud, timed } from './measure.js';
 import { have, peerEnv } from './peers.js';
 
 const quick = process.argv.includes('--quick');
@@ -115,12 +117,18 @@ try {
     ...(onlyData === 'small' ? [] : [bigFile(dataRoot, quick ? 256 * 2 ** 20 : 2 ** 30)]),
     ...(onlyData === 'big' ? [] : [smallFiles(dataRoot, quick ? 2_000 : 20_000, 64 * 1024)]),
   ];
-  console.log(`${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, concurrency ${concurrency} for every tool, one run each, loopback servers\n`);
-  console.log('| server | data | op | datamover | peers, same concurrency (datamover ÷ peer) |\n|---|---|---|---:|---|');
+  const table = [
+    `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, concurrency ${concurrency} for every tool, one run each, loopback servers`, '',
+    '| server | data | op | datamover | peers, same concurrency (datamover ÷ peer) |', '|---|---|---|---:|---|',
+  ];
+  console.log(table.join('\n'));
   let n = 0;
   for (const data of sets) {
-    for (const target of targets().filter((t) => !onlyTarget || t.name.toLowerCase().startsWith(onlyTarget))) for (const line of row(data, target, `bench-${process.pid}-${n++}`)) console.log(line);
+    for (const target of targets().filter((t) => !onlyTarget || t.name.toLowerCase().startsWith(onlyTarget))) {
+      for (const line of row(data, target, `bench-${process.pid}-${n++}`)) { console.log(line); table.push(line); }
+    }
   }
+  if (!quick && !onlyTarget && !onlyData) resultsWithCloud(table);
 } finally {
   await servers.stop();
   rmSync(work, { recursive: true, force: true });

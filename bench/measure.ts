@@ -1,6 +1,6 @@
 /** What every benchmark shares: where the built CLI is, and timing a command (with its peak RSS when /usr/bin/time exists). */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,4 +33,22 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
   if (!useTime) return { seconds, rssMiB: NaN, stdout: r.stdout };
   const [rssKiB, user, sys] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number) as [number, number, number];
   return { seconds, rssMiB: rssKiB / 1024, cpuSeconds: user + sys, cpuPct: ((user + sys) / seconds) * 100, stdout: r.stdout };
+}
+
+export const resultsFile = path.join(repoRoot, 'bench', 'RESULTS.md');
+const CLOUD_HEADING = '## Cloud (`npm run bench:cloud`)';
+
+/** The cloud section of bench/RESULTS.md ('' when it has none): `npm run bench` keeps it when it rewrites the file. */
+export function cloudSection(): string {
+  const text = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+  const at = text.indexOf(CLOUD_HEADING);
+  return at < 0 ? '' : text.slice(at);
+}
+
+/** Replaces (or adds) the cloud section of bench/RESULTS.md with `lines`. */
+export function resultsWithCloud(lines: string[]): void {
+  const text = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '# Benchmark results\n';
+  const at = text.indexOf(CLOUD_HEADING);
+  const rest = (at < 0 ? text : text.slice(0, at)).trimEnd();
+  writeFileSync(resultsFile, `${rest}\n\n${CLOUD_HEADING}\n\n${lines.join('\n')}\n`);
 }

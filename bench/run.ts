@@ -14,14 +14,14 @@ import { gcRows } from './gc.js';
 import { COMPRESSION_SIZES, compressionRows } from './compression.js';
 import { manyFilesRows } from './many-files.js';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
-import { type Measure, arg, cli, repoRoot, timed } from './measure.js';
+import { type Measure, arg, cli, cloudSection, repoRoot, resultsFile, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
 import { canMount, findStat, middleRange, sequentialRead, throughMount } from './mount.js';
 
 const mode = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 let runs = mode === 'full' ? 3 : 1;
 const dataRoot = arg('--data') ?? path.join(repoRoot, 'bench', 'data');
-const outFile = arg('--out') ?? (mode === 'full' ? path.join(repoRoot, 'bench', 'RESULTS.md') : undefined);
+const outFile = arg('--out') ?? (mode === 'full' ? resultsFile : undefined);
 const work = path.join(os.tmpdir(), `datamover-bench-${process.pid}`);
 const peersOk = { rclone: have('rclone', 'rclone', mode !== 'smoke'), restic: have('restic', 'restic', mode !== 'smoke') };
 
@@ -269,4 +269,5 @@ const doc = [
   '', `Ceilings measured in this run: ${ceilings ? bottleneck(ceilings).why : 'not measured'}. CPU is user + system time over wall time (200% = two cores).`,
   '', ...header, ...rows.map(format), '',
 ].join('\n');
-if (outFile) writeFileSync(outFile, doc);
+const cloud = outFile === resultsFile ? cloudSection() : '';
+if (outFile) writeFileSync(outFile, cloud ? `${doc}\n${cloud}` : doc);

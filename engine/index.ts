@@ -14,7 +14,12 @@ export type { OpenOptions } from './storage/open.js';
 export type { RetryPolicy } from './storage/retry.js';
 export type { Role, RoleUrls } from './storage/routing.js';
 export { defaultStorePath } from './storage/open.js';
-export { type ServeOptions, type Server, serve } from './serve/server.js';
+export type { ServeOptions, Server } from './serve/server.js';
+
+/** Starts the HTTP server over a store (serve/server.ts); its modules are loaded by the first call, not by every command. */
+export async function serve(opts: import('./serve/server.js').ServeOptions): Promise<import('./serve/server.js').Server> {
+  return (await import('./serve/server.js')).serve(opts);
+}
 
 // Results, records and options of the operations.
 export type { BenchOp, BenchRequest, BenchRow } from './bench/storage-bench.js';
@@ -51,7 +56,7 @@ export type { FolderChange } from './download/folder-status.js';
 export type { RemoveSources, SourceRemoval } from './upload/remove-sources.js';
 export { type SourceSelection, parseFileList, parsePatternLines } from './scan/source-select.js';
 export {
-  BundleReader, DEFAULT_CACHE_BYTES, type ReadLogAs, type ReaderCounters, type ReaderEntry, type ReaderOptions,
+  type BundleReader, type ReadLogAs, type ReaderCounters, type ReaderEntry, type ReaderOptions,
 } from './read/bundle-reader.js';
 export type { MountHandle, MountOptions } from './read/mount.js';
 

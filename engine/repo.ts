@@ -1,33 +1,33 @@
 /**
  * A repo of a store (`store.repo(name)`): its bundles, labels, sessions, WAL and read log, and the operations
- * that move data in and out of it. Bundles are named by refs (meta/refs.ts).
+ * that move data in and out of it. Bundles are named by refs (meta/refs.ts). Like the store's, each
+ * operation's module is imported when the operation is first called.
  */
 import type { Reporter } from './events.js';
-import { type DownloadRequest, type DownloadResult, downloadBundle } from './download/download.js';
-import { type UpdateRequest, type UpdateResult, updateBundle } from './download/update.js';
-import { type VerifyRequest, type VerifyResult, verifyBundle } from './download/verify.js';
-import { type DamagedBundle, scanBundles } from './meta/bundles.js';
-import { type Change, diffBundles } from './meta/diff.js';
+import type { DownloadRequest, DownloadResult } from './download/download.js';
+import type { UpdateRequest, UpdateResult } from './download/update.js';
+import type { VerifyRequest, VerifyResult } from './download/verify.js';
+import type { DamagedBundle } from './meta/bundles.js';
+import type { Change } from './meta/diff.js';
 import { checkName } from './meta/ids.js';
 import { type LabelMove, deleteLabel, getLabel, labelHistory, listLabels, setLabel } from './meta/labels.js';
-import { readEntries } from './meta/manifest.js';
-import { ReadLogEntry, type ReadRecord } from './meta/readlog.js';
+import type { ReadRecord } from './meta/readlog.js';
 import { type BundleRef, resolveBundle } from './meta/refs.js';
 import { getRepo } from './meta/repos.js';
-import { type SessionCommit, type SessionRecord, type ShardSpec, commitSession, startSession } from './meta/sessions.js';
+import type { SessionCommit, SessionRecord, ShardSpec } from './meta/sessions.js';
 import type { WalRecord } from './meta/wal.js';
-import { type LineageGraph, type LineageQuery, lineageOf } from './run/lineage.js';
+import type { LineageGraph, LineageQuery } from './run/lineage.js';
 import { InputError } from './errors.js';
-import { type ShardUploadResult, type UploadRequest, type UploadResult, uploadBundle, uploadShard } from './upload/upload.js';
+import type { ShardUploadResult, UploadRequest, UploadResult } from './upload/upload.js';
 import type { Store } from './store.js';
-import { type ForgetRequest, type ForgetResult, forgetBundles } from './lifecycle/forget.js';
-import { type RewriteRequest, type RewriteResult, rewriteBundles } from './lifecycle/rewrite.js';
-import { type RepoStats, repoStats } from './lifecycle/stats.js';
-import { type UploadPlan, planUpload } from './upload/dry-run.js';
-import { type CatFile, catFile } from './download/cat.js';
-import { type FolderChange, folderStatus } from './download/folder-status.js';
-import { BundleReader, type ReaderOptions } from './read/bundle-reader.js';
-import { type MountHandle, type MountOptions, mountReader } from './read/mount.js';
+import type { ForgetRequest, ForgetResult } from './lifecycle/forget.js';
+import type { RewriteRequest, RewriteResult } from './lifecycle/rewrite.js';
+import type { RepoStats } from './lifecycle/stats.js';
+import type { UploadPlan } from './upload/dry-run.js';
+import type { CatFile } from './download/cat.js';
+import type { FolderChange } from './download/folder-status.js';
+import type { BundleReader, ReaderOptions } from './read/bundle-reader.js';
+import type { MountHandle, MountOptions } from './read/mount.js';
 import type { BundleDescriptor, Contributor, FileEntry, LabelRecord, RepoDescriptor } from './vocab.js';
 
 /** A bundle as a string ref (full id, id prefix of 6+ characters, label, `latest`) or an explicit BundleRef. */
@@ -83,12 +83,14 @@ export class Repo {
   /** Committed bundles, oldest first, and the descriptors that are damaged (one does not hide the others). */
   async bundles(): Promise<{ bundles: BundleDescriptor[]; damaged: DamagedBundle[] }> {
     await this.describe();
+    const { scanBundles } = await import('./meta/bundles.js');
     return scanBundles(this.storage, this.name);
   }
 
   /** Uploads a directory tree as a new bundle (see pipeline/upload.ts). Makes the store a datamover store if needed. */
   async upload(req: UploadOptions): Promise<UploadResult> {
     const format = await this.store.init();
+    const { uploadBundle } = await import('./upload/upload.js');
     try {
       return await uploadBundle({ ...req, storage: this.storage, repo: this.name, format });
     } finally {
@@ -99,6 +101,7 @@ export class Repo {
   /** Uploads one shard of a split upload into `session` (see pipeline/upload.ts `uploadShard`). */
   async uploadShard(req: UploadOptions & { session: string; shard: ShardSpec }): Promise<ShardUploadResult> {
     const format = await this.store.init();
+    const { uploadShard } = await import('./upload/upload.js');
     try {
       return await uploadShard({ ...req, storage: this.storage, repo: this.name, format });
     } finally {
@@ -109,12 +112,14 @@ export class Repo {
   /** Starts a split upload; its id goes to every `uploadShard`. */
   async startSession(contributor: Contributor, message = ''): Promise<SessionRecord> {
     await this.describe();
+    const { startSession } = await import('./meta/sessions.js');
     return startSession(this.storage, this.name, contributor, message);
   }
 
   /** Merges every shard of `session` into one bundle. */
   async commitSession(req: InRepo<SessionCommit>): Promise<{ bundle: BundleDescriptor; label?: LabelRecord }> {
     const format = await this.store.format();
+    const { commitSession } = await import('./meta/sessions.js');
     return commitSession({ ...req, storage: this.storage, repo: this.name, format });
   }
 
@@ -122,12 +127,14 @@ export class Repo {
   async download(req: DownloadOptions): Promise<DownloadResult> {
     const bundle = await this.resolve(req.ref); // before the index is loaded: a bad ref fails fast
     const [format, index] = [await this.store.format(), await this.store.blobIndex()];
+    const { downloadBundle } = await import('./download/download.js');
     return downloadBundle({ ...req, ref: { bundle: bundle.id }, storage: this.storage, repo: this.name, format, index });
   }
 
   /** Brings a directory holding bundle `from` to bundle `to`, fetching only what changed. */
   async update(req: UpdateOptions): Promise<UpdateResult> {
     const format = await this.store.format();
+    const { updateBundle } = await import('./download/update.js');
     return updateBundle({ ...req, from: toRef(req.from), to: toRef(req.to), storage: this.storage, repo: this.name, format });
   }
 
@@ -135,12 +142,14 @@ export class Repo {
   async verify(req: VerifyOptions): Promise<VerifyResult> {
     const bundle = await this.resolve(req.ref);
     const [format, index] = [await this.store.format(), await this.store.blobIndex()];
+    const { verifyBundle } = await import('./download/verify.js');
     return verifyBundle({ ...req, ref: { bundle: bundle.id }, storage: this.storage, repo: this.name, format, index });
   }
 
   /** What changed from bundle `a` to bundle `b`, from their manifests (no pack is read). */
   async diff(a: RefInput, b: RefInput): Promise<BundleDiff> {
     const [from, to] = [await this.resolve(a), await this.resolve(b)];
+    const { diffBundles } = await import('./meta/diff.js');
     return { a: from, b: to, changes: diffBundles(this.storage, from, to) };
   }
 
@@ -151,6 +160,7 @@ export class Repo {
   }
 
   private async *listed(bundle: BundleDescriptor, contributor: Contributor, report: Reporter): AsyncGenerator<FileEntry> {
+    const [{ ReadLogEntry }, { readEntries }] = await Promise.all([import('./meta/readlog.js'), import('./meta/manifest.js')]);
     const read = await ReadLogEntry.begin(this.storage, { type: 'bundle.files', repo: this.name, bundle: bundle.id, contributor }, report);
     const got = { files: 0, bytes: 0 };
     try {
@@ -179,6 +189,7 @@ export class Repo {
   /** Like `openReader`, of a bundle of this repo already resolved (a server resolves each request's ref once). */
   async readerOf(bundle: BundleDescriptor, opts: ReaderOptions = {}): Promise<BundleReader> {
     await this.store.format();
+    const { BundleReader } = await import('./read/bundle-reader.js');
     return BundleReader.open(this.storage, bundle, await this.store.blobIndex(), opts);
   }
 
@@ -190,6 +201,7 @@ export class Repo {
     const { contributor, owner, onError, run, ...readerOpts } = opts;
     const reader = await this.openReader(ref, { ...readerOpts, log: { contributor, type: 'bundle.mount', startAtOpen: true, ...(run ? { run } : {}) } });
     try {
+      const { mountReader } = await import('./read/mount.js');
       return await mountReader(reader, mountpoint, { owner, onError });
     } catch (err) {
       reader.abandon();
@@ -243,18 +255,21 @@ export class Repo {
    */
   async forget(opts: ForgetOptions): Promise<ForgetResult> {
     await this.describe();
+    const { forgetBundles } = await import('./lifecycle/forget.js');
     return forgetBundles({ ...opts, storage: this.storage, repo: this.name });
   }
 
   /** Rewrites bundles without the entries `exclude` matches, moves their labels, forgets the originals (lifecycle/rewrite.ts). */
   async rewrite(opts: RewriteOptions): Promise<RewriteResult> {
     await this.describe();
+    const { rewriteBundles } = await import('./lifecycle/rewrite.js');
     return rewriteBundles({ ...opts, storage: this.storage, repo: this.name });
   }
 
   /** Bundles, files, logical and stored bytes of this repo (lifecycle/stats.ts). */
   async stats(): Promise<RepoStats> {
     await this.describe();
+    const { repoStats } = await import('./lifecycle/stats.js');
     return repoStats(this.storage, this.name, await this.store.blobIndex());
   }
 
@@ -266,11 +281,13 @@ export class Repo {
     if (query.depth !== undefined && !(Number.isSafeInteger(query.depth) && query.depth >= 1)) {
       throw new InputError('depth', JSON.stringify(query.depth), 'expected a positive integer');
     }
+    const { lineageOf } = await import('./run/lineage.js');
     return lineageOf(this.storage, await this.resolve(ref), query);
   }
 
   /** What `upload` (or, with `shard`, `uploadShard`) would store, writing nothing (see upload/dry-run.ts). */
   async planUpload(req: UploadOptions & { shard?: ShardSpec }): Promise<UploadPlan> {
+    const { planUpload } = await import('./upload/dry-run.js');
     return planUpload({ ...req, storage: this.storage, repo: this.name, format: await this.store.format() });
   }
 
@@ -278,6 +295,7 @@ export class Repo {
   async cat(ref: RefInput, path: string, opts: { contributor: Contributor; reporter?: Reporter }): Promise<CatFile> {
     const bundle = await this.resolve(ref);
     const index = await this.store.blobIndex();
+    const { catFile } = await import('./download/cat.js');
     return catFile({ storage: this.storage, repo: this.name, bundle, path, index, ...opts });
   }
 
@@ -286,6 +304,7 @@ export class Repo {
     const bundle = await this.resolve(ref);
     const report = opts.reporter ?? (() => undefined);
     const onSkip = (s: { path: string; reason: string }) => report({ type: 'scan.skip', ...s });
+    const { folderStatus } = await import('./download/folder-status.js');
     return { bundle, changes: folderStatus({ storage: this.storage, bundle, dir, checksum: opts.checksum, onSkip }) };
   }
 }

@@ -17,7 +17,7 @@ import { adoptPacks } from '../engine/meta/adopt-packs.js';
 import { CompactBlobIndex } from '../engine/meta/compact-index.js';
 import { encodeTrailer, readTrailer, verifyListed } from '../engine/meta/pack-trailer.js';
 import { MemoryStorage } from '../engine/storage/memory.js';
-import { compressChunk } from '../workers/codec.js';
+import { compressChunk, looksRandom } from '../workers/codec.js';
 import { forgetBundle } from './gc-helpers.js';
 import { cli, describeTree, listFiles, repoRoot, seededBytes, tempDir, who, writeFile } from './helpers.js';
 import { createHash } from 'node:crypto';
@@ -114,6 +114,11 @@ t('compression off stores every chunk raw; chunk ids name the plaintext, so a co
 t('the sample test: random data is skipped without compressing it; each level shrinks text, higher levels more', async () => {
   assert.is(compressChunk(seededBytes(9, 4 * MiB), 3), undefined);
   assert.is(compressChunk(seededBytes(9, 5000), 3), undefined, 'a chunk under 8 KiB is tried whole');
+  assert.ok(looksRandom(seededBytes(9, 4096)), 'random bytes are stored raw untried');
+  assert.not.ok(looksRandom(textBytes('log', 6, 4096)), 'text is tried');
+  const repeated = Buffer.concat(Array.from({ length: 20 }, () => seededBytes(10, 256)));
+  assert.not.ok(looksRandom(repeated), 'near-uniform bytes that repeat are tried');
+  assert.ok(compressChunk(repeated, 3), 'and kept: they shrink');
   assert.ok(compressChunk(textBytes('log', 6, 5000), 3), 'and kept when it shrinks');
   assert.is(compressChunk(textBytes('log', 6, 4095), 3), undefined, 'a chunk under 4 KiB is stored raw untried');
   // Text with a random middle: the sample (spread across the chunk) still finds the text.

@@ -228,6 +228,28 @@ testIf('extended attributes (user.*) and POSIX ACLs round-trip exactly; a rerun 
   assert.is(dumpXattrs(dest), dump);
 });
 
+testIf('an unchanged rerun takes each file\'s attributes from the parent bundle; a changed attribute (new ctime) is read again', noTools ?? noPackage, () => {
+  const src = xattrTree();
+  const { env } = uploadAndDownload(src, path.join(tempDir('fid-xdest'), 'out'));
+  const rerun = cli(['bundle', 'upload', src, '--repo', 'r', '--label', 'l', '--json'], env);
+  assert.is(rerun.code, 0, rerun.stderr);
+  const summary = summaryOf(rerun.stdout);
+  assert.is(summary.unchangedBytes, summary.bytes, 'every file from the file cache');
+  const restoredAs = (label: string) => {
+    const dest = path.join(tempDir('fid-xrerun'), 'out');
+    const down = cli(['bundle', 'download', dest, '--repo', 'r', '--label', label], env);
+    assert.is(down.code, 0, down.stderr);
+    return dumpXattrs(dest);
+  };
+  assert.is(restoredAs('l'), dumpXattrs(src), 'the rerun\'s bundle keeps every attribute');
+  execFileSync('setfattr', ['-n', 'user.text', '-v', 'changed', path.join(src, 'x.txt')]);
+  execFileSync('setfattr', ['-x', 'user.bin', path.join(src, 'x.txt')]);
+  assert.is(cli(['bundle', 'upload', src, '--repo', 'r', '--label', 'l'], env).code, 0);
+  const dump = restoredAs('l');
+  assert.is(dump, dumpXattrs(src));
+  assert.ok(dump.includes('user.text=0x6368616e676564') && !dump.includes('user.bin'), dump);
+});
+
 testIf('a destination that refuses extended attributes (ramfs): data restored, exit 0, each refusal a warning', noTools ?? noPackage ?? (isRoot ? undefined : 'mounting ramfs needs root'), () => {
   const src = xattrTree();
   const mnt = tempDir('fid-ramfs');

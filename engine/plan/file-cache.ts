@@ -49,8 +49,9 @@ export class ParentFiles implements ReusablePages {
     if (!before || before.type !== 'file' || before.size !== entry.size || !sameMtime(before, entry)) return undefined;
     if (before.ino !== entry.ino || before.ctime !== entry.ctime || !before.chunks) return undefined;
     if (!before.chunks.every(([hash]) => this.known.has(hash))) return undefined;
-    if (before.ctimeNs === undefined) return { chunks: before.chunks };
-    return entry.ctimeNs === before.ctimeNs ? { chunks: before.chunks, ctimeNs: before.ctimeNs } : undefined;
+    const xattrs = before.xattrs ? { xattrs: before.xattrs } : {};
+    if (before.ctimeNs === undefined) return { chunks: before.chunks, ...xattrs };
+    return entry.ctimeNs === before.ctimeNs ? { chunks: before.chunks, ctimeNs: before.ctimeNs, ...xattrs } : undefined;
   }
 
   /** The parent's page whose first path is `path`, if it was read and not passed; pages before `path` are let go. */
@@ -78,5 +79,19 @@ export class ParentFiles implements ReusablePages {
     this.entries = page.entries;
     this.at = 0;
     if (this.offering) this.offered.push({ record: page.record, data: page.data, lines: page.lines });
+  }
+}
+
+/**
+ * Passes the walk through, setting `known` on each file `parent` has unchanged (one `unchanged` call per entry,
+ * in the walk's order, as it requires). Without a parent the walk passes as it is. The walk's entries are its
+ * own, made for this pipeline: `known` is set on them, not on copies (a copy each was 0.2 s of 200,000 files).
+ */
+export async function* withParentFiles(walk: AsyncIterable<ScanEntry>, parent: ParentFiles | undefined): AsyncGenerator<ScanEntry> {
+  if (!parent) return yield* walk;
+  for await (const entry of walk) {
+    const known = await parent.unchanged(entry);
+    if (known) entry.known = known;
+    yield entry;
   }
 }

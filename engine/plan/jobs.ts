@@ -8,8 +8,11 @@ import type { ReadRange } from '../../workers/hash-ranges.js';
 import type { ScanEntry } from '../scan/walk.js';
 import type { ChunkRef } from '../vocab.js';
 
-/** A file unchanged since the parent bundle: its chunks there, and its exact ctime recorded there (if any). */
-export interface KnownFile { chunks: ChunkRef[]; ctimeNs?: string }
+/**
+ * A file unchanged since the parent bundle: its chunks there, its exact ctime recorded there (if any), and the
+ * attributes recorded there (if any).
+ */
+export interface KnownFile { chunks: ChunkRef[]; ctimeNs?: string; xattrs?: Record<string, string> }
 
 /** The entry `seq` was scanned; `chunkCount` of its chunks follow in jobs, or `known` gives them all. */
 export interface EntryItem { kind: 'entry'; seq: number; entry: ScanEntry; chunkCount: number; known?: KnownFile }
@@ -19,15 +22,15 @@ export interface JobItem { kind: 'job'; ranges: ReadRange[]; refs: { seq: number
 
 export interface PlanOptions { chunkSize: number; bufferSize: number; maxRangesPerJob: number }
 
-/** Every entry, in scan order, each followed (eventually) by the jobs carrying its chunks. */
-export async function* planJobs(
-  entries: AsyncIterable<ScanEntry>, opts: PlanOptions,
-  unchanged: (entry: ScanEntry) => Promise<KnownFile | undefined> = async () => undefined,
-): AsyncGenerator<EntryItem | JobItem> {
+/**
+ * Every entry, in scan order, each followed (eventually) by the jobs carrying its chunks; an entry the file cache
+ * found unchanged (`known`, set by file-cache.ts `withParentFiles`) has none.
+ */
+export async function* planJobs(entries: AsyncIterable<ScanEntry>, opts: PlanOptions): AsyncGenerator<EntryItem | JobItem> {
   let job = emptyJob();
   let seq = 0;
   for await (const entry of entries) {
-    const known = await unchanged(entry);
+    const known = entry.known;
     if (known) {
       yield { kind: 'entry', seq: seq++, entry, chunkCount: 0, known };
       continue;

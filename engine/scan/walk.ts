@@ -5,6 +5,7 @@
  * bytes that are not UTF-8 kept losslessly, see fs-path.ts), then every entry is lstat-ed (links not followed).
  * A listing is complete or it is an error: nothing is ever recorded as missing without a word.
  */
+import type { KnownFile } from '../plan/jobs.js';
 import { type BigIntStats, constants, promises as fsp, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { badInput, errnoCode } from '../errors.js';
@@ -31,6 +32,8 @@ export interface ScanEntry {
   linkGroup?: string;
   /** Set by `withXattrs` (xattrs.ts): extended attributes and ACLs, name → base64. */
   xattrs?: Record<string, string>;
+  /** Set by `withParentFiles` (plan/file-cache.ts) on a file unchanged since the parent bundle. */
+  known?: KnownFile;
   /** Status-change time (ms): with size, mtime and inode, what says a file is unchanged since the parent bundle. */
   ctime: number;
   /** The same, exact (decimal nanoseconds): what the hash workers and the file cache compare. */

@@ -13,6 +13,11 @@ const UNSUPPORTED = new Set(['EOPNOTSUPP', 'ENOTSUP', 'ENODATA']);
  * Passes the walk through, adding `xattrs` to entries that have recorded attributes. Without the package the
  * walk passes unchanged: the caller reports that with `reportXattrsUnavailable` once the upload succeeded
  * (a failed upload says only why it failed).
+ *
+ * A file the file cache found unchanged (`known`: same inode and ctime as in the parent bundle) takes the
+ * parent's attributes unread: setting or removing one changes the ctime. Reading them was a fifth of an
+ * unchanged rerun (2.1 s of 10 s on 200,000 files). A parent uploaded without the package recorded none, and
+ * its unchanged files then keep none until they change.
  */
 export async function* withXattrs(walk: AsyncIterable<ScanEntry>, report: Reporter): AsyncGenerator<ScanEntry> {
   const io = xattrIo();
@@ -23,6 +28,10 @@ export async function* withXattrs(walk: AsyncIterable<ScanEntry>, report: Report
   for await (const entry of walk) {
     if (entry.type === 'symlink') {
       yield entry;
+      continue;
+    }
+    if (entry.known) {
+      yield entry.known.xattrs ? { ...entry, xattrs: entry.known.xattrs } : entry;
       continue;
     }
     try {

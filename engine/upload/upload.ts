@@ -24,7 +24,7 @@ import { withLinkGroups } from '../scan/hardlinks.js';
 import { reportXattrsUnavailable, withXattrs } from '../scan/xattrs.js';
 import { type ScanEntry, type ScanSkip, walkTree } from '../scan/walk.js';
 import { type SourceSelection, SourceFilter } from '../scan/source-select.js';
-import { ParentFiles } from '../plan/file-cache.js';
+import { ParentFiles, withParentFiles } from '../plan/file-cache.js';
 import { planJobs } from '../plan/jobs.js';
 import { abortable } from '../storage/abortable.js';
 import type { Storage } from '../storage/storage.js';
@@ -171,8 +171,8 @@ export async function storeTree(
   try {
     const skip = (s: ScanSkip) => report({ type: 'scan.skip', ...s });
     const unreadable = req.skipOnError ? (s: ScanSkip) => { entries.skipped.push(s); skip(s); } : undefined;
-    const walk = withXattrs(selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable, { keep: filter.keep })), req.select), report);
-    await session.run(planJobs(walk, tuning, parentFiles && ((entry) => parentFiles.unchanged(entry))), req.signal);
+    const walk = selectEntries(withLinkGroups(walkTree(req.source, skip, unreadable, { keep: filter.keep })), req.select);
+    await session.run(planJobs(withXattrs(withParentFiles(walk, parentFiles), report), tuning), req.signal);
     filter.checkAllSeen(path.resolve(req.source));
   } catch (err) {
     await session.abandon();
