@@ -38,17 +38,20 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
 export const resultsFile = path.join(repoRoot, 'bench', 'RESULTS.md');
 const CLOUD_HEADING = '## Cloud (`npm run bench:cloud`)';
 
-/** The cloud section of bench/RESULTS.md ('' when it has none): `npm run bench` keeps it when it rewrites the file. */
-export function cloudSection(): string {
+/** bench/RESULTS.md as the local tables and the cloud section (each '' when absent). */
+function resultsParts(): { local: string; cloud: string } {
   const text = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
   const at = text.indexOf(CLOUD_HEADING);
-  return at < 0 ? '' : text.slice(at);
+  return at < 0 ? { local: text, cloud: '' } : { local: text.slice(0, at), cloud: text.slice(at) };
+}
+
+/** The cloud section of bench/RESULTS.md ('' when it has none): `npm run bench` keeps it when it rewrites the file. */
+export function cloudSection(): string {
+  return resultsParts().cloud;
 }
 
 /** Replaces (or adds) the cloud section of bench/RESULTS.md with `lines`. */
 export function resultsWithCloud(lines: string[]): void {
-  const text = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '# Benchmark results\n';
-  const at = text.indexOf(CLOUD_HEADING);
-  const rest = (at < 0 ? text : text.slice(0, at)).trimEnd();
-  writeFileSync(resultsFile, `${rest}\n\n${CLOUD_HEADING}\n\n${lines.join('\n')}\n`);
+  const local = resultsParts().local.trimEnd() || '# Benchmark results';
+  writeFileSync(resultsFile, `${local}\n\n${CLOUD_HEADING}\n\n${lines.join('\n')}\n`);
 }

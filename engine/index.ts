@@ -14,10 +14,11 @@ export type { OpenOptions } from './storage/open.js';
 export type { RetryPolicy } from './storage/retry.js';
 export type { Role, RoleUrls } from './storage/routing.js';
 export { defaultStorePath } from './storage/open.js';
-export type { ServeOptions, Server } from './serve/server.js';
+import type { ServeOptions, Server } from './serve/server.js';
+export type { ServeOptions, Server };
 
 /** Starts the HTTP server over a store (serve/server.ts); its modules are loaded by the first call, not by every command. */
-export async function serve(opts: import('./serve/server.js').ServeOptions): Promise<import('./serve/server.js').Server> {
+export async function serve(opts: ServeOptions): Promise<Server> {
   return (await import('./serve/server.js')).serve(opts);
 }
 

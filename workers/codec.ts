@@ -43,8 +43,9 @@ const PROBE_PIECE_BYTES = 512;
 /**
  * `data` compressed at zstd `level`, or undefined when storing it raw is better: it is under MIN_TRIED_BYTES; its
  * bytes look random (`looksRandom`); a sample taken across a chunk longer than SAMPLE_BYTES (SAMPLE_PIECES
- * pieces) does not compress at level 1; or the whole does not shrink by a tenth. The sample costs ~0.2% of compressing a 4 MiB chunk, so incompressible data (media, archives,
- * encrypted files) costs almost nothing more than with compression off.
+ * pieces) does not compress at level 1; or the whole does not shrink by a tenth. The sample costs ~0.2% of
+ * compressing a 4 MiB chunk, so incompressible data (media, archives, encrypted files) costs almost nothing more
+ * than with compression off.
  */
 export function compressChunk(data: Uint8Array, level: number): Buffer | undefined {
   if (data.length < MIN_TRIED_BYTES || looksRandom(data)) return undefined;
@@ -73,13 +74,10 @@ function encoder(level: number): Encoder {
  */
 export function looksRandom(data: Uint8Array): boolean {
   const counts = new Uint32Array(256);
-  const step = Math.floor((data.length - PROBE_PIECE_BYTES) / (PROBE_PIECES - 1));
-  let probed = 0;
-  for (let p = 0; p < PROBE_PIECES; p++) {
-    const end = p * step + PROBE_PIECE_BYTES;
-    for (let i = p * step; i < end; i++) counts[data[i]!]!++;
-    probed += PROBE_PIECE_BYTES;
-  }
+  const probed = PROBE_PIECES * PROBE_PIECE_BYTES;
+  forEachPiece(data.length, PROBE_PIECES, PROBE_PIECE_BYTES, (start, end) => {
+    for (let i = start; i < end; i++) counts[data[i]!]!++;
+  });
   let bits = 0;
   for (let b = 0; b < 256; b++) {
     const c = counts[b]!;
@@ -91,10 +89,16 @@ export function looksRandom(data: Uint8Array): boolean {
 /** SAMPLE_PIECES evenly spaced pieces of `data`, back to back. */
 function sampleOf(data: Uint8Array): Buffer {
   const piece = SAMPLE_BYTES / SAMPLE_PIECES;
-  const step = Math.floor((data.length - piece) / (SAMPLE_PIECES - 1));
   const out = Buffer.allocUnsafe(SAMPLE_BYTES);
-  for (let i = 0; i < SAMPLE_PIECES; i++) out.set(data.subarray(i * step, i * step + piece), i * piece);
+  let at = 0;
+  forEachPiece(data.length, SAMPLE_PIECES, piece, (start, end) => { out.set(data.subarray(start, end), at); at += piece; });
   return out;
+}
+
+/** `pieces` ranges of `pieceBytes` spread evenly over `length` bytes, the first at 0 and the last at the end. */
+function forEachPiece(length: number, pieces: number, pieceBytes: number, visit: (start: number, end: number) => void): void {
+  const step = Math.floor((length - pieceBytes) / (pieces - 1));
+  for (let p = 0; p < pieces; p++) visit(p * step, p * step + pieceBytes);
 }
 
 /**

@@ -14,8 +14,8 @@ import type { ChunkRef } from '../vocab.js';
  */
 export interface KnownFile { chunks: ChunkRef[]; ctimeNs?: string; xattrs?: Record<string, string> }
 
-/** The entry `seq` was scanned; `chunkCount` of its chunks follow in jobs, or `known` gives them all. */
-export interface EntryItem { kind: 'entry'; seq: number; entry: ScanEntry; chunkCount: number; known?: KnownFile }
+/** The entry `seq` was scanned; `chunkCount` of its chunks follow in jobs, or its `known` gives them all. */
+export interface EntryItem { kind: 'entry'; seq: number; entry: ScanEntry; chunkCount: number }
 
 /** One pool task. `refs[i]` says which entry and chunk `ranges[i]` is. */
 export interface JobItem { kind: 'job'; ranges: ReadRange[]; refs: { seq: number; chunk: number }[]; bytes: number }
@@ -30,9 +30,8 @@ export async function* planJobs(entries: AsyncIterable<ScanEntry>, opts: PlanOpt
   let job = emptyJob();
   let seq = 0;
   for await (const entry of entries) {
-    const known = entry.known;
-    if (known) {
-      yield { kind: 'entry', seq: seq++, entry, chunkCount: 0, known };
+    if (entry.known) {
+      yield { kind: 'entry', seq: seq++, entry, chunkCount: 0 };
       continue;
     }
     const chunkCount = entry.type === 'file' ? Math.ceil(entry.size / opts.chunkSize) : 0;

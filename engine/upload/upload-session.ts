@@ -49,12 +49,12 @@ export class UploadSession {
       if (signal?.aborted) this.failure ??= interruptedError();
       if (this.failure) break;
       if (item.kind === 'entry') {
-        const { known } = item;
+        const { known } = item.entry;
         this.entries.add(item.seq, {
           entry: item.entry, chunks: known ? [known.chunks] : new Array(item.chunkCount), remaining: item.chunkCount,
           ...(known?.ctimeNs !== undefined ? { ctimeNs: known.ctimeNs } : {}),
         });
-        if (item.known) this.totals.unchangedBytes += item.entry.size;
+        if (known) this.totals.unchangedBytes += item.entry.size;
         if (item.chunkCount === 0) this.chain(() => this.entries.drain());
         await this.keepPendingBounded();
       } else {
