@@ -23,11 +23,13 @@ function roundTrip(store: string) {
   assert.is(cli(['--store', store, 'repo', 'create', 'r'], env).stderr, '');
   const up = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'latest'], env);
   assert.is(up.code, 0, up.stderr);
+  assert.is(up.stderr, '', 'a quiet upload writes nothing to stderr (no runtime warning either)');
   const first = summaryOf(up.stdout);
   assert.ok(first.newBytes > 50 * 1024 * 1024, `first upload stored ${first.newBytes}`);
   const dest = path.join(tempDir('cloud-dest'), 'out');
   const down = cli(['--store', store, 'bundle', 'download', dest, '--repo', 'r', '--label', 'latest'], env);
   assert.is(down.code, 0, down.stderr);
+  assert.is(down.stderr, '', 'a download writes nothing to stderr');
   assert.equal(describeTree(dest), describeTree(src));
   const again = cli(['--store', store, '--json', 'bundle', 'upload', src, '--repo', 'r', '--label', 'latest'], env);
   assert.is(again.code, 0, again.stderr);
@@ -43,6 +45,17 @@ t('s3:// round trip of 10,006 files + a 40 MiB multipart file is byte-identical;
 
 t('gs:// round trip of 10,006 files + a 40 MiB resumable file is byte-identical; the second upload stores < 1% new bytes', () => {
   roundTrip(freshGcsUrl('e2e'));
+});
+
+t('s3://: an upload with 16 parts in flight writes nothing to stderr (no MaxListenersExceededWarning)', async () => {
+  const store = await freshS3Url('e2e-listeners');
+  const env = cloudEnv();
+  const src = tempDir('cloud-listeners');
+  writeFile(src, 'sixty-four.bin', seededBytes(64, 64 * 1024 * 1024));
+  assert.is(cli(['--store', store, 'repo', 'create', 'r'], env).stderr, '');
+  const up = cli(['--store', store, '--quiet', '--concurrency', '16', 'bundle', 'upload', src, '--repo', 'r'], env);
+  assert.is(up.code, 0, up.stderr);
+  assert.is(up.stderr, '');
 });
 
 t('an unknown scheme and a malformed endpoint are usage errors (exit 2) naming the flag', () => {

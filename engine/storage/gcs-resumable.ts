@@ -13,7 +13,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createCRC32, type IHasher } from 'hash-wasm';
 import { type RetryPolicy, defaultRetryPolicy, withRetries } from './retry.js';
-import { type Body, type MultipartUpload, type ObjectInfo, StorageError, bodyParts, isStorageError } from './storage.js';
+import { type Body, type MultipartUpload, type ObjectInfo, StorageError, bodyParts, isStorageError, requestSignal } from './storage.js';
 
 export const resumableChunk = 256 * 1024;
 export const CRC32C_POLYNOMIAL = 0x82f63b78;
@@ -193,7 +193,7 @@ function request(
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const agent = url.protocol === 'https:' ? agents.https : agents.http;
-    const req = lib.request(url, { method, headers, agent, ...(signal ? { signal } : {}) }, (res) => {
+    const req = lib.request(url, { method, headers, agent, ...(signal ? { signal: requestSignal(signal) } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));

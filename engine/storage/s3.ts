@@ -15,7 +15,7 @@ import {
 import {
   type Body, type Capabilities, type GetOptions, type ListEntry, type ListOptions, type MultipartOptions, type MultipartUpload,
   type ObjectInfo, type PendingUpload, type PutOptions, type PutResult, type RequestOptions, type Storage, StorageError,
-  type StorageErrorKind, bodyLength, bodyParts,
+  type StorageErrorKind, bodyLength, bodyParts, requestSignal,
 } from './storage.js';
 import { parseBucketUrl } from './bucket-url.js';
 import { s3Capabilities } from './capabilities.js';
@@ -264,9 +264,9 @@ class S3Multipart implements MultipartUpload {
   }
 }
 
-/** The SDK's per-request options: the abort signal, when there is one. */
+/** The SDK's per-request options: the abort signal, when there is one (it adds two listeners a request). */
 function sendOptions(opts: { signal?: AbortSignal } | undefined): { abortSignal?: AbortSignal } {
-  return opts?.signal ? { abortSignal: opts.signal } : {};
+  return opts?.signal ? { abortSignal: requestSignal(opts.signal) } : {};
 }
 
 /** An input field the build middleware turns into the SigV4 payload hash header; never sent as a parameter. */
