@@ -49,8 +49,10 @@ export class IndexLineEncoder {
     this.count++;
   }
 
+  /** The lines so far, handed over (not copied): the encoder goes on in a buffer of its own. */
   take(): LineChunk {
-    const chunk = { bytes: Buffer.from(this.buf.subarray(0, this.at)), entries: this.count };
+    const chunk = { bytes: this.buf.subarray(0, this.at), entries: this.count };
+    this.buf = Buffer.allocUnsafe(this.buf.length);
     this.at = 0;
     this.count = 0;
     return chunk;
@@ -94,7 +96,12 @@ export async function writeIndexLines(storage: Storage, chunks: Iterable<LineChu
   return written;
 }
 
-/** A gzip stream (level 1, as `gzipText`) whose output is kept as it comes. */
+/**
+ * A gzip stream (level 1, as `gzipText`) whose output is kept as it comes. Chunks are taken while earlier ones
+ * are compressed on the thread pool (a few MiB may wait), so encoding and compressing overlap.
+ */
+const GZIP_BACKLOG = 4 * 2 ** 20;
+
 class GzipChunks {
   private readonly gz = createGzip({ level: 1 });
   private readonly chunks: Buffer[] = [];
@@ -104,7 +111,9 @@ class GzipChunks {
   }
 
   async write(bytes: Buffer): Promise<void> {
-    if (!this.gz.write(bytes)) await once(this.gz, 'drain');
+    // Past the stream's mark `write` has asked for a drain, so 'drain' comes once the backlog is compressed.
+    this.gz.write(bytes);
+    if (this.gz.writableLength > GZIP_BACKLOG) await once(this.gz, 'drain');
   }
 
   async end(): Promise<Buffer[]> {
