@@ -4,7 +4,7 @@
  */
 import { usageError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
-import { listPacks } from '../meta/adopt-packs.js';
+import { listPacks } from '../meta/blob-index.js';
 import { CompactBlobIndex } from '../meta/compact-index.js';
 import { openFormat } from '../meta/format.js';
 import { newId } from '../meta/ids.js';
@@ -18,7 +18,6 @@ import { claimLiveChunks, placeClaims } from './mark.js';
 import {
   type CondemnedRecord, blockersRecord, condemnedRecord, gcKeys, idOfKey, leaseRecord, listRecords,
 } from './records.js';
-import { repackPacks } from './repack.js';
 import { sweep } from './sweep.js';
 
 export interface GcOptions {
@@ -112,6 +111,8 @@ async function collect(
   for (const [pack, why] of unused) { condemn.packs.push(pack); condemn.reason[pack] = why; }
   if (toRepack.size && !dry) {
     report({ type: 'gc.phase', phase: 'repack' });
+    // Loaded only to repack: with it come the packer and the zstd binding, which a run that repacks nothing never needs.
+    const { repackPacks } = await import('./repack.js');
     const repacked = await repackPacks(storage, toRepack, marked.live, tuning, opts.signal);
     result.repacked = { packs: repacked.packs.length, newPacks: repacked.newPacks, blobs: repacked.blobs, bytes: repacked.bytes };
     for (const d of repacked.damaged) result.problems.push(`pack ${d.pack}: a live chunk ${d.reason}; not repacked (run datamover fsck --read-data)`);

@@ -81,6 +81,13 @@ export async function loadBlobIndex(storage: Storage, opts: IndexLoadOptions = {
   return index;
 }
 
+/** Every pack of the store: pack id → size in bytes. */
+export async function listPacks(storage: Storage): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for await (const e of storage.list('blobs/packs/')) sizes.set(e.key.slice(e.key.lastIndexOf('/') + 1), e.size ?? 0);
+  return sizes;
+}
+
 /** Index objects read at once by a load. */
 export const INDEX_READS_AT_ONCE = 16;
 

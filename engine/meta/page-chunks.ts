@@ -3,11 +3,12 @@
  * every page of the store and needs nothing else (JSON.parse of 100,000 entries cost 0.6 s, most of it
  * allocation and collection). A line in the writers' form is scanned byte by byte:
  *
- *   `{"path":"<JSON string>"` then, with no backslash in the rest of the line, `"chunks":` at most once,
- *   followed by `[]` or `[["<64 hex>",<digits>],...]`.
+ *   `{"path":"<JSON string>"` then, with no backslash in the rest of the line, `"chunks"` at most once,
+ *   followed at once by `:` and `[]` or `[["<64 hex>",<digits>],...]`.
  *
- * Without a backslash every `"chunks":` is a key (a string value is never followed by a colon), so a line
- * with none has no chunks, and a line with one has exactly the chunks JSON.parse would give it. Any other
+ * Without a backslash no string holds a quote, so the key `chunks` can only be written `"chunks"`: a line
+ * without those bytes has no chunks, and a line with them once, a colon right after, has exactly the chunks
+ * JSON.parse would give it (a string value is never followed by a colon). Any other
  * line goes through JSON.parse and `manifestEntry` as `gunzipLines` does, with its errors. The scan may
  * accept a line a reader would refuse (it does not check the other fields); the chunks it marks then are
  * only kept longer, never lost.
@@ -21,11 +22,12 @@ export type ChunkHashSink = (hash: Uint32Array) => void;
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 const PATH_OPEN = ascii('{"path":"');
-const CHUNKS_KEY = ascii('"chunks":');
+const CHUNKS_NAME = ascii('"chunks"');
 const NL = 0x0a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
+const COLON = 0x3a;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
 
@@ -63,11 +65,11 @@ class PageScanner {
     // Searched within the line only: indexOf on the whole page would read to its end from every line.
     const tail = text.subarray(rest, end);
     if (tail.indexOf(BACKSLASH) >= 0) return false;
-    const at = tail.indexOf(CHUNKS_KEY);
+    const at = tail.indexOf(CHUNKS_NAME);
     if (at < 0) return true;
-    if (tail.indexOf(CHUNKS_KEY, at + CHUNKS_KEY.length) >= 0) return false;
-    const key = rest + at;
-    return this.chunkList(key + CHUNKS_KEY.length, end);
+    // JSON allows blanks before the colon: a name not followed by one at once could still be the key.
+    if (tail[at + CHUNKS_NAME.length] !== COLON || tail.indexOf(CHUNKS_NAME, at + 1) >= 0) return false;
+    return this.chunkList(rest + at + CHUNKS_NAME.length + 1, end);
   }
 
   /** Where the JSON string whose contents start at `p` ends (after its closing quote), or -1. */
