@@ -43,6 +43,8 @@ export class IndexSnapshot {
     const gone = [...this.objects.keys()].filter((key) => !listed.has(key));
     for (const key of gone) this.objects.delete(key);
     const unread = [...listed.keys()].filter((key) => !this.objects.has(key));
+    // About 43 gzipped bytes an entry: the columns are sized once, not doubled on the way.
+    this.reserve(this.count + Math.ceil(unread.reduce((sum, key) => sum + (listed.get(key) ?? 0), 0) / 40));
     await forEachLimited(unread, INDEX_READS_AT_ONCE, async (key) => {
       signal?.throwIfAborted();
       // Decoding is synchronous once the bytes are in, so an object's entries are contiguous. Those of a

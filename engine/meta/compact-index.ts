@@ -44,6 +44,11 @@ export class CompactBlobIndex {
     this.table = new Uint32Array(this.slots);
   }
 
+  /** Makes room for `entries` in all without growing the table again on the way (an estimate is fine). */
+  reserve(entries: number): void {
+    while (entries / this.slots > MAX_LOAD) this.grow();
+  }
+
   /** Entries, claimed ones included. */
   get size(): number { return this.count; }
 

@@ -28,6 +28,9 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
+const BACKSLASH_BYTES = Buffer.from([BACKSLASH]);
+const BACKSLASH_AT = 0;
+const NAME_AT = 1;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
 
@@ -43,8 +46,25 @@ export async function forEachPageChunk(key: string, data: Buffer, sink: ChunkHas
 class PageScanner {
   private readonly hash = Buffer.alloc(32);
   private readonly words = new Uint32Array(this.hash.buffer, this.hash.byteOffset, 8);
+  /**
+   * Where the next backslash and the next `"chunks"` are, from the last search on: lines are read in order, so
+   * one search serves every line up to the match (indexOf cannot stop at a line's end; searching each line
+   * from its start to the page's end would read the page once a line).
+   */
+  private readonly found = [-1, -1];
+  private readonly from = [-1, -1];
 
   constructor(private readonly text: Buffer, private readonly sink: ChunkHashSink) {}
+
+  /** The first `bytes` at or after `p` (text.length when none), searched again only when `p` passed the last match. */
+  private next(which: number, bytes: Buffer, p: number): number {
+    if (this.from[which]! > p || this.found[which]! < p) {
+      const at = this.text.indexOf(bytes, p);
+      this.found[which] = at < 0 ? this.text.length : at;
+      this.from[which] = p;
+    }
+    return this.found[which]!;
+  }
 
   run(key: string): void {
     const { text } = this;
@@ -62,14 +82,12 @@ class PageScanner {
     if (!startsWith(text, start, end, PATH_OPEN)) return false;
     const rest = this.afterString(start + PATH_OPEN.length, end);
     if (rest < 0) return false;
-    // Searched within the line only: indexOf on the whole page would read to its end from every line.
-    const tail = text.subarray(rest, end);
-    if (tail.indexOf(BACKSLASH) >= 0) return false;
-    const at = tail.indexOf(CHUNKS_NAME);
-    if (at < 0) return true;
+    if (this.next(BACKSLASH_AT, BACKSLASH_BYTES, rest) < end) return false;
+    const at = this.next(NAME_AT, CHUNKS_NAME, rest);
+    if (at >= end) return true;
     // JSON allows blanks before the colon: a name not followed by one at once could still be the key.
-    if (tail[at + CHUNKS_NAME.length] !== COLON || tail.indexOf(CHUNKS_NAME, at + 1) >= 0) return false;
-    return this.chunkList(rest + at + CHUNKS_NAME.length + 1, end);
+    if (text[at + CHUNKS_NAME.length] !== COLON || this.next(NAME_AT, CHUNKS_NAME, at + 1) < end) return false;
+    return this.chunkList(at + CHUNKS_NAME.length + 1, end);
   }
 
   /** Where the JSON string whose contents start at `p` ends (after its closing quote), or -1. */
