@@ -25,6 +25,8 @@ export class IndexSnapshot {
   private codecs = new Uint8Array(0);
   private readonly packNames: string[] = [];
   private readonly packNumbers = new Map<string, number>();
+  private lastPack = '';
+  private lastPackNumber = 0;
   /** The objects held, each with the range of its entries. */
   private readonly objects = new Map<string, { start: number; end: number }>();
 
@@ -118,9 +120,13 @@ export class IndexSnapshot {
   }
 
   private push(hash: Uint32Array, pack: string, offset: number, length: number, zstd: boolean): void {
-    this.reserve(this.count + 1);
-    this.words.set(hash, this.count * KEY_WORDS);
-    this.packOf[this.count] = this.packNumber(pack);
+    if (this.count === this.capacity) this.reserve(this.count + 1);
+    const { words } = this;
+    const w = this.count * KEY_WORDS;
+    for (let i = 0; i < KEY_WORDS; i++) words[w + i] = hash[i]!;
+    // Consecutive entries mostly share their pack (the decoder hands on the same string): no map lookup then.
+    if (pack !== this.lastPack) [this.lastPack, this.lastPackNumber] = [pack, this.packNumber(pack)];
+    this.packOf[this.count] = this.lastPackNumber;
     this.offsets[this.count] = offset;
     this.lengths[this.count] = length;
     this.codecs[this.count] = zstd ? 1 : 0;

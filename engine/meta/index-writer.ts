@@ -4,8 +4,8 @@
  * object being written are held. The lines are exactly `JSON.stringify` of the IndexEntry (blob, pack, offset,
  * length, then codec when there is one), as `writeBlobIndex` writes them.
  */
-import { once } from 'node:events';
-import { createGzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Storage } from '../storage/storage.js';
 import { keys } from '../vocab.js';
 import { newId } from './ids.js';
@@ -98,29 +98,24 @@ export async function writeIndexLines(storage: Storage, chunks: Iterable<LineChu
 }
 
 /**
- * A gzip stream (level 1, as `gzipText`) whose output is kept as it comes. Chunks are taken while earlier ones
- * are compressed on the thread pool (a few MiB may wait), so encoding and compressing overlap.
+ * An index object gzipped a chunk at a time, each chunk its own gzip member (level 1, as `gzipText`), on the
+ * thread pool: several chunks compress at once while the next is encoded. Concatenated members are one valid
+ * gzip file (RFC 1952, 2.2), which every gunzip here reads whole; each member costs 18 bytes.
  */
-const GZIP_BACKLOG = 4 * 2 ** 20;
-
 class GzipChunks {
-  private readonly gz = createGzip({ level: 1 });
-  private readonly chunks: Buffer[] = [];
-
-  constructor() {
-    this.gz.on('data', (chunk: Buffer) => this.chunks.push(chunk));
-  }
+  private readonly members: Promise<Buffer>[] = [];
 
   async write(bytes: Buffer): Promise<void> {
-    // Past the stream's mark `write` has asked for a drain, so 'drain' comes once the backlog is compressed.
-    this.gz.write(bytes);
-    if (this.gz.writableLength > GZIP_BACKLOG) await once(this.gz, 'drain');
+    this.members.push(gzipOnPool(bytes, { level: 1 }));
+    // At most MEMBERS_AT_ONCE chunks wait uncompressed: the oldest is awaited before more are taken.
+    if (this.members.length > MEMBERS_AT_ONCE) await this.members[this.members.length - 1 - MEMBERS_AT_ONCE];
   }
 
   async end(): Promise<Buffer[]> {
-    const ended = once(this.gz, 'end');
-    this.gz.end();
-    await ended;
-    return this.chunks;
+    return Promise.all(this.members);
   }
 }
+
+const gzipOnPool = promisify(gzip);
+/** Chunks compressing at once: enough for the pool's four threads. */
+const MEMBERS_AT_ONCE = 4;
