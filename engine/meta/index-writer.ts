@@ -32,20 +32,21 @@ export class IndexLineEncoder {
   /** Appends the line of an entry whose hash is the 32 bytes of `hashes` at `start`; `pack` is its name's bytes. */
   add(hashes: Uint8Array, start: number, pack: Buffer, offset: number, length: number, zstd: boolean): void {
     this.reserve(LINE_MAX + pack.length);
-    this.put(LINE.blob);
     const { buf } = this;
+    let at = copied(buf, this.at, LINE.blob);
     for (let i = start; i < start + 32; i++) {
-      buf[this.at++] = HEX_DIGITS[hashes[i]! >> 4]!;
-      buf[this.at++] = HEX_DIGITS[hashes[i]! & 15]!;
+      const byte = hashes[i]!;
+      buf[at++] = HEX_DIGITS[byte >> 4]!;
+      buf[at++] = HEX_DIGITS[byte & 15]!;
     }
-    this.put(LINE.pack);
-    this.put(pack);
-    this.put(LINE.offset);
-    this.at += buf.write(String(offset), this.at, 'latin1');
-    this.put(LINE.length);
-    this.at += buf.write(String(length), this.at, 'latin1');
-    if (zstd) this.put(LINE.zstd);
-    this.put(END);
+    at = copied(buf, at, LINE.pack);
+    at = copied(buf, at, pack);
+    at = copied(buf, at, LINE.offset);
+    at = digits(buf, at, offset);
+    at = copied(buf, at, LINE.length);
+    at = digits(buf, at, length);
+    if (zstd) at = copied(buf, at, LINE.zstd);
+    this.at = copied(buf, at, END);
     this.count++;
   }
 
@@ -58,18 +59,29 @@ export class IndexLineEncoder {
     return chunk;
   }
 
-  /** Byte by byte: the pieces are a few bytes long, and Buffer.copy costs more to call than to copy them. */
-  private put(bytes: Buffer): void {
-    const { buf } = this;
-    for (let i = 0; i < bytes.length; i++) buf[this.at++] = bytes[i]!;
-  }
-
   private reserve(bytes: number): void {
     if (this.at + bytes <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
     this.buf.copy(next, 0, 0, this.at);
     this.buf = next;
   }
+}
+
+/**
+ * `bytes` copied into `buf` at `at`, byte by byte (the pieces are a few bytes long: Buffer.copy costs more to
+ * call than to copy them); returns where they end.
+ */
+function copied(buf: Buffer, at: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) buf[at++] = bytes[i]!;
+  return at;
+}
+
+/** The decimal digits of integer `n` (0 ≤ n < 2^53, as String(n) writes it) at `at`; returns where they end. */
+function digits(buf: Buffer, at: number, n: number): number {
+  let count = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) count++;
+  for (let i = at + count - 1, x = n; i >= at; i--, x = Math.floor(x / 10)) buf[i] = 0x30 + (x % 10);
+  return at + count;
 }
 
 /**
