@@ -14,10 +14,10 @@ import { readIndexObject, writeBlobIndex } from '../engine/meta/blob-index.js';
 import { openStorage } from '../engine/storage/open.js';
 import { type Storage, readAll } from '../engine/storage/storage.js';
 import { type IndexEntry, keys } from '../engine/vocab.js';
-import { assertBundlesWhole, openLocal, sourceTree } from './gc-helpers.js';
+import { assertBundlesWhole, forgetBundle, openLocal, sourceTree } from './gc-helpers.js';
 import { cli, listFiles, storeDigest, tempDir, who } from './helpers.js';
 
-const t = suite('gc: reading pages, and the second mark');
+const t = suite('gc: reading pages, the second mark, the order of the sweep');
 
 async function oneBundle() {
   const root = path.join(tempDir('gc-mark'), 'store');
@@ -54,15 +54,18 @@ t('a page line that is not an entry stops gc the same way', async () => {
   assert.equal(storeDigest(s.root), digest);
 });
 
-/** Forwards to `inner`; after the sweep record is written, runs `then` once. */
-function afterSweepRecord(inner: Storage, then: () => Promise<void>): Storage {
+/** Forwards to `inner`; after the sweep record is written, runs `then` once with the packs it names. */
+function afterSweepRecord(inner: Storage, then: (doomed: string[]) => Promise<void>): Storage {
   let done = false;
   return {
     url: inner.url, capabilities: inner.capabilities,
     stat: (key, o) => inner.stat(key, o), list: (prefix, o) => inner.list(prefix, o), get: (key, o) => inner.get(key, o),
     put: async (key, body, o) => {
       const r = await inner.put(key, body, o);
-      if (!done && key.startsWith('blobs/gc/sweeps/')) { done = true; await then(); }
+      if (!done && key.startsWith('blobs/gc/sweeps/')) {
+        done = true;
+        await then((JSON.parse(Buffer.concat(([] as Uint8Array[]).concat(body as never)).toString()) as { packs: string[] }).packs);
+      }
       return r;
     },
     openMultipart: (key, o) => inner.openMultipart(key, o), delete: (k, o) => inner.delete(k, o), identity: (key) => inner.identity(key),
@@ -72,8 +75,9 @@ function afterSweepRecord(inner: Storage, then: () => Promise<void>): Storage {
 
 t('an index object gone between the marks: every live chunk is placed again, and the copy about to go is kept', async () => {
   const s = await oneBundle();
-  // A second copy of every pack under a new name, indexed by an object listed after the originals': the mark
-  // places each chunk in the original, so the copies are unused, condemned and (grace 0) swept in this run.
+  // A second copy of the bundle's pack under a new name, in an index object of its own. The mark places the
+  // chunks in whichever of the two objects it read first; the other pack is unused, condemned and (grace 0)
+  // swept in this run.
   const originals = listFiles(s.root).filter((k) => k.startsWith(keys.indexPrefix));
   const copies: IndexEntry[] = [];
   for (const key of originals) {
@@ -89,14 +93,59 @@ t('an index object gone between the marks: every live chunk is placed again, and
       copies.push({ ...e, pack: copy });
     }
   }
-  await writeBlobIndex(s.storage, copies);
+  const copyObject = await writeBlobIndex(s.storage, copies);
   const copyPacks = new Set(copies.map((e) => e.pack));
-  // Between the marks the original index objects vanish: the copies are then the only place of every chunk.
-  const storage = afterSweepRecord(s.storage, () => s.storage.delete(originals));
+  assert.is(copyPacks.size, 1, 'one pack a side: the mark places every chunk on one side');
+  // Between the marks the index object of the side kept vanishes: the pack about to go is then the only place
+  // of every chunk, and the second mark must see that.
+  let doomedSide: string[] = [];
+  const storage = afterSweepRecord(s.storage, async (doomed) => {
+    doomedSide = doomed;
+    await s.storage.delete(doomed.every((p) => copyPacks.has(p)) ? originals : [copyObject]);
+  });
   const r = await collectGarbage(storage, { graceMs: 0 });
-  assert.is(r.condemned.unused, copyPacks.size, 'the copies were unused at the first mark');
-  assert.is(r.swept.rescued, copyPacks.size, 'every copy is rescued by the second mark');
-  for (const pack of copyPacks) assert.ok(listFiles(s.root).includes(keys.pack(pack)), `${pack} kept`);
+  assert.is(r.condemned.unused, 1, 'one side was unused at the first mark');
+  assert.is(doomedSide.length, 1);
+  assert.is(r.swept.rescued, 1, 'the side about to go is rescued by the second mark');
+  assert.ok(listFiles(s.root).includes(keys.pack(doomedSide[0]!)), 'and kept');
+  await assertBundlesWhole(s.store, 'r', new Map([[s.id, s.src]]));
+});
+
+/** Forwards to `inner`, logging each put when done, each delete when it starts (`-key`) and when done (`x key`). */
+function loggingWrites(inner: Storage, log: string[]): Storage {
+  return {
+    url: inner.url, capabilities: inner.capabilities,
+    stat: (key, o) => inner.stat(key, o), list: (prefix, o) => inner.list(prefix, o), get: (key, o) => inner.get(key, o),
+    put: async (key, body, o) => { const r = await inner.put(key, body, o); log.push(`+ ${key}`); return r; },
+    openMultipart: (key, o) => inner.openMultipart(key, o),
+    delete: async (ks, o) => { for (const k of ks) log.push(`- ${k}`); await inner.delete(ks, o); for (const k of ks) log.push(`x ${k}`); },
+    identity: (key) => inner.identity(key),
+    ...(inner.readInto ? { readInto: inner.readInto.bind(inner) } : {}),
+  };
+}
+
+t('the sweep\'s order: new index, then the old objects naming a doomed pack, then the packs (with the other old objects), then the records', async () => {
+  const s = await oneBundle();
+  const keptObjects = listFiles(s.root).filter((k) => k.startsWith(keys.indexPrefix));
+  const gone = (await s.store.repo('r').upload({ source: sourceTree('gc-mark-gone', 8, 2), contributor: who })).bundle.id;
+  await forgetBundle(s.storage, 'r', gone);
+  const log: string[] = [];
+  const r = await collectGarbage(loggingWrites(s.storage, log), { graceMs: 0 });
+  assert.is(r.swept.packs, 1, 'the forgotten bundle\'s pack goes');
+  const at = (prefix: string, pred: (k: string) => boolean = () => true) => log.flatMap((l, i) => (l.startsWith(prefix) && pred(l.slice(2)) ? [i] : []));
+  const isIndex = (k: string) => k.startsWith(keys.indexPrefix);
+  const newIndex = at('+ ', isIndex);
+  assert.is(newIndex.length, 1, 'one merged index object');
+  const oldDeleted = at('x ', isIndex);
+  const naming = log.filter((l) => l.startsWith('x ') && isIndex(l.slice(2)) && !keptObjects.includes(l.slice(2)));
+  const superseded = log.filter((l) => l.startsWith('x ') && keptObjects.includes(l.slice(2)));
+  assert.ok(naming.length >= 1 && superseded.length >= 1, log.join('\n'));
+  const firstPackDelete = Math.min(...at('- ', (k) => k.startsWith('blobs/packs/')));
+  const lastPackDelete = Math.max(...at('x ', (k) => k.startsWith('blobs/packs/')));
+  assert.ok(newIndex[0]! < Math.min(...at('- ', isIndex)), 'the new index is written before any old object goes');
+  for (const line of naming) assert.ok(log.indexOf(line) < firstPackDelete, `${line} is gone before the first pack is deleted`);
+  assert.ok(oldDeleted.length === naming.length + superseded.length);
+  for (const i of at('- ', (k) => k.startsWith('blobs/gc/'))) assert.ok(i > lastPackDelete, `${log[i]} after the packs`);
   await assertBundlesWhole(s.store, 'r', new Map([[s.id, s.src]]));
 });
 

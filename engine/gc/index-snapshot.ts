@@ -99,6 +99,16 @@ export class IndexSnapshot {
     return extents;
   }
 
+  /** The objects held that have an entry in a pack of `packs`. */
+  objectsNaming(packs: ReadonlySet<string>): string[] {
+    const named = this.packNames.map((pack) => packs.has(pack));
+    const keys: string[] = [];
+    for (const [key, { start, end }] of this.objects) {
+      for (let i = start; i < end; i++) if (named[this.packOf[i]!]) { keys.push(key); break; }
+    }
+    return keys;
+  }
+
   /**
    * Every entry of the objects held outside the packs `gone`, each distinct (blob, pack, offset) once, as the
    * lines of an index object, LINES_PER_CHUNK entries a chunk.

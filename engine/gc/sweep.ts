@@ -32,17 +32,21 @@ export async function sweep(
   report({ type: 'gc.phase', phase: 'sweep-mark' });
   const rescued = await packsStillNeeded(storage, doomed, firstMark, snapshot, signal);
   for (const p of rescued) doomed.delete(p);
-  const written = await replaceIndex(storage, snapshot, doomed);
+  const { written, superseded } = await replaceIndex(storage, snapshot, doomed);
   report({ type: 'gc.phase', phase: 'delete-packs' });
   let bytes = 0;
   const packKeys = [...doomed].map((p) => { bytes += packSizes.get(p) ?? 0; return keys.pack(p); });
-  for (let i = 0; i < packKeys.length; i += 1000) {
-    signal?.throwIfAborted();
-    await storage.delete(packKeys.slice(i, i + 1000));
-  }
+  await Promise.all([deleteAll(storage, superseded, signal), deleteAll(storage, packKeys, signal)]);
   await storage.delete(eligible.flatMap((c) => [gcKeys.condemned(c.id), gcKeys.blockers(c.id)]));
   await storage.delete([gcKeys.sweep(sweepId)]);
   return { packs: packKeys.length, bytes, rescued, indexReplaced: written ? snapshot.objectKeys.length : 0, indexWritten: written };
+}
+
+async function deleteAll(storage: Storage, keyList: readonly string[], signal?: AbortSignal): Promise<void> {
+  for (let i = 0; i < keyList.length; i += 1000) {
+    signal?.throwIfAborted();
+    await storage.delete(keyList.slice(i, i + 1000));
+  }
 }
 
 /**
@@ -68,14 +72,17 @@ async function packsStillNeeded(
 
 /**
  * Writes the index anew without the entries of `gone` (merged into few objects), then deletes the objects
- * `snapshot` holds. Every location outside `gone` is kept, not only the one the loaded map chose: a chunk stored
- * twice keeps both places, so the loss of one later never loses the chunk. Objects written after the snapshot's
- * last refresh are left alone. Returns how many objects were written.
+ * `snapshot` holds that name a pack of `gone`; the others it holds are returned, `superseded`: the new index
+ * has all their entries, so they may go at any time after it, as the packs go. Every location outside `gone`
+ * is kept, not only the one the loaded map chose: a chunk stored twice keeps both places, so the loss of one
+ * later never loses the chunk. Objects written after the snapshot's last refresh are left alone. `written`:
+ * how many objects were written (0: nothing to replace, nothing superseded).
  */
-export async function replaceIndex(storage: Storage, snapshot: IndexSnapshot, gone: ReadonlySet<string>): Promise<number> {
+export async function replaceIndex(storage: Storage, snapshot: IndexSnapshot, gone: ReadonlySet<string>): Promise<{ written: number; superseded: string[] }> {
   const replaced = snapshot.objectKeys;
-  if (!gone.size && replaced.length <= MERGE_INDEX_OBJECTS) return 0;
+  if (!gone.size && replaced.length <= MERGE_INDEX_OBJECTS) return { written: 0, superseded: [] };
   const written = await writeIndexLines(storage, snapshot.lineChunks(gone), ENTRIES_PER_INDEX);
-  for (let i = 0; i < replaced.length; i += 1000) await storage.delete(replaced.slice(i, i + 1000));
-  return written;
+  const naming = new Set(snapshot.objectsNaming(gone));
+  await deleteAll(storage, [...naming]);
+  return { written, superseded: replaced.filter((key) => !naming.has(key)) };
 }
