@@ -81,8 +81,9 @@ const gunzipOnPool = promisify(gunzip);
 export async function gunzipped(key: string, data: Buffer): Promise<Buffer> {
   try {
     // The trailer's size (mod 2^32) as the output chunk: inflated in one piece, not 16 KiB chunks concatenated.
+    // Only a hint (a damaged trailer may say anything), so bounded: a smaller chunk is slower, never wrong.
     const size = data.length >= 18 ? data.readUInt32LE(data.length - 4) : 0;
-    return await gunzipOnPool(data, { chunkSize: Math.min(Math.max(size + 1, 16 * 1024), 64 * 2 ** 20) });
+    return await gunzipOnPool(data, { chunkSize: Math.max(16 * 1024, Math.min(size + 1, 32 * data.length, 64 * 2 ** 20)) });
   } catch (err) {
     throw damaged(key, `not valid gzip (${(err as Error).message})`);
   }
