@@ -17,7 +17,7 @@ import { coalesce, type Piece } from '../download/fetch-plan.js';
 import { readPieces } from '../download/read-pieces.js';
 import { interruptible, throwIfInterrupted } from '../cancel.js';
 import { isDatamoverError } from '../errors.js';
-import { listPacks } from '../meta/adopt-packs.js';
+import { listPacks } from '../meta/blob-index.js';
 import { LoadedBlobIndex, loadBlobIndex } from '../meta/blob-index.js';
 import { openFormat } from '../meta/format.js';
 import { abortable } from '../storage/abortable.js';

@@ -4,7 +4,8 @@
  * Damaged index objects are then superseded when every pack of the store has entries in the rebuilt index, and
  * are removed; otherwise (a pack without a usable trailer may be known only to them) they are kept and named.
  */
-import { type Adoption, adoptPacks, listPacks } from '../meta/adopt-packs.js';
+import { type Adoption, adoptPacks } from '../meta/adopt-packs.js';
+import { listPacks } from '../meta/blob-index.js';
 import type { Storage } from '../storage/storage.js';
 import { loadBlobIndex } from '../meta/blob-index.js';
 

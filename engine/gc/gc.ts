@@ -4,9 +4,8 @@
  */
 import { usageError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
-import { listPacks } from '../meta/adopt-packs.js';
-import type { LoadedBlobIndex } from '../meta/blob-index.js';
-import type { CompactBlobIndex } from '../meta/compact-index.js';
+import { listPacks } from '../meta/blob-index.js';
+import { CompactBlobIndex } from '../meta/compact-index.js';
 import { openFormat } from '../meta/format.js';
 import { newId } from '../meta/ids.js';
 import { putJson } from '../meta/objects.js';
@@ -15,11 +14,10 @@ import { resolveTuning } from '../upload/tuning.js';
 import { removeLeftovers, revokeExpiredLeases } from './housekeeping.js';
 import { IndexSnapshot } from './index-snapshot.js';
 import { GcLock } from './lock.js';
-import { markLive } from './mark.js';
+import { claimLiveChunks, placeClaims } from './mark.js';
 import {
   type CondemnedRecord, blockersRecord, condemnedRecord, gcKeys, idOfKey, leaseRecord, listRecords,
 } from './records.js';
-import { repackPacks } from './repack.js';
 import { sweep } from './sweep.js';
 
 export interface GcOptions {
@@ -82,28 +80,30 @@ async function collect(
   const allCondemned = new Set(pending.flatMap((c) => c.record.packs));
   report({ type: 'gc.phase', phase: 'mark' });
   // Strict load: a damaged index object could hide the only entry of a live chunk, and its pack would look unused.
+  // The pages are read meanwhile: neither needs the other until the claims are placed.
+  // The packs are listed meanwhile too: a pack written after its listing is not judged by this run, and one
+  // listed before its index object was read is judged unindexed — as for a pack listed after the mark, the
+  // lease of the writer still writing it blocks the sweep (docs/gc.md).
   const snapshot = new IndexSnapshot();
-  await snapshot.refresh(storage, opts.signal);
-  // Dropped once the packs are judged: the sweep builds its own, and both at once would double the peak.
-  let index: LoadedBlobIndex | undefined = snapshot.index(allCondemned);
-  const marked = await markLive(storage, index, opts.signal);
-  const packSizes = await listPacks(storage);
-  const result = emptyResult(dry, marked.pages, marked.live.size, packSizes);
+  const [, claimed, packSizes] = await settleAll(
+    snapshot.refresh(storage, opts.signal), claimLiveChunks(storage, new CompactBlobIndex(), opts), listPacks(storage),
+  );
+  const marked = placeClaims(claimed, snapshot, allCondemned);
+  const result = emptyResult(dry, marked.pageKeys.size, marked.live.size - marked.unindexed, packSizes);
   for (const bytes of marked.livePackBytes.values()) result.liveBytes += bytes;
   if (marked.unindexed) result.problems.push(`${marked.unindexed} live chunk(s) are in no index: run datamover fsck`);
 
   const unused = new Map<string, 'unused' | 'unindexed'>();
   const toRepack = new Set<string>();
-  const dataEnd = blobBytesEnd(index);
+  const dataEnd = snapshot.packExtents();
   for (const pack of packSizes.keys()) {
     if (allCondemned.has(pack)) continue;
     const live = marked.livePackBytes.get(pack) ?? 0;
-    const data = dataEnd.get(pack) ?? 0;
-    if (!index.hasPack(pack)) unused.set(pack, 'unindexed');
+    const data = dataEnd.get(pack);
+    if (data === undefined) unused.set(pack, 'unindexed');
     else if (live === 0) unused.set(pack, 'unused');
     else if (data > live && (data - live) / data > opts.maxUnused) toRepack.add(pack);
   }
-  index = undefined;
   for (const [pack] of unused) result.reclaimableBytes += packSizes.get(pack) ?? 0;
   for (const pack of toRepack) result.reclaimableBytes += (dataEnd.get(pack) ?? 0) - (marked.livePackBytes.get(pack) ?? 0);
 
@@ -111,6 +111,8 @@ async function collect(
   for (const [pack, why] of unused) { condemn.packs.push(pack); condemn.reason[pack] = why; }
   if (toRepack.size && !dry) {
     report({ type: 'gc.phase', phase: 'repack' });
+    // Loaded only to repack: with it come the packer and the zstd binding, which a run that repacks nothing never needs.
+    const { repackPacks } = await import('./repack.js');
     const repacked = await repackPacks(storage, toRepack, marked.live, tuning, opts.signal);
     result.repacked = { packs: repacked.packs.length, newPacks: repacked.newPacks, blobs: repacked.blobs, bytes: repacked.bytes };
     for (const d of repacked.damaged) result.problems.push(`pack ${d.pack}: a live chunk ${d.reason}; not repacked (run datamover fsck --read-data)`);
@@ -137,15 +139,11 @@ async function collect(
   return result;
 }
 
-/**
- * Where each pack's blobs end (the rest of the object is its trailer, which is not unused space): a pack is
- * judged by the share of its blob bytes that no live chunk needs, so a small pack whose trailer is most of its
- * size is not repacked again and again.
- */
-function blobBytesEnd(index: CompactBlobIndex): Map<string, number> {
-  const end = new Map<string, number>();
-  index.forEachLocation((pack, offset, length) => end.set(pack, Math.max(end.get(pack) ?? 0, offset + length)));
-  return end;
+/** Waits for all to settle (no work is left running), then returns their values or throws the first failure. */
+async function settleAll<T extends readonly unknown[]>(...work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(work);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** The condemnation, then (once it is visible) the leases that exist: its blockers (docs/gc.md, collector step 3). */

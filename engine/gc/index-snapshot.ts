@@ -1,15 +1,16 @@
 /**
  * The index objects a collector has read, every entry kept (not only the location a loaded index chooses) in
- * typed arrays, about 49 bytes an entry. One gc run reads each index object once: the mark's index, the
- * sweep's index (other packs deferred, plus the objects written meanwhile) and the merged index the sweep
- * writes all come from here. Index objects are written once under fresh names and never change, so an entry
+ * typed arrays, about 49 bytes an entry. One gc run reads each index object once: the mark's locations, the
+ * sweep's (other packs deferred, plus the objects written meanwhile) and the merged index the sweep writes
+ * all come from here. Index objects are written once under fresh names and never change, so an entry
  * read earlier in the run is what a second read would return.
  */
-import { LoadedBlobIndex, damagedIndexError, INDEX_READS_AT_ONCE, readIndexObjectInto } from '../meta/blob-index.js';
+import { damagedIndexError, INDEX_READS_AT_ONCE, readIndexObjectInto } from '../meta/blob-index.js';
+import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { IndexLineEncoder, LINES_PER_CHUNK, type LineChunk } from '../meta/index-writer.js';
 import { forEachLimited } from '../runtime/concurrency.js';
 import type { Storage } from '../storage/storage.js';
-import { type BlobLocation, keys } from '../vocab.js';
+import { keys } from '../vocab.js';
 
 const KEY_WORDS = 8;
 
@@ -24,6 +25,8 @@ export class IndexSnapshot {
   private codecs = new Uint8Array(0);
   private readonly packNames: string[] = [];
   private readonly packNumbers = new Map<string, number>();
+  private lastPack = '';
+  private lastPackNumber = 0;
   /** The objects held, each with the range of its entries. */
   private readonly objects = new Map<string, { start: number; end: number }>();
 
@@ -33,13 +36,17 @@ export class IndexSnapshot {
   /**
    * Lists the index objects: one no longer listed is dropped (deleted since: its entries stop counting, as
    * they would for a fresh load), one not held yet is read. Strict like a collector's load: a damaged object,
-   * or one that vanishes between the listing and its read, fails with INTEGRITY naming it.
+   * or one that vanishes between the listing and its read, fails with INTEGRITY naming it. Returns how many
+   * objects it dropped.
    */
-  async refresh(storage: Storage, signal?: AbortSignal): Promise<void> {
+  async refresh(storage: Storage, signal?: AbortSignal): Promise<number> {
     const listed = new Map<string, number | undefined>();
     for await (const e of storage.list(keys.indexPrefix)) listed.set(e.key, e.size);
-    for (const key of this.objects.keys()) if (!listed.has(key)) this.objects.delete(key);
+    const gone = [...this.objects.keys()].filter((key) => !listed.has(key));
+    for (const key of gone) this.objects.delete(key);
     const unread = [...listed.keys()].filter((key) => !this.objects.has(key));
+    // About 43 gzipped bytes an entry: the columns are sized once, not doubled on the way.
+    this.reserve(this.count + Math.ceil(unread.reduce((sum, key) => sum + (listed.get(key) ?? 0), 0) / 40));
     await forEachLimited(unread, INDEX_READS_AT_ONCE, async (key) => {
       signal?.throwIfAborted();
       // Decoding is synchronous once the bytes are in, so an object's entries are contiguous. Those of a
@@ -53,25 +60,53 @@ export class IndexSnapshot {
       if (damage) throw damagedIndexError(damage);
       this.objects.set(key, range.start < 0 ? { start: 0, end: 0 } : range);
     });
+    return gone.length;
   }
 
   /**
-   * The index of the objects held, as `loadBlobIndex` builds it: an entry in a `deferred` pack is recorded
-   * after every other location of its blob, so it is chosen only when the blob has no other.
+   * Places every unplaced hash claimed in `live` at its location in the objects held, as `loadBlobIndex` would
+   * choose it: the first entry read, an entry in a `deferred` pack only when the blob has no other. A claim
+   * that no entry names stays unplaced. One pass over the entries; no index of them is built.
    */
-  index(deferred: ReadonlySet<string>): LoadedBlobIndex {
-    const index = new LoadedBlobIndex(this.count);
-    const later: number[] = [];
+  place(live: CompactBlobIndex, deferred: ReadonlySet<string>): void {
     const defer = this.packNames.map((pack) => deferred.has(pack));
-    for (const [key, { start, end }] of this.objects) {
-      index.objectKeys.push(key);
-      for (let i = start; i < end; i++) {
+    const later: number[] = [];
+    for (const { start, end } of this.objects.values()) {
+      for (let i = start; i < end && live.unplaced; i++) {
         if (defer[this.packOf[i]!]) later.push(i);
-        else this.record(index, i);
+        else this.placeEntry(live, i);
       }
     }
-    for (const i of later) this.record(index, i);
-    return index;
+    for (const i of later) if (live.unplaced) this.placeEntry(live, i);
+  }
+
+  private placeEntry(live: CompactBlobIndex, i: number): void {
+    live.placeWords(this.words, i * KEY_WORDS, this.packNames[this.packOf[i]!]!, this.offsets[i]!, this.lengths[i]!, this.codecs[i] ? 'zstd' : undefined);
+  }
+
+  /**
+   * Each pack some held entry names, with where its blobs end (the rest of the object is its trailer): a pack
+   * is judged by the share of its blob bytes no live chunk needs, so a small pack whose trailer is most of its
+   * size is not repacked again and again.
+   */
+  packExtents(): Map<string, number> {
+    const end = new Float64Array(this.packNames.length).fill(-1);
+    for (const { start, end: stop } of this.objects.values()) {
+      for (let i = start; i < stop; i++) end[this.packOf[i]!] = Math.max(end[this.packOf[i]!]!, this.offsets[i]! + this.lengths[i]!);
+    }
+    const extents = new Map<string, number>();
+    this.packNames.forEach((pack, n) => { if (end[n]! >= 0) extents.set(pack, end[n]!); });
+    return extents;
+  }
+
+  /** The objects held that have an entry in a pack of `packs`. */
+  objectsNaming(packs: ReadonlySet<string>): string[] {
+    const named = this.packNames.map((pack) => packs.has(pack));
+    const keys: string[] = [];
+    for (const [key, { start, end }] of this.objects) {
+      for (let i = start; i < end; i++) if (named[this.packOf[i]!]) { keys.push(key); break; }
+    }
+    return keys;
   }
 
   /**
@@ -95,9 +130,13 @@ export class IndexSnapshot {
   }
 
   private push(hash: Uint32Array, pack: string, offset: number, length: number, zstd: boolean): void {
-    this.reserve(this.count + 1);
-    this.words.set(hash, this.count * KEY_WORDS);
-    this.packOf[this.count] = this.packNumber(pack);
+    if (this.count === this.capacity) this.reserve(this.count + 1);
+    const { words } = this;
+    const w = this.count * KEY_WORDS;
+    for (let i = 0; i < KEY_WORDS; i++) words[w + i] = hash[i]!;
+    // Consecutive entries mostly share their pack (the decoder hands on the same string): no map lookup then.
+    if (pack !== this.lastPack) [this.lastPack, this.lastPackNumber] = [pack, this.packNumber(pack)];
+    this.packOf[this.count] = this.lastPackNumber;
     this.offsets[this.count] = offset;
     this.lengths[this.count] = length;
     this.codecs[this.count] = zstd ? 1 : 0;
@@ -117,16 +156,6 @@ export class IndexSnapshot {
     if (this.packOf[a] !== this.packOf[b] || this.offsets[a] !== this.offsets[b]) return false;
     for (let w = 0; w < KEY_WORDS; w++) if (this.words[a * KEY_WORDS + w] !== this.words[b * KEY_WORDS + w]) return false;
     return true;
-  }
-
-  private record(index: LoadedBlobIndex, i: number): void {
-    index.setWords(this.words, i * KEY_WORDS, this.location(i));
-  }
-
-  private location(i: number): BlobLocation {
-    const at: BlobLocation = { pack: this.packNames[this.packOf[i]!]!, offset: this.offsets[i]!, length: this.lengths[i]! };
-    if (this.codecs[i]) at.codec = 'zstd';
-    return at;
   }
 
   private packNumber(pack: string): number {

@@ -1,77 +1,80 @@
 /**
  * Mark (docs/gc.md, "What is live"): every manifest page of the store's live repos — committed or still being
- * committed — and of open sessions is read, and each chunk it names is found in the index. Pages are read one
- * at a time per reader slot; the live set is a compact index, so memory grows with the chunks, not the files.
+ * committed — and of open sessions is read, and each chunk it names is claimed in a compact set; the index
+ * snapshot then places each claim at its location. Memory grows with the distinct chunks, not the files.
  */
-import type { LoadedBlobIndex } from '../meta/blob-index.js';
 import { CompactBlobIndex } from '../meta/compact-index.js';
-import { gunzipLines } from '../meta/objects.js';
+import { forEachPageChunk } from '../meta/page-chunks.js';
 import { listRepos } from '../meta/repos.js';
-import { manifestEntry } from '../meta/validate.js';
 import { forEachLimited } from '../runtime/concurrency.js';
 import { isStorageError, type ListEntry, readSized, type Storage } from '../storage/storage.js';
 import { keys } from '../vocab.js';
+import type { IndexSnapshot } from './index-snapshot.js';
 
-/** What a mark found live. */
-export interface Marked {
-  /** Live chunks, each at the location the index gives for it. */
+/** The chunks the pages name, claimed, not yet placed. */
+export interface Claimed {
+  /** Every chunk a page names (claimed: no location yet). */
   live: CompactBlobIndex;
-  /** Pack → bytes of its live blobs. */
-  livePackBytes: Map<string, number>;
-  /** Live chunks that no index names (a damaged store: fsck says more). */
-  unindexed: number;
-  pages: number;
-  /** The pages read (or carried over from an earlier mark). */
+  /** The pages read (or carried over from an earlier claim). */
   pageKeys: Set<string>;
   /** Repos whose repo.json exists. */
   repos: string[];
 }
 
+/** What a mark found live. */
+export interface Marked extends Claimed {
+  /** Live chunks, each placed at the location the index gives for it; those no index names stay unplaced. */
+  live: CompactBlobIndex;
+  /** Pack → bytes of its live blobs. */
+  livePackBytes: Map<string, number>;
+  /** Live chunks that no index names (a damaged store: fsck says more). */
+  unindexed: number;
+}
+
+export interface ClaimOptions {
+  signal?: AbortSignal;
+  /** Pages already read (pages never change once written): only the others are read. */
+  skip?: ReadonlySet<string>;
+}
+
 const PAGES_AT_ONCE = 8;
 
 /**
- * Marks from every page under the live repos' bundle folders and under `meta/sessions/`. A page that cannot be
- * read whole fails the mark (INTEGRITY naming it): a collector that cannot tell what a page needs deletes nothing.
- *
- * With `earlier` (the same run's first mark), its live chunks are marked again through `index` and only pages
- * it did not read are read: pages are written once and never change, so a page read before names the same
- * chunks now (one deleted since is still counted, which can only keep a pack longer).
+ * Claims in `live` every chunk named by a page under the live repos' bundle folders and under
+ * `meta/sessions/`. A page that cannot be read whole fails the claim (INTEGRITY naming it): a collector that
+ * cannot tell what a page needs deletes nothing. A page deleted since the listing is passed by (a forgotten
+ * bundle, or a session committed meanwhile, whose bundle pages a later listing finds).
  */
-export async function markLive(storage: Storage, index: LoadedBlobIndex, signal?: AbortSignal, earlier?: Marked): Promise<Marked> {
+export async function claimLiveChunks(storage: Storage, live: CompactBlobIndex, opts: ClaimOptions = {}): Promise<Claimed> {
   const repos = (await listRepos(storage)).map((r) => r.name);
   const pages: ListEntry[] = [];
-  const isNew = (key: string) => isPageKey(key) && !earlier?.pageKeys.has(key);
+  const isNew = (key: string) => isPageKey(key) && !opts.skip?.has(key);
   for (const repo of repos) {
     for await (const e of storage.list(keys.bundlesPrefix(repo))) if (isNew(e.key)) pages.push(e);
   }
   for await (const e of storage.list('meta/sessions/')) if (isNew(e.key)) pages.push(e);
-  const marked: Marked = {
-    live: new CompactBlobIndex(Math.max(1024, index.size)), livePackBytes: new Map(), unindexed: 0, pages: earlier?.pages ?? 0,
-    pageKeys: new Set(earlier?.pageKeys), repos,
-  };
-  if (earlier) for (const [hash] of earlier.live) markChunk(marked, index, hash);
+  const claimed: Claimed = { live, pageKeys: new Set(opts.skip), repos };
+  // About 58 gzipped bytes an entry of one chunk: the table is sized once, not doubled on the way.
+  live.reserve(live.size + pages.reduce((sum, p) => sum + (p.size ?? 0), 0) / 64);
   await forEachLimited(pages, PAGES_AT_ONCE, async ({ key, size }) => {
-    signal?.throwIfAborted();
+    opts.signal?.throwIfAborted();
     const data = await readPage(storage, key, size);
-    if (!data) return; // deleted since the listing: a forgotten bundle, or a session committed meanwhile
-    for (const entry of gunzipLines(key, data, manifestEntry)) {
-      for (const [hash] of entry.chunks ?? []) markChunk(marked, index, hash);
-    }
-    marked.pages++;
-    marked.pageKeys.add(key);
+    if (!data) return;
+    await forEachPageChunk(key, data, (hash) => live.claimWords(hash, 0));
+    claimed.pageKeys.add(key);
   });
-  return marked;
+  return claimed;
 }
 
-function markChunk(marked: Marked, index: LoadedBlobIndex, hash: string): void {
-  if (marked.live.has(hash)) return;
-  const location = index.get(hash);
-  if (!location) {
-    marked.unindexed++;
-    return;
-  }
-  marked.live.set(hash, location);
-  marked.livePackBytes.set(location.pack, (marked.livePackBytes.get(location.pack) ?? 0) + location.length);
+/**
+ * Places the claims of `claimed` through `snapshot` (an entry in a `deferred` pack only when its blob has no
+ * other) and sums the live bytes of each pack.
+ */
+export function placeClaims(claimed: Claimed, snapshot: IndexSnapshot, deferred: ReadonlySet<string>): Marked {
+  snapshot.place(claimed.live, deferred);
+  const livePackBytes = new Map<string, number>();
+  claimed.live.forEachLocation((pack, _offset, length) => livePackBytes.set(pack, (livePackBytes.get(pack) ?? 0) + length));
+  return { ...claimed, livePackBytes, unindexed: claimed.live.unplaced };
 }
 
 /** A page's bytes (pages never change once written: `size` as listed), or undefined when it is gone. */

@@ -8,7 +8,7 @@ import type { CompactBlobIndex } from '../meta/compact-index.js';
 import { listBundles } from '../meta/bundles.js';
 import { readEntries } from '../meta/manifest.js';
 import { listRepos } from '../meta/repos.js';
-import { listPacks } from '../meta/adopt-packs.js';
+import { listPacks } from '../meta/blob-index.js';
 import type { Storage } from '../storage/storage.js';
 
 export interface UsageStats {

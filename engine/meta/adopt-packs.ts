@@ -11,13 +11,6 @@ import { readTrailer, verifyListed } from './pack-trailer.js';
 
 const PACKS_AT_ONCE = 4;
 
-/** Every pack of the store: pack id → size in bytes. */
-export async function listPacks(storage: Storage): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  for await (const e of storage.list('blobs/packs/')) sizes.set(e.key.slice(e.key.lastIndexOf('/') + 1), e.size ?? 0);
-  return sizes;
-}
-
 export interface Adoption {
   /** The index object written for the newly indexed blobs, if any. */
   key?: string;

@@ -8,8 +8,8 @@ import { type IndexEntry, keys } from '../vocab.js';
 import { CompactBlobIndex } from './compact-index.js';
 import { condemnedPacks } from '../gc/records.js';
 import { newId } from './ids.js';
-import { type IndexEntrySink, decodeIndexObject } from './index-lines.js';
-import { gunzipLines, gzipLines } from './objects.js';
+import { type IndexEntrySink, decodeIndexText } from './index-lines.js';
+import { gunzipLines, gunzipped, gzipLines } from './objects.js';
 import { indexEntry } from './validate.js';
 
 /** An index object that could not be read whole: none of its entries were taken. */
@@ -81,6 +81,13 @@ export async function loadBlobIndex(storage: Storage, opts: IndexLoadOptions = {
   return index;
 }
 
+/** Every pack of the store: pack id → size in bytes. */
+export async function listPacks(storage: Storage): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for await (const e of storage.list('blobs/packs/')) sizes.set(e.key.slice(e.key.lastIndexOf('/') + 1), e.size ?? 0);
+  return sizes;
+}
+
 /** Index objects read at once by a load. */
 export const INDEX_READS_AT_ONCE = 16;
 
@@ -97,13 +104,13 @@ export async function readIndexObject(storage: Storage, key: string): Promise<In
  * returns a DamagedIndex, `sink` may have seen some of the object's entries: the caller drops them.
  */
 export async function readIndexObjectInto(storage: Storage, key: string, size: number | undefined, sink: IndexEntrySink): Promise<DamagedIndex | undefined> {
-  return decodeOrDamage(storage, key, (data) => { decodeIndexObject(key, data, sink); return undefined; }, size);
+  return decodeOrDamage(storage, key, async (data) => { decodeIndexText(key, await gunzipped(key, data), sink); return undefined; }, size);
 }
 
 /** `decode` of object `key`'s bytes (`size`: as listed, see readSized), or what is wrong with it. */
-async function decodeOrDamage<T>(storage: Storage, key: string, decode: (data: Buffer) => T, size?: number): Promise<T | DamagedIndex> {
+async function decodeOrDamage<T>(storage: Storage, key: string, decode: (data: Buffer) => T | Promise<T>, size?: number): Promise<T | DamagedIndex> {
   try {
-    return decode(await readSized(storage, key, size));
+    return await decode(await readSized(storage, key, size));
   } catch (err) {
     if (!isDatamoverError(err, 'INTEGRITY') && !isStorageError(err, 'notFound')) throw err;
     return { key, problem: isStorageError(err, 'notFound') ? `${key}: vanished while the index was read` : (err as Error).message };

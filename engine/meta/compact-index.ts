@@ -6,6 +6,10 @@
  * whole entries, which must keep a quarter of its slots empty and doubles at once: 1,000,000 chunks take about
  * 56 MiB, not 100. Blocks are added as entries come, never copied; only the 4-byte table is rebuilt when it
  * grows. SHA-256 is uniform, so its first word is the probe start and no rehashing is needed.
+ *
+ * A hash may also be claimed without a location (`claimWords`: a collector's live set, filled from manifest
+ * pages before the index is read) and placed later (`placeWords`). A claimed hash has no location: `has`,
+ * `get`, iteration and `forEachLocation` pass it by until it is placed.
  */
 import type { BlobLocation } from '../vocab.js';
 
@@ -30,6 +34,7 @@ export class CompactBlobIndex {
   private readonly packNames: string[] = [];
   private readonly packNumbers = new Map<string, number>();
   private count = 0;
+  private claimed = 0;
   /** Scratch for the key being looked up: no allocation per lookup. */
   private readonly probe = Buffer.alloc(KEY_WORDS * 4);
   private readonly probeWords = new Uint32Array(this.probe.buffer, this.probe.byteOffset, KEY_WORDS);
@@ -39,7 +44,16 @@ export class CompactBlobIndex {
     this.table = new Uint32Array(this.slots);
   }
 
+  /** Makes room for `entries` in all without growing the table again on the way (an estimate is fine). */
+  reserve(entries: number): void {
+    while (entries / this.slots > MAX_LOAD) this.grow();
+  }
+
+  /** Entries, claimed ones included. */
   get size(): number { return this.count; }
+
+  /** Entries claimed and not placed yet. */
+  get unplaced(): number { return this.claimed; }
 
   /** Bytes its typed arrays take (pack names not counted). */
   get byteSize(): number {
@@ -47,7 +61,8 @@ export class CompactBlobIndex {
   }
 
   has(hash: string): boolean {
-    return this.find(hash) >= 0;
+    const entry = this.find(hash);
+    return entry >= 0 && this.isPlaced(entry);
   }
 
   /** Whether any entry lies in pack `pack`. */
@@ -58,11 +73,11 @@ export class CompactBlobIndex {
   /** The location of `hash` (a fresh object), or undefined. */
   get(hash: string): BlobLocation | undefined {
     const entry = this.find(hash);
-    return entry < 0 ? undefined : this.locationOf(entry);
+    return entry < 0 || !this.isPlaced(entry) ? undefined : this.locationOf(entry);
   }
 
   /**
-   * Records `hash` at `location`; an entry already there is kept (the first location read wins). A malformed
+   * Records `hash` at `location`; a location already there is kept (the first location read wins). A malformed
    * hash (not 64 hex digits) is not recorded: no chunk can refer to it.
    */
   set(hash: string, location: BlobLocation): this {
@@ -80,29 +95,84 @@ export class CompactBlobIndex {
     return this;
   }
 
-  /** Calls `fn` with every entry's location, in the order they were set (no hash is rendered). */
-  forEachLocation(fn: (pack: string, offset: number, length: number) => void): void {
+  /**
+   * Claims the hash at `words[start]` (as `setWords` takes it) without a location, unless it is there already.
+   * Returns whether it was added.
+   */
+  claimWords(words: Uint32Array, start: number): boolean {
+    for (let w = 0; w < KEY_WORDS; w++) this.probeWords[w] = words[start + w]!;
+    if (this.lookup() >= 0) return false;
+    this.append();
+    this.claimed++;
+    return true;
+  }
+
+  /**
+   * Gives the claimed hash at `words[start]` this location, if it is claimed and not placed yet. Returns
+   * whether it did: a hash not claimed, or placed already, is left as it is.
+   */
+  placeWords(words: Uint32Array, start: number, pack: string, offset: number, length: number, codec: BlobLocation['codec']): boolean {
+    for (let w = 0; w < KEY_WORDS; w++) this.probeWords[w] = words[start + w]!;
+    const entry = this.lookup();
+    if (entry < 0 || this.isPlaced(entry)) return false;
+    this.locate(entry, { pack, offset, length, codec });
+    this.claimed--;
+    return true;
+  }
+
+  /**
+   * Calls `fn` with every placed entry's location, in the order they were set, and its hash as the 8 words at
+   * `words[start]` (valid during the call only; no hash is rendered).
+   */
+  forEachLocation(fn: (pack: string, offset: number, length: number, words: Uint32Array, start: number) => void): void {
     for (let entry = 0; entry < this.count; entry++) {
       const block = this.blocks[entry >> BLOCK_BITS]!;
       const i = entry & (BLOCK - 1);
-      fn(this.packNames[block.packOf[i]! - 1]!, block.offsets[i]!, block.lengths[i]!);
+      if (block.packOf[i]) fn(this.packNames[block.packOf[i]! - 1]!, block.offsets[i]!, block.lengths[i]!, block.keys, i * KEY_WORDS);
     }
   }
 
-  /** Records the key in `probe` at `location`, unless it is there already. */
+  /** Calls `fn` with the hash of every claimed entry not placed yet, as forEachLocation passes it. */
+  forEachUnplaced(fn: (words: Uint32Array, start: number) => void): void {
+    for (let entry = 0; entry < this.count; entry++) {
+      const block = this.blocks[entry >> BLOCK_BITS]!;
+      const i = entry & (BLOCK - 1);
+      if (!block.packOf[i]) fn(block.keys, i * KEY_WORDS);
+    }
+  }
+
+  /** Records the key in `probe` at `location`, unless it has one already (a claimed key is placed). */
   private insert(location: BlobLocation): void {
-    if (this.lookup() >= 0) return;
+    const found = this.lookup();
+    if (found >= 0) {
+      if (!this.isPlaced(found)) { this.locate(found, location); this.claimed--; }
+      return;
+    }
+    this.locate(this.append(), location);
+  }
+
+  /** A new entry for the key in `probe`, without a location. */
+  private append(): number {
     if ((this.count + 1) / this.slots > MAX_LOAD) this.grow();
     const entry = this.count++;
     if (entry >> BLOCK_BITS === this.blocks.length) this.blocks.push(newBlock());
+    this.blocks[entry >> BLOCK_BITS]!.keys.set(this.probeWords, (entry & (BLOCK - 1)) * KEY_WORDS);
+    this.table[this.freeSlotFor(this.probeWords[0]!)] = entry + 1;
+    return entry;
+  }
+
+  private locate(entry: number, location: BlobLocation): void {
     const block = this.blocks[entry >> BLOCK_BITS]!;
     const i = entry & (BLOCK - 1);
-    block.keys.set(this.probeWords, i * KEY_WORDS);
     block.packOf[i] = this.packNumber(location.pack);
     block.offsets[i] = location.offset;
     block.lengths[i] = location.length;
     block.codecs[i] = codecNumber(location.codec);
-    this.table[this.freeSlotFor(this.probeWords[0]!)] = entry + 1;
+  }
+
+  /** Pack numbers start at 1: 0 marks a claimed entry without a location. */
+  private isPlaced(entry: number): boolean {
+    return this.blocks[entry >> BLOCK_BITS]!.packOf[entry & (BLOCK - 1)]! !== 0;
   }
 
   /** Every entry as [hex hash, location], in the order they were set. */
@@ -110,6 +180,7 @@ export class CompactBlobIndex {
     const hex = Buffer.alloc(KEY_WORDS * 4);
     const words = new Uint32Array(hex.buffer, hex.byteOffset, KEY_WORDS);
     for (let entry = 0; entry < this.count; entry++) {
+      if (!this.isPlaced(entry)) continue;
       const i = entry & (BLOCK - 1);
       words.set(this.blocks[entry >> BLOCK_BITS]!.keys.subarray(i * KEY_WORDS, (i + 1) * KEY_WORDS));
       yield [hex.toString('hex'), this.locationOf(entry)];

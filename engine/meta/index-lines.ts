@@ -30,9 +30,21 @@ const BRACE = 0x7d;
 /** Digits beyond which a number leaves the fast path (15 digits stay below 2^53). */
 const MAX_DIGITS = 15;
 
-/** Lowercase hex digit → value, -1 otherwise (the index's hash pattern is lowercase only). */
+/** Lowercase hex digit → value, -1 otherwise (the hash pattern of the index and the manifests is lowercase only). */
 const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i;
+
+/** Reads the 64 lowercase hex digits at `text[p]` into the 32 bytes of `hash`; false if any is not one. */
+export function readHexHash(text: Uint8Array, p: number, hash: Uint8Array): boolean {
+  if (p + 64 > text.length) return false;
+  for (let i = 0; i < 32; i++, p += 2) {
+    const hi = HEX[text[p]!]!;
+    const lo = HEX[text[p + 1]!]!;
+    if (hi < 0 || lo < 0) return false;
+    hash[i] = (hi << 4) | lo;
+  }
+  return true;
+}
 /** Bytes a pack name may hold: [0-9A-Za-z_-]. */
 const PACK_CHAR = new Uint8Array(256);
 for (const c of '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-') PACK_CHAR[c.charCodeAt(0)] = 1;
@@ -49,6 +61,11 @@ export function decodeIndexObject(key: string, data: Buffer, sink: IndexEntrySin
   } catch (err) {
     throw damaged(key, `not valid gzip (${(err as Error).message})`);
   }
+  decodeIndexText(key, text, sink);
+}
+
+/** As decodeIndexObject, for the object's bytes already gunzipped (`text`). */
+export function decodeIndexText(key: string, text: Buffer, sink: IndexEntrySink): void {
   new LineReader(text, sink).run(key);
 }
 
@@ -80,12 +97,8 @@ class LineReader {
     let p = start;
     if (!this.literal(p, LINE.blob) || end - p < LINE.blob.length + 64) return false;
     p += LINE.blob.length;
-    for (let i = 0; i < 32; i++, p += 2) {
-      const hi = HEX[text[p]!]!;
-      const lo = HEX[text[p + 1]!]!;
-      if (hi < 0 || lo < 0) return false;
-      this.hash[i] = (hi << 4) | lo;
-    }
+    if (!readHexHash(text, p, this.hash)) return false;
+    p += 64;
     if (!this.literal(p, LINE.pack)) return false;
     const packStart = p += LINE.pack.length;
     while (p < end && PACK_CHAR[text[p]!]) p++;

@@ -4,8 +4,8 @@
  * object being written are held. The lines are exactly `JSON.stringify` of the IndexEntry (blob, pack, offset,
  * length, then codec when there is one), as `writeBlobIndex` writes them.
  */
-import { once } from 'node:events';
-import { createGzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Storage } from '../storage/storage.js';
 import { keys } from '../vocab.js';
 import { newId } from './ids.js';
@@ -32,33 +32,31 @@ export class IndexLineEncoder {
   /** Appends the line of an entry whose hash is the 32 bytes of `hashes` at `start`; `pack` is its name's bytes. */
   add(hashes: Uint8Array, start: number, pack: Buffer, offset: number, length: number, zstd: boolean): void {
     this.reserve(LINE_MAX + pack.length);
-    this.put(LINE.blob);
     const { buf } = this;
+    let at = copied(buf, this.at, LINE.blob);
     for (let i = start; i < start + 32; i++) {
-      buf[this.at++] = HEX_DIGITS[hashes[i]! >> 4]!;
-      buf[this.at++] = HEX_DIGITS[hashes[i]! & 15]!;
+      const byte = hashes[i]!;
+      buf[at++] = HEX_DIGITS[byte >> 4]!;
+      buf[at++] = HEX_DIGITS[byte & 15]!;
     }
-    this.put(LINE.pack);
-    this.put(pack);
-    this.put(LINE.offset);
-    this.at += buf.write(String(offset), this.at, 'latin1');
-    this.put(LINE.length);
-    this.at += buf.write(String(length), this.at, 'latin1');
-    if (zstd) this.put(LINE.zstd);
-    this.put(END);
+    at = copied(buf, at, LINE.pack);
+    at = copied(buf, at, pack);
+    at = copied(buf, at, LINE.offset);
+    at = digits(buf, at, offset);
+    at = copied(buf, at, LINE.length);
+    at = digits(buf, at, length);
+    if (zstd) at = copied(buf, at, LINE.zstd);
+    this.at = copied(buf, at, END);
     this.count++;
   }
 
+  /** The lines so far, handed over (not copied): the encoder goes on in a buffer of its own. */
   take(): LineChunk {
-    const chunk = { bytes: Buffer.from(this.buf.subarray(0, this.at)), entries: this.count };
+    const chunk = { bytes: this.buf.subarray(0, this.at), entries: this.count };
+    this.buf = Buffer.allocUnsafe(this.buf.length);
     this.at = 0;
     this.count = 0;
     return chunk;
-  }
-
-  private put(bytes: Buffer): void {
-    bytes.copy(this.buf, this.at);
-    this.at += bytes.length;
   }
 
   private reserve(bytes: number): void {
@@ -67,6 +65,23 @@ export class IndexLineEncoder {
     this.buf.copy(next, 0, 0, this.at);
     this.buf = next;
   }
+}
+
+/**
+ * `bytes` copied into `buf` at `at`, byte by byte (the pieces are a few bytes long: Buffer.copy costs more to
+ * call than to copy them); returns where they end.
+ */
+function copied(buf: Buffer, at: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) buf[at++] = bytes[i]!;
+  return at;
+}
+
+/** The decimal digits of integer `n` (0 ≤ n < 2^53, as String(n) writes it) at `at`; returns where they end. */
+function digits(buf: Buffer, at: number, n: number): number {
+  let count = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) count++;
+  for (let i = at + count - 1, x = n; i >= at; i--, x = Math.floor(x / 10)) buf[i] = 0x30 + (x % 10);
+  return at + count;
 }
 
 /**
@@ -94,23 +109,25 @@ export async function writeIndexLines(storage: Storage, chunks: Iterable<LineChu
   return written;
 }
 
-/** A gzip stream (level 1, as `gzipText`) whose output is kept as it comes. */
+/**
+ * An index object gzipped a chunk at a time, each chunk its own gzip member (level 1, as `gzipText`), on the
+ * thread pool: several chunks compress at once while the next is encoded. Concatenated members are one valid
+ * gzip file (RFC 1952, 2.2), which every gunzip here reads whole; each member costs 18 bytes.
+ */
 class GzipChunks {
-  private readonly gz = createGzip({ level: 1 });
-  private readonly chunks: Buffer[] = [];
-
-  constructor() {
-    this.gz.on('data', (chunk: Buffer) => this.chunks.push(chunk));
-  }
+  private readonly members: Promise<Buffer>[] = [];
 
   async write(bytes: Buffer): Promise<void> {
-    if (!this.gz.write(bytes)) await once(this.gz, 'drain');
+    this.members.push(gzipOnPool(bytes, { level: 1 }));
+    // At most MEMBERS_AT_ONCE chunks wait uncompressed: the oldest is awaited before more are taken.
+    if (this.members.length > MEMBERS_AT_ONCE) await this.members[this.members.length - 1 - MEMBERS_AT_ONCE];
   }
 
   async end(): Promise<Buffer[]> {
-    const ended = once(this.gz, 'end');
-    this.gz.end();
-    await ended;
-    return this.chunks;
+    return Promise.all(this.members);
   }
 }
+
+const gzipOnPool = promisify(gzip);
+/** Chunks compressing at once: enough for the pool's four threads. */
+const MEMBERS_AT_ONCE = 4;

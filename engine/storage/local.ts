@@ -21,6 +21,7 @@ import {
 const TMP = '.tmp';
 const LOCKS = 'locks';
 const STATS_AT_ONCE = 16;
+const DELETES_AT_ONCE = 16;
 
 /**
  * Removes the staging directory of the local store at `root` when nothing is staged in it: call once no write
@@ -122,9 +123,13 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** Up to `suggestedConcurrency` files are removed at once: one at a time, a gc's sweep waited on each in turn. */
+  /**
+   * Up to DELETES_AT_ONCE files are removed at once: one at a time, a gc's sweep waited on each in turn, and on
+   * a file system mounted with `discard` each unlink waits on the device (1,565 packs: 0.37 s four at a time,
+   * 0.31 s sixteen, with as many threads in the pool; the CLI sets that up).
+   */
   async delete(keys: readonly string[]): Promise<void> {
-    await forEachLimited(keys, this.capabilities.suggestedConcurrency, async (key) => {
+    await forEachLimited(keys, DELETES_AT_ONCE, async (key) => {
       const target = this.pathOf(key);
       if (!await this.dirs.exists(path.dirname(target), key)) return; // nothing there to delete
       // unlink, not rm: rm lstat's each path first, twice the system calls for the thousands of packs a sweep deletes.
