@@ -90,7 +90,7 @@ export class CompactBlobIndex {
    * machine's byte order): a caller that keeps hashes in the same form skips the hex round trip.
    */
   setWords(words: Uint32Array, start: number, location: BlobLocation): this {
-    for (let w = 0; w < KEY_WORDS; w++) this.probeWords[w] = words[start + w]!;
+    this.loadWords(words, start);
     this.insert(location);
     return this;
   }
@@ -100,7 +100,7 @@ export class CompactBlobIndex {
    * Returns whether it was added.
    */
   claimWords(words: Uint32Array, start: number): boolean {
-    for (let w = 0; w < KEY_WORDS; w++) this.probeWords[w] = words[start + w]!;
+    this.loadWords(words, start);
     if (this.lookup() >= 0) return false;
     this.append();
     this.claimed++;
@@ -112,7 +112,7 @@ export class CompactBlobIndex {
    * whether it did: a hash not claimed, or placed already, is left as it is.
    */
   placeWords(words: Uint32Array, start: number, pack: string, offset: number, length: number, codec: BlobLocation['codec']): boolean {
-    for (let w = 0; w < KEY_WORDS; w++) this.probeWords[w] = words[start + w]!;
+    this.loadWords(words, start);
     const entry = this.lookup();
     if (entry < 0 || this.isPlaced(entry)) return false;
     this.locate(entry, { pack, offset, length, codec });
@@ -201,6 +201,11 @@ export class CompactBlobIndex {
     let slot = word & (this.slots - 1);
     while (this.table[slot]) slot = (slot + 1) & (this.slots - 1);
     return slot;
+  }
+
+  /** Loads the hash at `words[start]` into `probe`. */
+  private loadWords(words: Uint32Array, start: number): void {
+    for (let w = 0; w < KEY_WORDS; w++) this.probeWords[w] = words[start + w]!;
   }
 
   /** Loads `hash` into `probe`; false if it is not 64 hex digits. */

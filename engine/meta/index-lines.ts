@@ -6,8 +6,8 @@
  * spaces, an extra field, anything malformed) goes through JSON.parse and `indexEntry` as `gunzipLines` does, so
  * the lines accepted, the values and the error for a damaged object are exactly `gunzipLines(key, data, indexEntry)`'s.
  */
-import { gunzipSync } from 'node:zlib';
-import { checked, damaged } from './objects.js';
+import { bytesAt, forEachLine, parsedLine, readHexHash, scratchHash } from './line-scan.js';
+import { gunzippedSync } from './objects.js';
 import { MAX_CHUNK, indexEntry } from './validate.js';
 
 /**
@@ -25,26 +25,10 @@ export const LINE = {
   blob: ascii('{"blob":"'), pack: ascii('","pack":"'), offset: ascii('","offset":'), length: ascii(',"length":'),
   zstd: ascii(',"codec":"zstd"'),
 } as const;
-const NL = 0x0a;
 const BRACE = 0x7d;
 /** Digits beyond which a number leaves the fast path (15 digits stay below 2^53). */
 const MAX_DIGITS = 15;
 
-/** Lowercase hex digit → value, -1 otherwise (the hash pattern of the index and the manifests is lowercase only). */
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i;
-
-/** Reads the 64 lowercase hex digits at `text[p]` into the 32 bytes of `hash`; false if any is not one. */
-export function readHexHash(text: Uint8Array, p: number, hash: Uint8Array): boolean {
-  if (p + 64 > text.length) return false;
-  for (let i = 0; i < 32; i++, p += 2) {
-    const hi = HEX[text[p]!]!;
-    const lo = HEX[text[p + 1]!]!;
-    if (hi < 0 || lo < 0) return false;
-    hash[i] = (hi << 4) | lo;
-  }
-  return true;
-}
 /** Bytes a pack name may hold: [0-9A-Za-z_-]. */
 const PACK_CHAR = new Uint8Array(256);
 for (const c of '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-') PACK_CHAR[c.charCodeAt(0)] = 1;
@@ -55,13 +39,7 @@ for (const c of '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_
  * the caller must then drop.
  */
 export function decodeIndexObject(key: string, data: Buffer, sink: IndexEntrySink): void {
-  let text: Buffer;
-  try {
-    text = gunzipSync(data);
-  } catch (err) {
-    throw damaged(key, `not valid gzip (${(err as Error).message})`);
-  }
-  decodeIndexText(key, text, sink);
+  decodeIndexText(key, gunzippedSync(key, data), sink);
 }
 
 /** As decodeIndexObject, for the object's bytes already gunzipped (`text`). */
@@ -70,8 +48,9 @@ export function decodeIndexText(key: string, text: Buffer, sink: IndexEntrySink)
 }
 
 class LineReader {
-  private readonly hash = Buffer.alloc(32);
-  private readonly words = new Uint32Array(this.hash.buffer, this.hash.byteOffset, 8);
+  private readonly scratch = scratchHash();
+  private readonly hash = this.scratch.bytes;
+  private readonly words = this.scratch.words;
   /** The last pack name and where its bytes were: consecutive entries mostly share their pack. */
   private pack = '';
   private packStart = 0;
@@ -82,13 +61,7 @@ class LineReader {
   constructor(private readonly text: Buffer, private readonly sink: IndexEntrySink) {}
 
   run(key: string): void {
-    const { text } = this;
-    for (let start = 0, line = 1; start < text.length; line++) {
-      let end = text.indexOf(NL, start);
-      if (end < 0) end = text.length;
-      if (end > start && !this.fast(start, end)) this.slow(key, line, start, end);
-      start = end + 1;
-    }
+    forEachLine(this.text, (start, end, line) => { if (!this.fast(start, end)) this.slow(key, line, start, end); });
   }
 
   /** Reads the line in the writers' exact form; false (nothing passed on) when it is in any other. */
@@ -129,10 +102,7 @@ class LineReader {
   }
 
   private literal(p: number, bytes: Buffer): boolean {
-    const { text } = this;
-    if (p + bytes.length > text.length) return false;
-    for (let i = 0; i < bytes.length; i++) if (text[p + i] !== bytes[i]) return false;
-    return true;
+    return bytesAt(this.text, p, this.text.length, bytes);
   }
 
   private packName(start: number, end: number): string {
@@ -146,15 +116,8 @@ class LineReader {
 
   /** Any other line: parsed and validated as `gunzipLines` does, with its errors. */
   private slow(key: string, line: number, start: number, end: number): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(this.text.toString('utf8', start, end));
-    } catch (err) {
-      throw damaged(key, `line ${line} is not valid JSON (${(err as Error).message})`);
-    }
-    const e = checked(key, value, indexEntry, `line ${line}: `);
+    const e = parsedLine(key, this.text, start, end, line, indexEntry);
     this.hash.write(e.blob, 'hex');
     this.sink(this.words, e.pack, e.offset, e.length, e.codec === 'zstd');
   }
 }
-

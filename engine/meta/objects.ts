@@ -48,28 +48,26 @@ export function gunzipLines<T>(key: string, data: Buffer, validate?: Validator<T
 
 /** As gunzipLines, with each value's line as stored (`lines[i]` is the text of `values[i]`). */
 export function gunzipLinesWithText<T>(key: string, data: Buffer, validate?: Validator<T>): { lines: string[]; values: T[] } {
-  let text: string;
-  try {
-    text = gunzipSync(data).toString('utf8');
-  } catch (err) {
-    throw damaged(key, `not valid gzip (${(err as Error).message})`);
-  }
+  const text = gunzippedSync(key, data).toString('utf8');
   const values: T[] = [];
   const lines: string[] = [];
   const all = text.split('\n');
   for (let i = 0; i < all.length; i++) {
     const line = all[i]!;
     if (!line) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      throw damaged(key, `line ${i + 1} is not valid JSON (${(err as Error).message})`);
-    }
-    values.push(checked(key, value, validate, `line ${i + 1}: `));
+    values.push(parseLine(key, line, i + 1, validate));
     lines.push(line);
   }
   return { lines, values };
+}
+
+/** The gunzipped bytes of object `key`. INTEGRITY naming `key` when they are not gzip. */
+export function gunzippedSync(key: string, data: Buffer): Buffer {
+  try {
+    return gunzipSync(data);
+  } catch (err) {
+    throw notGzip(key, err);
+  }
 }
 
 const gunzipOnPool = promisify(gunzip);
@@ -85,8 +83,21 @@ export async function gunzipped(key: string, data: Buffer): Promise<Buffer> {
     const size = data.length >= 18 ? data.readUInt32LE(data.length - 4) : 0;
     return await gunzipOnPool(data, { chunkSize: Math.max(16 * 1024, Math.min(size + 1, 32 * data.length, 64 * 2 ** 20)) });
   } catch (err) {
-    throw damaged(key, `not valid gzip (${(err as Error).message})`);
+    throw notGzip(key, err);
   }
+}
+
+const notGzip = (key: string, err: unknown) => damaged(key, `not valid gzip (${(err as Error).message})`);
+
+/** Line `line` of object `key` (its text), parsed and validated; INTEGRITY naming `key` and the line otherwise. */
+export function parseLine<T>(key: string, text: string, line: number, validate?: Validator<T>): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw damaged(key, `line ${line} is not valid JSON (${(err as Error).message})`);
+  }
+  return checked(key, value, validate, `line ${line}: `);
 }
 
 /** `value`, the parsed content of object `key`, checked by `validate`; INTEGRITY naming `key` (and `where`) otherwise. */

@@ -13,8 +13,8 @@
  * accept a line a reader would refuse (it does not check the other fields); the chunks it marks then are
  * only kept longer, never lost.
  */
-import { readHexHash } from './index-lines.js';
-import { checked, damaged, gunzipped } from './objects.js';
+import { bytesAt, forEachLine, parsedLine, readHexHash, scratchHash } from './line-scan.js';
+import { gunzipped } from './objects.js';
 import { manifestEntry } from './validate.js';
 
 /** Receives one chunk's hash as 8 words in the machine's byte order (a scratch view, valid during the call). */
@@ -23,7 +23,6 @@ export type ChunkHashSink = (hash: Uint32Array) => void;
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 const PATH_OPEN = ascii('{"path":"');
 const CHUNKS_NAME = ascii('"chunks"');
-const NL = 0x0a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
@@ -44,8 +43,9 @@ export async function forEachPageChunk(key: string, data: Buffer, sink: ChunkHas
 }
 
 class PageScanner {
-  private readonly hash = Buffer.alloc(32);
-  private readonly words = new Uint32Array(this.hash.buffer, this.hash.byteOffset, 8);
+  private readonly scratch = scratchHash();
+  private readonly hash = this.scratch.bytes;
+  private readonly words = this.scratch.words;
   /**
    * Where the next backslash and the next `"chunks"` are, from the last search on: lines are read in order, so
    * one search serves every line up to the match (indexOf cannot stop at a line's end; searching each line
@@ -67,19 +67,13 @@ class PageScanner {
   }
 
   run(key: string): void {
-    const { text } = this;
-    for (let start = 0, line = 1; start < text.length; line++) {
-      let end = text.indexOf(NL, start);
-      if (end < 0) end = text.length;
-      if (end > start && !this.fast(start, end)) this.slow(key, line, start, end);
-      start = end + 1;
-    }
+    forEachLine(this.text, (start, end, line) => { if (!this.fast(start, end)) this.slow(key, line, start, end); });
   }
 
   /** Passes on the chunks of a line in the writers' form; false, having passed on nothing, for any other. */
   private fast(start: number, end: number): boolean {
     const { text } = this;
-    if (!startsWith(text, start, end, PATH_OPEN)) return false;
+    if (!bytesAt(text, start, end, PATH_OPEN)) return false;
     const rest = this.afterString(start + PATH_OPEN.length, end);
     if (rest < 0) return false;
     if (this.next(BACKSLASH_AT, BACKSLASH_BYTES, rest) < end) return false;
@@ -134,22 +128,9 @@ class PageScanner {
 
   /** Any other line: parsed and validated as `gunzipLines` does, with its errors. */
   private slow(key: string, line: number, start: number, end: number): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(this.text.toString('utf8', start, end));
-    } catch (err) {
-      throw damaged(key, `line ${line} is not valid JSON (${(err as Error).message})`);
-    }
-    const entry = checked(key, value, manifestEntry, `line ${line}: `);
-    for (const [hash] of entry.chunks ?? []) {
+    for (const [hash] of parsedLine(key, this.text, start, end, line, manifestEntry).chunks ?? []) {
       this.hash.write(hash, 'hex');
       this.sink(this.words);
     }
   }
-}
-
-function startsWith(text: Buffer, p: number, end: number, bytes: Buffer): boolean {
-  if (p + bytes.length > end) return false;
-  for (let i = 0; i < bytes.length; i++) if (text[p + i] !== bytes[i]) return false;
-  return true;
 }
