@@ -3,7 +3,9 @@
  * typed arrays, about 49 bytes an entry. One gc run reads each index object once: the mark's locations, the
  * sweep's (other packs deferred, plus the objects written meanwhile) and the merged index the sweep writes
  * all come from here. Index objects are written once under fresh names and never change, so an entry
- * read earlier in the run is what a second read would return.
+ * read earlier in the run is what a second read would return. The gzipped bytes of objects are kept too, up to
+ * KEPT_GZIP_BYTES in all: the merged index carries an object with nothing to drop as it is, neither decoded
+ * nor compressed again.
  */
 import { damagedIndexError, INDEX_READS_AT_ONCE, readIndexObjectInto } from '../meta/blob-index.js';
 import type { CompactBlobIndex } from '../meta/compact-index.js';
@@ -13,6 +15,16 @@ import type { Storage } from '../storage/storage.js';
 import { keys } from '../vocab.js';
 
 const KEY_WORDS = 8;
+/** Gzipped bytes of index objects held for the merge; an object beyond it is encoded anew (slower, same lines). */
+const KEPT_GZIP_BYTES = 64 * 2 ** 20;
+
+interface HeldObject {
+  /** The range of its entries. */
+  start: number;
+  end: number;
+  /** Its bytes, when a merged object may carry them as they are (IndexObjectBytes) and they fit the budget. */
+  gzip?: Buffer;
+}
 
 export class IndexSnapshot {
   private capacity = 0;
@@ -27,8 +39,9 @@ export class IndexSnapshot {
   private readonly packNumbers = new Map<string, number>();
   private lastPack = '';
   private lastPackNumber = 0;
-  /** The objects held, each with the range of its entries. */
-  private readonly objects = new Map<string, { start: number; end: number }>();
+  /** The objects held. */
+  private readonly objects = new Map<string, HeldObject>();
+  private keptGzipBytes = 0;
 
   /** The index objects held, as the store listed them at the last `refresh`. */
   get objectKeys(): string[] { return [...this.objects.keys()]; }
@@ -43,7 +56,10 @@ export class IndexSnapshot {
     const listed = new Map<string, number | undefined>();
     for await (const e of storage.list(keys.indexPrefix)) listed.set(e.key, e.size);
     const gone = [...this.objects.keys()].filter((key) => !listed.has(key));
-    for (const key of gone) this.objects.delete(key);
+    for (const key of gone) {
+      this.keptGzipBytes -= this.objects.get(key)!.gzip?.length ?? 0;
+      this.objects.delete(key);
+    }
     const unread = [...listed.keys()].filter((key) => !this.objects.has(key));
     // About 43 gzipped bytes an entry: the columns are sized once, not doubled on the way.
     this.reserve(this.count + Math.ceil(unread.reduce((sum, key) => sum + (listed.get(key) ?? 0), 0) / 40));
@@ -52,13 +68,15 @@ export class IndexSnapshot {
       // Decoding is synchronous once the bytes are in, so an object's entries are contiguous. Those of a
       // damaged object lie in no object's range, so nothing reads them (and the refresh fails).
       const range = { start: -1, end: 0 };
-      const damage = await readIndexObjectInto(storage, key, listed.get(key), (hash, pack, offset, length, zstd) => {
+      const read = await readIndexObjectInto(storage, key, listed.get(key), (hash, pack, offset, length, zstd) => {
         if (range.start < 0) range.start = this.count;
         this.push(hash, pack, offset, length, zstd);
         range.end = this.count;
       });
-      if (damage) throw damagedIndexError(damage);
-      this.objects.set(key, range.start < 0 ? { start: 0, end: 0 } : range);
+      if ('problem' in read) throw damagedIndexError(read);
+      const keep = read.mergeable && this.keptGzipBytes + read.data.length <= KEPT_GZIP_BYTES;
+      if (keep) this.keptGzipBytes += read.data.length;
+      this.objects.set(key, { ...(range.start < 0 ? { start: 0, end: 0 } : range), ...(keep ? { gzip: read.data } : {}) });
     });
     return gone.length;
   }
@@ -111,7 +129,8 @@ export class IndexSnapshot {
 
   /**
    * Every entry of the objects held outside the packs `gone`, each distinct (blob, pack, offset) once, as the
-   * lines of an index object, LINES_PER_CHUNK entries a chunk.
+   * lines of an index object, LINES_PER_CHUNK entries a chunk — except an object whose bytes are kept and
+   * whose every entry stays and is the first of its kind: its bytes are handed on as they are, one chunk.
    */
   *lineChunks(gone: ReadonlySet<string>): Generator<LineChunk> {
     const seen = new Int32Array(2 ** Math.ceil(Math.log2(Math.max(16, this.count * 2))));
@@ -119,9 +138,16 @@ export class IndexSnapshot {
     const packBytes = this.packNames.map((pack) => Buffer.from(pack, 'latin1'));
     const hashes = new Uint8Array(this.words.buffer, this.words.byteOffset, this.words.byteLength);
     const encoder = new IndexLineEncoder();
-    for (const { start, end } of this.objects.values()) {
-      for (let i = start; i < end; i++) {
-        if (skip[this.packOf[i]!] || !this.firstOf(seen, i)) continue;
+    const kept: number[] = [];
+    for (const { start, end, gzip } of this.objects.values()) {
+      kept.length = 0;
+      for (let i = start; i < end; i++) if (!skip[this.packOf[i]!] && this.firstOf(seen, i)) kept.push(i);
+      if (gzip && kept.length === end - start) {
+        if (encoder.entries) yield encoder.take();
+        if (kept.length) yield { bytes: gzip, entries: kept.length, gzipped: true };
+        continue;
+      }
+      for (const i of kept) {
         encoder.add(hashes, i * KEY_WORDS * 4, packBytes[this.packOf[i]!]!, this.offsets[i]!, this.lengths[i]!, this.codecs[i] === 1);
         if (encoder.entries === LINES_PER_CHUNK) yield encoder.take();
       }

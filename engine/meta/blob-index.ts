@@ -9,7 +9,7 @@ import { CompactBlobIndex } from './compact-index.js';
 import { condemnedPacks } from '../gc/records.js';
 import { newId } from './ids.js';
 import { type IndexEntrySink, decodeIndexText } from './index-lines.js';
-import { gunzipLines, gunzipped, gzipLines } from './objects.js';
+import { gunzipLines, gunzippedMembers, gzipLines } from './objects.js';
 import { indexEntry } from './validate.js';
 
 /** An index object that could not be read whole: none of its entries were taken. */
@@ -100,12 +100,28 @@ export async function readIndexObject(storage: Storage, key: string): Promise<In
 }
 
 /**
- * As `readIndexObject`, each entry passed to `sink` (index-lines.ts) instead of built as an object. When it
- * returns a DamagedIndex, `sink` may have seen some of the object's entries: the caller drops them.
+ * An index object's bytes as read, and whether a merged object may carry them as they are (sweep.ts,
+ * `replaceIndex`): nothing follows their last gzip member, which would end a reader's inflation there and hide
+ * whatever comes after, and their text is whole lines, so the next member starts a line of its own.
  */
-export async function readIndexObjectInto(storage: Storage, key: string, size: number | undefined, sink: IndexEntrySink): Promise<DamagedIndex | undefined> {
-  return decodeOrDamage(storage, key, async (data) => { decodeIndexText(key, await gunzipped(key, data), sink); return undefined; }, size);
+export interface IndexObjectBytes { data: Buffer; mergeable: boolean }
+
+/**
+ * As `readIndexObject`, each entry passed to `sink` (index-lines.ts) instead of built as an object; returns
+ * the object's bytes, or what is wrong with it. When it returns a DamagedIndex, `sink` may have seen some of the
+ * object's entries: the caller drops them.
+ */
+export async function readIndexObjectInto(
+  storage: Storage, key: string, size: number | undefined, sink: IndexEntrySink,
+): Promise<IndexObjectBytes | DamagedIndex> {
+  return decodeOrDamage(storage, key, async (data) => {
+    const { text, trailing } = await gunzippedMembers(key, data);
+    decodeIndexText(key, text, sink);
+    return { data, mergeable: trailing === 0 && (text.length === 0 || text[text.length - 1] === NL) };
+  }, size);
 }
+
+const NL = 0x0a;
 
 /** `decode` of object `key`'s bytes (`size`: as listed, see readSized), or what is wrong with it. */
 async function decodeOrDamage<T>(storage: Storage, key: string, decode: (data: Buffer) => T | Promise<T>, size?: number): Promise<T | DamagedIndex> {

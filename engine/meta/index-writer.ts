@@ -11,8 +11,11 @@ import { keys } from '../vocab.js';
 import { newId } from './ids.js';
 import { LINE } from './index-lines.js';
 
-/** Encoded lines handed on together: up to LINES_PER_CHUNK entries (a few hundred KiB). */
-export interface LineChunk { bytes: Buffer; entries: number }
+/**
+ * Lines handed on together: encoded, up to LINES_PER_CHUNK entries (a few hundred KiB); or, `gzipped`, the
+ * bytes of an index object carried as they are (whole gzip members of whole lines, `IndexObjectBytes`).
+ */
+export interface LineChunk { bytes: Buffer; entries: number; gzipped?: boolean }
 
 export const LINES_PER_CHUNK = 4096;
 
@@ -86,7 +89,7 @@ function digits(buf: Buffer, at: number, n: number): number {
 
 /**
  * Writes `chunks` (index lines of durable packs) as new index objects of at most `perObject` entries (a chunk
- * is never split: each holds at most LINES_PER_CHUNK). Returns how many objects were written.
+ * is never split: one larger than `perObject` is an object of its own). Returns how many objects were written.
  */
 export async function writeIndexLines(storage: Storage, chunks: Iterable<LineChunk>, perObject: number): Promise<number> {
   let written = 0;
@@ -102,7 +105,7 @@ export async function writeIndexLines(storage: Storage, chunks: Iterable<LineChu
   for (const chunk of chunks) {
     if (!chunk.entries) continue;
     if (inObject && inObject + chunk.entries > perObject) await finish();
-    await (object ??= new GzipChunks()).write(chunk.bytes);
+    await (object ??= new GzipChunks()).write(chunk);
     inObject += chunk.entries;
   }
   await finish();
@@ -111,14 +114,15 @@ export async function writeIndexLines(storage: Storage, chunks: Iterable<LineChu
 
 /**
  * An index object gzipped a chunk at a time, each chunk its own gzip member (level 1, as `gzipText`), on the
- * thread pool: several chunks compress at once while the next is encoded. Concatenated members are one valid
- * gzip file (RFC 1952, 2.2), which every gunzip here reads whole; each member costs 18 bytes.
+ * thread pool: several chunks compress at once while the next is encoded; a chunk already gzipped is taken as
+ * it is. Concatenated members are one valid gzip file (RFC 1952, 2.2), which every gunzip here reads whole;
+ * each member costs 18 bytes.
  */
 class GzipChunks {
   private readonly members: Promise<Buffer>[] = [];
 
-  async write(bytes: Buffer): Promise<void> {
-    this.members.push(gzipOnPool(bytes, { level: 1 }));
+  async write(chunk: LineChunk): Promise<void> {
+    this.members.push(chunk.gzipped ? Promise.resolve(chunk.bytes) : gzipOnPool(chunk.bytes, { level: 1 }));
     // At most MEMBERS_AT_ONCE chunks wait uncompressed: the oldest is awaited before more are taken.
     if (this.members.length > MEMBERS_AT_ONCE) await this.members[this.members.length - 1 - MEMBERS_AT_ONCE];
   }

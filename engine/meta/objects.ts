@@ -4,7 +4,7 @@
  * way — INTEGRITY naming its key and what is wrong — never a raw zlib or JSON error naming nothing.
  */
 import { promisify } from 'node:util';
-import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
+import { type ZlibOptions, gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { DatamoverError, integrityError } from '../errors.js';
 import { readIfExists, type PutOptions, type PutResult, type Storage } from '../storage/storage.js';
 
@@ -70,18 +70,29 @@ export function gunzippedSync(key: string, data: Buffer): Buffer {
   }
 }
 
-const gunzipOnPool = promisify(gunzip);
+// With `info`, zlib hands back the engine too (its `bytesWritten`: input consumed), which the typings do not say.
+const gunzipOnPool = promisify(gunzip) as unknown as (data: Buffer, opts: ZlibOptions & { info: true }) => Promise<{ buffer: Buffer; engine: { bytesWritten: number } }>;
 
 /**
  * The gunzipped bytes of object `key`, inflated on libuv's thread pool: a caller reading many objects decodes
  * one on the main thread while the next is inflated. INTEGRITY naming `key` when they are not gzip.
  */
 export async function gunzipped(key: string, data: Buffer): Promise<Buffer> {
+  return (await gunzippedMembers(key, data)).text;
+}
+
+/**
+ * As `gunzipped`, with `trailing`: how many bytes follow the last gzip member. zlib ends quietly at bytes that
+ * start no member (zeros, say), so an object read whole may still hide what is appended to it.
+ */
+export async function gunzippedMembers(key: string, data: Buffer): Promise<{ text: Buffer; trailing: number }> {
   try {
     // The trailer's size (mod 2^32) as the output chunk: inflated in one piece, not 16 KiB chunks concatenated.
     // Only a hint (a damaged trailer may say anything), so bounded: a smaller chunk is slower, never wrong.
     const size = data.length >= 18 ? data.readUInt32LE(data.length - 4) : 0;
-    return await gunzipOnPool(data, { chunkSize: Math.max(16 * 1024, Math.min(size + 1, 32 * data.length, 64 * 2 ** 20)) });
+    const chunkSize = Math.max(16 * 1024, Math.min(size + 1, 32 * data.length, 64 * 2 ** 20));
+    const { buffer, engine } = await gunzipOnPool(data, { chunkSize, info: true });
+    return { text: buffer, trailing: data.length - engine.bytesWritten };
   } catch (err) {
     throw notGzip(key, err);
   }
