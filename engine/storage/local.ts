@@ -12,6 +12,9 @@ import { forEachLimited } from '../runtime/concurrency.js';
 import { RealDirs } from './local-dirs.js';
 import { withKeyLock } from './local-lock.js';
 import { byKey, foldListing } from './list-util.js';
+import { mapError } from './local-errors.js';
+import { listLocalFiles } from './local-list.js';
+import { LoopCalls } from './loop-calls.js';
 import { cachedIdentity, localIdentity } from './identity.js';
 import {
   type Body, type ByteRange, type Capabilities, type ListEntry, type MultipartUpload, type ObjectInfo,
@@ -20,7 +23,6 @@ import {
 
 const TMP = '.tmp';
 const LOCKS = 'locks';
-const STATS_AT_ONCE = 16;
 const DELETES_AT_ONCE = 16;
 
 /**
@@ -41,6 +43,7 @@ export class LocalStorage implements Storage {
   };
   readonly url: string;
   private readonly dirs: RealDirs;
+  private readonly calls = new LoopCalls();
 
   constructor(readonly root: string) {
     this.root = path.resolve(root);
@@ -60,7 +63,7 @@ export class LocalStorage implements Storage {
   }
 
   async *list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> {
-    const keys = await this.collectKeys(prefix, opts?.delimiter === '/');
+    const keys = await listLocalFiles(this.root, prefix, opts?.delimiter === '/', TMP, this.calls);
     keys.sort(byKey);
     yield* foldListing(keys, prefix, opts?.delimiter);
   }
@@ -206,46 +209,6 @@ export class LocalStorage implements Storage {
     const st = await fsp.stat(target, { bigint: true });
     return { status: 'written', etag: etagOf(st) };
   }
-
-  /** Whether the directory of `key` holds a file, at any depth. */
-  private async holdsFile(key: string): Promise<boolean> {
-    const entries = await fsp.readdir(path.join(this.root, key), { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      if (e.isFile() || (e.isDirectory() && await this.holdsFile(`${key}/${e.name}`))) return true;
-    }
-    return false;
-  }
-
-  private async collectKeys(prefix: string, oneLevel: boolean): Promise<{ key: string; size: number }[]> {
-    const dirKey = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-    const out: { key: string; size: number }[] = [];
-    const walk = async (rel: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await fsp.readdir(rel ? path.join(this.root, rel) : this.root, { withFileTypes: true });
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
-        throw mapError(err, rel);
-      }
-      const files: string[] = [];
-      for (const e of entries) {
-        const key = rel ? `${rel}/${e.name}` : e.name;
-        if (!rel && e.name === TMP) continue;
-        if (!key.startsWith(prefix) && !prefix.startsWith(`${key}/`)) continue;
-        if (e.isDirectory()) {
-          // A directory left empty by deletes is no common prefix: object stores have no empty "directories".
-          if (oneLevel && key.length >= prefix.length) { if (await this.holdsFile(key)) out.push({ key: `${key}/`, size: 0 }); }
-          else await walk(key);
-        } else if (e.isFile()) {
-          files.push(key);
-        }
-      }
-      // Sizes several at a time: a folder of thousands of packs took a stat round trip per file, in turn.
-      await forEachLimited(files, STATS_AT_ONCE, async (key) => { out.push({ key, size: (await fsp.stat(path.join(this.root, key))).size }); });
-    };
-    await walk(dirKey);
-    return out;
-  }
 }
 
 class LocalMultipart implements MultipartUpload {
@@ -346,13 +309,4 @@ async function syncDir(dir: string): Promise<void> {
 
 function etagOf(st: { ino: bigint; mtimeNs: bigint; size: bigint }): string {
   return `${st.ino.toString(36)}-${st.mtimeNs.toString(36)}-${st.size.toString(36)}`;
-}
-
-function mapError(err: unknown, key: string): StorageError {
-  if (err instanceof StorageError) return err;
-  const code = errnoCode(err);
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new StorageError('notFound', `no object at ${key}`, { cause: err });
-  const retryable = code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'EBUSY';
-  const msg = `local store: ${key}: ${err instanceof Error ? err.message : String(err)}`;
-  return new StorageError(retryable ? 'retryable' : 'permanent', msg, { cause: err });
 }

@@ -1,0 +1,134 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { listLocalFiles } from '../engine/storage/local-list.js';
+import { LoopCalls, SLICE_MS, SLOW_CALL_MS } from '../engine/storage/loop-calls.js';
+import { StorageError } from '../engine/storage/storage.js';
+import { tempDir } from './helpers.js';
+
+const t = suite('local listing and loop calls');
+
+const busy = (ms: number) => { const end = performance.now() + ms; while (performance.now() < end) { /* spin */ } };
+
+/** LoopCalls that hands each loop result to `after` (to change the tree between two calls) and counts calls. */
+class HookedCalls extends LoopCalls {
+  calls = 0;
+  pooled = 0;
+  constructor(private readonly after: (result: unknown) => void = () => {}) { super(); }
+  override run<T>(onLoop: () => T, onPool: () => Promise<T>): Promise<T> {
+    this.calls++;
+    return super.run(() => { const result = onLoop(); this.after(result); return result; }, () => { this.pooled++; return onPool(); });
+  }
+}
+
+/** Whether `result` is a directory read that returned an entry `name`. */
+const readOf = (result: unknown, name: string) => Array.isArray(result) && result.some((e: { name?: string }) => e.name === name);
+
+t('cheap calls run on the loop; after one slow call every later call goes to the pool', async () => {
+  const calls = new LoopCalls();
+  let pooled = 0;
+  const pool = async () => { pooled++; return 'pool'; };
+  for (let i = 0; i < 50; i++) assert.is(await calls.run(() => 'loop', pool), 'loop');
+  assert.is(pooled, 0);
+  assert.not.ok(calls.onPool);
+  assert.is(await calls.run(() => { busy(SLOW_CALL_MS * 3); return 'slow'; }, pool), 'slow');
+  assert.ok(calls.onPool);
+  assert.is(await calls.run(() => 'loop', pool), 'pool');
+  assert.is(pooled, 1);
+});
+
+t('a long run of cheap calls lets timers run between slices', async () => {
+  const calls = new LoopCalls();
+  let fired = 0;
+  const timer = setInterval(() => { fired++; }, 1);
+  const start = performance.now();
+  // Each call stays under SLOW_CALL_MS; together they hold the loop for many slices.
+  while (performance.now() - start < SLICE_MS * 8) await calls.run(() => busy(SLOW_CALL_MS / 4), async () => {});
+  clearInterval(timer);
+  assert.not.ok(calls.onPool);
+  assert.ok(fired >= 3, `the timer fired ${fired} times in ${SLICE_MS * 8} ms of calls`);
+});
+
+t('an error from the loop form is thrown as it is, and does not flip calls to the pool', async () => {
+  const calls = new LoopCalls();
+  const boom = new Error('boom');
+  await calls.run(() => { throw boom; }, async () => 0).then(() => assert.unreachable(), (err) => assert.is(err, boom));
+  assert.not.ok(calls.onPool);
+});
+
+function storeTree(tag: string): string {
+  const root = tempDir(tag);
+  for (const dir of ['packs/aa', 'packs/bb', '.tmp']) mkdirSync(path.join(root, dir), { recursive: true });
+  for (const [file, body] of [['packs/aa/1', 'x'], ['packs/aa/2', 'yy'], ['packs/bb/3', 'zzz'], ['top', 'tttt'], ['.tmp/partial', 'p']]) {
+    writeFileSync(path.join(root, file), body);
+  }
+  return root;
+}
+
+const keysOf = (files: { key: string; size: number }[]) => files.map((f) => `${f.key}=${f.size}`).sort();
+
+t('lists every file under the prefix with its size, and leaves out the skipped top-level entry', async () => {
+  const root = storeTree('list');
+  assert.equal(keysOf(await listLocalFiles(root, '', false, '.tmp', new LoopCalls())), ['packs/aa/1=1', 'packs/aa/2=2', 'packs/bb/3=3', 'top=4']);
+  assert.equal(keysOf(await listLocalFiles(root, 'packs/a', false, '.tmp', new LoopCalls())), ['packs/aa/1=1', 'packs/aa/2=2']);
+  assert.equal(keysOf(await listLocalFiles(root, 'packs/', true, '.tmp', new LoopCalls())), ['packs/aa/=0', 'packs/bb/=0']);
+  rmSync(root, { recursive: true, force: true });
+});
+
+t('a file deleted between the directory read and its stat is left out; the listing does not fail', async () => {
+  const root = storeTree('vanish-file');
+  const calls = new HookedCalls((result) => { if (readOf(result, '1')) rmSync(path.join(root, 'packs/aa/1')); });
+  assert.equal(keysOf(await listLocalFiles(root, 'packs/', false, '.tmp', calls)), ['packs/aa/2=2', 'packs/bb/3=3']);
+  rmSync(root, { recursive: true, force: true });
+});
+
+t('a directory removed between its parent\'s read and its own is left out; the listing does not fail', async () => {
+  const root = storeTree('vanish-dir');
+  const calls = new HookedCalls((result) => { if (readOf(result, 'aa')) rmSync(path.join(root, 'packs/aa'), { recursive: true }); });
+  assert.equal(keysOf(await listLocalFiles(root, 'packs/', false, '.tmp', calls)), ['packs/bb/3=3']);
+  rmSync(root, { recursive: true, force: true });
+});
+
+t('a file turned into a directory or a symlink while listed is left out, not counted as a file', async () => {
+  const root = storeTree('vanish-kind');
+  const calls = new HookedCalls((result) => {
+    if (!readOf(result, '1')) return;
+    rmSync(path.join(root, 'packs/aa/1'));
+    mkdirSync(path.join(root, 'packs/aa/1'));
+  });
+  assert.equal(keysOf(await listLocalFiles(root, 'packs/aa/', false, '.tmp', calls)), ['packs/aa/2=2']);
+  rmSync(root, { recursive: true, force: true });
+});
+
+t('any other file system error fails the listing with a StorageError naming the path', async () => {
+  const root = storeTree('list-error');
+  const calls = new HookedCalls();
+  const failing = Object.assign(calls, {
+    run: <T>(onLoop: () => T, onPool: () => Promise<T>) => {
+      if (++calls.calls === 3) return Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+      return LoopCalls.prototype.run.call(calls, onLoop, onPool) as Promise<T>;
+    },
+  });
+  try {
+    await listLocalFiles(root, 'packs/', false, '.tmp', failing);
+    assert.unreachable('listed');
+  } catch (err) {
+    assert.instance(err, StorageError);
+    assert.is((err as StorageError).kind, 'permanent');
+    assert.match((err as Error).message, /local store: packs\/(aa|bb): EIO/);
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+t('the same listing comes back through the thread pool once calls are slow', async () => {
+  const root = storeTree('list-pool');
+  const calls = new HookedCalls();
+  await calls.run(() => busy(SLOW_CALL_MS * 3), async () => {});
+  assert.equal(keysOf(await listLocalFiles(root, '', false, '.tmp', calls)), ['packs/aa/1=1', 'packs/aa/2=2', 'packs/bb/3=3', 'top=4']);
+  assert.ok(calls.pooled > 0);
+  assert.is(calls.pooled, calls.calls - 1);
+  rmSync(root, { recursive: true, force: true });
+});
+
+t.run();
