@@ -3,7 +3,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listLocalFiles } from '../engine/storage/local-list.js';
-import { LoopCalls, SLICE_MS, SLOW_CALL_MS } from '../engine/storage/loop-calls.js';
+import { LoopCalls, SLICE_MS, SLOW_CALL_MS, SLOW_CALLS_TO_SWITCH } from '../engine/storage/loop-calls.js';
 import { StorageError } from '../engine/storage/storage.js';
 import { tempDir } from './helpers.js';
 
@@ -25,17 +25,31 @@ class HookedCalls extends LoopCalls {
 /** Whether `result` is a directory read that returned an entry `name`. */
 const readOf = (result: unknown, name: string) => Array.isArray(result) && result.some((e: { name?: string }) => e.name === name);
 
-t('cheap calls run on the loop; after one slow call every later call goes to the pool', async () => {
+const slowCall = () => { busy(SLOW_CALL_MS * 3); return 'slow'; };
+
+t('cheap calls run on the loop; once calls are often slow every later call goes to the pool', async () => {
   const calls = new LoopCalls();
   let pooled = 0;
   const pool = async () => { pooled++; return 'pool'; };
   for (let i = 0; i < 50; i++) assert.is(await calls.run(() => 'loop', pool), 'loop');
   assert.is(pooled, 0);
-  assert.not.ok(calls.onPool);
-  assert.is(await calls.run(() => { busy(SLOW_CALL_MS * 3); return 'slow'; }, pool), 'slow');
+  for (let i = 0; i < SLOW_CALLS_TO_SWITCH; i++) {
+    assert.not.ok(calls.onPool, `switched after ${i} slow calls`);
+    assert.is(await calls.run(slowCall, pool), 'slow');
+  }
   assert.ok(calls.onPool);
   assert.is(await calls.run(() => 'loop', pool), 'pool');
   assert.is(pooled, 1);
+});
+
+t('a few slow calls among many cheap ones (a descheduled thread) keep calls on the loop', async () => {
+  const calls = new LoopCalls();
+  const pool = async () => 'pool';
+  for (let i = 0; i < 5000; i++) {
+    const slow = i % 500 === 499;
+    assert.is(await calls.run(slow ? slowCall : () => 'loop', pool), slow ? 'slow' : 'loop');
+  }
+  assert.not.ok(calls.onPool);
 });
 
 t('a long run of cheap calls lets timers run between slices', async () => {
@@ -124,10 +138,10 @@ t('any other file system error fails the listing with a StorageError naming the 
 t('the same listing comes back through the thread pool once calls are slow', async () => {
   const root = storeTree('list-pool');
   const calls = new HookedCalls();
-  await calls.run(() => busy(SLOW_CALL_MS * 3), async () => {});
+  for (let i = 0; i < SLOW_CALLS_TO_SWITCH; i++) await calls.run(slowCall, async () => 'pool');
   assert.equal(keysOf(await listLocalFiles(root, '', false, '.tmp', calls)), ['packs/aa/1=1', 'packs/aa/2=2', 'packs/bb/3=3', 'top=4']);
   assert.ok(calls.pooled > 0);
-  assert.is(calls.pooled, calls.calls - 1);
+  assert.is(calls.pooled, calls.calls - SLOW_CALLS_TO_SWITCH);
   rmSync(root, { recursive: true, force: true });
 });
 
