@@ -14,6 +14,7 @@ import { withKeyLock } from './local-lock.js';
 import { byKey, foldListing } from './list-util.js';
 import { mapError } from './local-errors.js';
 import { listLocalFiles } from './local-list.js';
+import { READ_FLAGS, readRange } from './local-read.js';
 import { LoopCalls } from './loop-calls.js';
 import { cachedIdentity, localIdentity } from './identity.js';
 import {
@@ -43,7 +44,9 @@ export class LocalStorage implements Storage {
   };
   readonly url: string;
   private readonly dirs: RealDirs;
-  private readonly calls = new LoopCalls();
+  /** Listings and small reads each judge apart whether their calls are cheap: a cold read says little of a stat. */
+  private readonly listCalls = new LoopCalls();
+  private readonly readCalls = new LoopCalls();
 
   constructor(readonly root: string) {
     this.root = path.resolve(root);
@@ -63,7 +66,7 @@ export class LocalStorage implements Storage {
   }
 
   async *list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry> {
-    const keys = await listLocalFiles(this.root, prefix, opts?.delimiter === '/', TMP, this.calls);
+    const keys = await listLocalFiles(this.root, prefix, opts?.delimiter === '/', TMP, this.listCalls);
     keys.sort(byKey);
     yield* foldListing(keys, prefix, opts?.delimiter);
   }
@@ -71,9 +74,14 @@ export class LocalStorage implements Storage {
   async get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
     let fh: fsp.FileHandle;
     try {
-      fh = await fsp.open(this.pathOf(key), 'r');
+      fh = await fsp.open(this.pathOf(key), READ_FLAGS);
     } catch (err) {
       throw mapError(err, key);
+    }
+    // A FIFO or device put where an object was would stream as empty, or for ever.
+    if (!(await fh.stat()).isFile()) {
+      await fh.close();
+      throw new StorageError('permanent', `local store: ${key}: not a regular file`);
     }
     const range = opts?.range;
     if (range && range.length === 0) {
@@ -84,20 +92,10 @@ export class LocalStorage implements Storage {
   }
 
   async readInto(key: string, range: ByteRange, into: Uint8Array): Promise<number> {
-    let fh: fsp.FileHandle | undefined;
     try {
-      fh = await fsp.open(this.pathOf(key), 'r');
-      let length = 0;
-      while (length < range.length) {
-        const { bytesRead } = await fh.read(into, length, range.length - length, range.offset + length);
-        if (!bytesRead) break;
-        length += bytesRead;
-      }
-      return length;
+      return await readRange(this.pathOf(key), range, into, this.readCalls);
     } catch (err) {
       throw mapError(err, key);
-    } finally {
-      await fh?.close();
     }
   }
 

@@ -1,13 +1,17 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listLocalFiles } from '../engine/storage/local-list.js';
+import { LOOP_READ_BYTES, readRange } from '../engine/storage/local-read.js';
 import { LoopCalls, SLICE_MS, SLOW_CALL_MS, SLOW_CALLS_TO_SWITCH } from '../engine/storage/loop-calls.js';
-import { StorageError } from '../engine/storage/storage.js';
+import { LocalStorage } from '../engine/storage/local.js';
+import { StorageError, readAll } from '../engine/storage/storage.js';
 import { tempDir } from './helpers.js';
 
-const t = suite('local listing and loop calls');
+const t = suite('local store: listing, small reads and loop calls');
 
 const busy = (ms: number) => { const end = performance.now() + ms; while (performance.now() < end) { /* spin */ } };
 
@@ -143,6 +147,51 @@ t('the same listing comes back through the thread pool once calls are slow', asy
   assert.ok(calls.pooled > 0);
   assert.is(calls.pooled, calls.calls - SLOW_CALLS_TO_SWITCH);
   rmSync(root, { recursive: true, force: true });
+});
+
+const poolCalls = () => { const calls = new HookedCalls(); for (let i = 0; i < SLOW_CALLS_TO_SWITCH; i++) void calls.run(slowCall, async () => 'pool'); return calls; };
+
+t('ranges read on the loop, on the pool and past the loop size come back byte for byte, short at the end of the file', async () => {
+  const dir = tempDir('read');
+  const data = randomBytes(LOOP_READ_BYTES * 3);
+  writeFileSync(path.join(dir, 'f'), data);
+  for (const [name, calls] of [['loop', new HookedCalls()], ['pool', poolCalls()]] as const) {
+    for (const range of [{ offset: 0, length: 100 }, { offset: 7, length: LOOP_READ_BYTES }, { offset: 3, length: LOOP_READ_BYTES * 2 }, { offset: data.length - 10, length: 50 }]) {
+      const into = Buffer.alloc(range.length);
+      const got = await readRange(path.join(dir, 'f'), range, into, calls);
+      const want = data.subarray(range.offset, range.offset + range.length);
+      assert.is(got, want.length, `${name} ${JSON.stringify(range)}`);
+      assert.ok(into.subarray(0, got).equals(want), `${name} ${JSON.stringify(range)}`);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+t('a missing file fails the read with ENOENT, on the loop and on the pool', async () => {
+  for (const calls of [new HookedCalls(), poolCalls()]) {
+    await readRange(path.join(tempDir('read-missing'), 'nope'), { offset: 0, length: 10 }, Buffer.alloc(10), calls)
+      .then(() => assert.unreachable(), (err) => assert.is((err as NodeJS.ErrnoException).code, 'ENOENT'));
+  }
+});
+
+t('a FIFO in place of an object fails the read (ESPIPE) instead of hanging, on the loop and on the pool', async () => {
+  const dir = tempDir('read-fifo');
+  execFileSync('mkfifo', [path.join(dir, 'k')]);
+  for (const calls of [new HookedCalls(), poolCalls()]) {
+    const read = readRange(path.join(dir, 'k'), { offset: 0, length: 10 }, Buffer.alloc(10), calls);
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the read hung')), 5000).unref());
+    await Promise.race([read, timeout]).then(() => assert.unreachable(), (err) => assert.is((err as NodeJS.ErrnoException).code, 'ESPIPE'));
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+t('a FIFO in place of an object fails a streamed get instead of hanging', async () => {
+  const dir = tempDir('get-fifo');
+  execFileSync('mkfifo', [path.join(dir, 'k')]);
+  const read = readAll(new LocalStorage(dir), 'k');
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the get hung')), 5000).unref());
+  await Promise.race([read, timeout]).then(() => assert.unreachable(), (err) => assert.is((err as Error).message, 'local store: k: not a regular file'));
+  rmSync(dir, { recursive: true, force: true });
 });
 
 t.run();
