@@ -35,6 +35,11 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, 
   return { seconds, rssMiB: rssKiB / 1024, cpuSeconds: user + sys, cpuPct: ((user + sys) / seconds) * 100, stdout: r.stdout };
 }
 
+/** The run of median time. */
+export function median(xs: Measure[]): Measure {
+  return [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)]!;
+}
+
 export const resultsFile = path.join(repoRoot, 'bench', 'RESULTS.md');
 const CLOUD_HEADING = '## Cloud (`npm run bench:cloud`)';
 

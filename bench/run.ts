@@ -14,7 +14,7 @@ import { gcRows } from './gc.js';
 import { COMPRESSION_SIZES, compressionRows } from './compression.js';
 import { manyFilesRows } from './many-files.js';
 import { type DataSet, bigFile, changeOnePercent, copyWithInsert, duplicatedSubtree, smallFiles, sparseFile, warm } from './data.js';
-import { type Measure, arg, cli, cloudSection, repoRoot, resultsFile, timed } from './measure.js';
+import { type Measure, arg, cli, cloudSection, median, repoRoot, resultsFile, timed } from './measure.js';
 import { Restic, cpR, duSize, fresh, have, rcloneCopy } from './peers.js';
 import { canMount, findStat, middleRange, sequentialRead, throughMount } from './mount.js';
 
@@ -29,9 +29,6 @@ interface Row { data: string; scenario: string; dm: Measure; gibs?: number; note
 const rows: Row[] = [];
 const MiB = 2 ** 20;
 
-function median(xs: Measure[]): Measure {
-  return [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)]!;
-}
 
 /**
  * Runs `prepare` (untimed) then `run` (timed) `runs` times; returns the median. Before each timed run the
@@ -258,7 +255,7 @@ try {
   const served = unusedDirs(path.join(work, 'serve-dest'));
   for (const row of await serveRows(big, path.join(work, 'serve-store'), dmEnv, runs, served.next)) add({ data: big.name, ...row });
   served.clear();
-  if (peersOk.restic) for (const row of gcRows(dataRoot, work, dmEnv, sizes.gc)) add({ data: `${sizes.gc} × 4 KiB`, ...row });
+  if (peersOk.restic) for (const row of gcRows(dataRoot, work, dmEnv, sizes.gc, runs)) add({ data: `${sizes.gc} × 4 KiB`, ...row });
   for (const row of await compressionRows(dataRoot, work, dmEnv, runs, COMPRESSION_SIZES[mode])) add(row);
 } finally {
   rmSync(work, { recursive: true, force: true });
