@@ -79,7 +79,8 @@ export class LocalStorage implements Storage {
       throw mapError(err, key);
     }
     // A FIFO or device put where an object was would stream as empty, or for ever.
-    if (!(await fh.stat()).isFile()) {
+    const regular = await fh.stat().then((st) => st.isFile(), async (err: unknown) => { await fh.close(); throw mapError(err, key); });
+    if (!regular) {
       await fh.close();
       throw new StorageError('permanent', `local store: ${key}: not a regular file`);
     }
