@@ -42,6 +42,19 @@ t('after forgetting A and C: C\'s pack goes, A\'s pack is repacked (its shared c
   assert.is(again.swept.packs + again.condemned.packs + again.repacked.packs, 0, 'a second run finds nothing');
 });
 
+t('a live chunk in no index object (its index object gone, or a FIFO in its place) fails gc with INTEGRITY and deletes nothing', async () => {
+  const s = await threeBundles();
+  const indexDir = path.join(s.root, 'blobs', 'index');
+  const { readdirSync, rmSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const victim = path.join(indexDir, readdirSync(indexDir)[0]!);
+  rmSync(victim);
+  execFileSync('mkfifo', [victim]);
+  const before = packBytes(s.root);
+  await s.store.gc({ graceMs: 0 }).then(() => assert.unreachable('gc succeeded'), (err) => assert.is((err as { code?: string }).code, 'INTEGRITY'));
+  assert.is(packBytes(s.root), before, 'no pack deleted');
+});
+
 /** Forwards to `inner`, counting the reads of each key. */
 function countingReads(inner: Storage): { storage: Storage; reads: Map<string, number> } {
   const reads = new Map<string, number>();

@@ -120,20 +120,14 @@ t('a file turned into a directory or a symlink while listed is left out, not cou
 
 t('any other file system error fails the listing with a StorageError naming the path', async () => {
   const root = storeTree('list-error');
-  const calls = new HookedCalls();
-  const failing = Object.assign(calls, {
-    run: <T>(onLoop: () => T, onPool: () => Promise<T>) => {
-      if (++calls.calls === 3) return Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
-      return LoopCalls.prototype.run.call(calls, onLoop, onPool) as Promise<T>;
-    },
-  });
+  const calls = new HookedCalls((result) => { if (readOf(result, '1')) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }); });
   try {
-    await listLocalFiles(root, 'packs/', false, '.tmp', failing);
+    await listLocalFiles(root, 'packs/', false, '.tmp', calls);
     assert.unreachable('listed');
   } catch (err) {
     assert.instance(err, StorageError);
     assert.is((err as StorageError).kind, 'permanent');
-    assert.match((err as Error).message, /local store: packs\/(aa|bb): EIO/);
+    assert.match((err as Error).message, /local store: packs\/aa: EIO/);
   }
   rmSync(root, { recursive: true, force: true });
 });

@@ -2,7 +2,7 @@
  * `gc` (docs/gc.md): revoke expired leases, mark, repack and condemn, sweep what is past its grace, tidy up.
  * Safe while uploads run (no lock stops them); one gc at a time (GcLock). `dryRun` writes nothing.
  */
-import { usageError } from '../errors.js';
+import { integrityError, usageError } from '../errors.js';
 import { type Reporter, silentReporter } from '../events.js';
 import { listPacks } from '../meta/blob-index.js';
 import { CompactBlobIndex } from '../meta/compact-index.js';
@@ -55,7 +55,7 @@ export interface GcResult {
 
 export const DEFAULT_GRACE_MS = 24 * 3600_000;
 
-/** Runs one collection. Errors: CONFLICT (another gc holds the lock), INTEGRITY (a damaged index object or page: nothing is deleted), STORAGE. */
+/** Runs one collection. Errors: CONFLICT (another gc holds the lock), INTEGRITY (a damaged index object or page, or a live chunk in no index object: nothing is deleted), STORAGE. */
 export async function collectGarbage(storage: Storage, opts: GcOptions = {}): Promise<GcResult> {
   const maxUnused = opts.maxUnused ?? 0.1;
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
@@ -91,7 +91,12 @@ async function collect(
   const marked = placeClaims(claimed, snapshot, allCondemned);
   const result = emptyResult(dry, marked.pageKeys.size, marked.live.size - marked.unindexed, packSizes);
   for (const bytes of marked.livePackBytes.values()) result.liveBytes += bytes;
-  if (marked.unindexed) result.problems.push(`${marked.unindexed} live chunk(s) are in no index: run datamover fsck`);
+  if (marked.unindexed) {
+    const problem = `${marked.unindexed} live chunk(s) are in no index object`;
+    // An unindexed pack may be the only copy of them: a collector that went on would delete it.
+    if (!dry) throw integrityError(`${problem}: nothing deleted; run datamover fsck`);
+    result.problems.push(`${problem}: run datamover fsck`);
+  }
 
   const unused = new Map<string, 'unused' | 'unindexed'>();
   const toRepack = new Set<string>();

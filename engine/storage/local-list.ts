@@ -5,9 +5,8 @@
  */
 import fs, { type Dirent, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { errnoCode } from '../errors.js';
 import { forEachLimited } from '../runtime/concurrency.js';
-import { mapError } from './local-errors.js';
+import { isMissing, mapError } from './local-errors.js';
 import type { LoopCalls } from './loop-calls.js';
 
 export interface ListedFile { key: string; size: number }
@@ -62,7 +61,7 @@ async function readDir(root: string, rel: string, calls: LoopCalls): Promise<Dir
   try {
     return await calls.run(() => fs.readdirSync(dir, { withFileTypes: true }), () => fsp.readdir(dir, { withFileTypes: true }));
   } catch (err) {
-    if (vanished(err)) return [];
+    if (isMissing(err)) return [];
     throw mapError(err, rel);
   }
 }
@@ -74,9 +73,7 @@ async function fileSize(root: string, key: string, calls: LoopCalls): Promise<nu
     const st = await calls.run(() => fs.lstatSync(file), () => fsp.lstat(file));
     return st.isFile() ? st.size : undefined;
   } catch (err) {
-    if (vanished(err)) return undefined;
+    if (isMissing(err)) return undefined;
     throw mapError(err, key);
   }
 }
-
-const vanished = (err: unknown) => errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR';

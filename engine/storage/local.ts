@@ -12,7 +12,7 @@ import { forEachLimited } from '../runtime/concurrency.js';
 import { RealDirs } from './local-dirs.js';
 import { withKeyLock } from './local-lock.js';
 import { byKey, foldListing } from './list-util.js';
-import { mapError } from './local-errors.js';
+import { isMissing, mapError } from './local-errors.js';
 import { listLocalFiles } from './local-list.js';
 import { READ_FLAGS, readRange } from './local-read.js';
 import { LoopCalls } from './loop-calls.js';
@@ -60,7 +60,7 @@ export class LocalStorage implements Storage {
       if (!st.isFile()) return undefined;
       return { key, size: Number(st.size), etag: etagOf(st) };
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      if (isMissing(err)) return undefined;
       throw mapError(err, key);
     }
   }
